@@ -1,0 +1,149 @@
+"""
+Line framing shared by the front-ends: bounded, forgiving, decoded per line.
+
+Twisted's L{LineReceiver} drops the connection on an over-long line and
+leaves decoding to its user.  Here a line is split off first and decoded on
+its own (so a character split across two reads is whole again), an over-long
+line is skipped up to its end while everything after it is kept, and output
+to a peer that stops reading is bounded.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.interfaces import IPushProducer
+from twisted.protocols.basic import LineReceiver
+from zope.interface import implementer
+
+# How much output may wait for a peer that stopped reading, beyond what the
+# transport itself buffers (64 KiB), before the connection is cut.
+DEFAULT_SEND_QUEUE = 1 << 20
+
+
+@implementer(IPushProducer)
+class _SendQueueWatch:
+    """
+    Learns from the transport when its buffer is full.
+
+    A separate object because L{LineReceiver} already has
+    C{pauseProducing}, for the opposite direction.
+    """
+
+    def __init__(self) -> None:
+        self.full = False
+        self.queued = 0
+
+    def pauseProducing(self) -> None:
+        if not self.full:
+            self.full = True
+            self.queued = 0
+
+    def resumeProducing(self) -> None:
+        self.full = False
+
+    def stopProducing(self) -> None:
+        self.full = False
+
+
+class BoundedLineReceiver(LineReceiver):
+    """
+    A line receiver for text protocols read by people and by C{nc}.
+
+    Lines end in LF or CRLF.  Subclasses set C{maxLineBytes} and implement
+    L{textReceived}, L{lineTooLong}, L{undecodableLine} and
+    L{sendQueueOverflowed}, and write with L{write}.
+    """
+
+    delimiter = b"\n"
+    maxLineBytes = 2048
+    sendQueueLimit = DEFAULT_SEND_QUEUE
+
+    _skipping = False
+    _resume = b""
+    _cutOff = False
+    _watch: _SendQueueWatch | None = None
+
+    @property
+    def MAX_LENGTH(self) -> int:  # type: ignore[override]
+        # One more, for the CR of a CRLF line ending.
+        return self.maxLineBytes + 1
+
+    def connectionMade(self) -> None:
+        self._watch = _SendQueueWatch()
+        self.transport.registerProducer(self._watch, True)
+
+    def connectionLost(self, reason=None) -> None:
+        if self._watch is not None:
+            self.transport.unregisterProducer()
+            self._watch = None
+
+    def dataReceived(self, data: bytes) -> None:
+        while data:
+            if self._skipping:
+                end = data.find(self.delimiter)
+                if end == -1:
+                    return
+                data = data[end + 1 :]
+                self._skipping = False
+                continue
+            super().dataReceived(data)
+            data, self._resume = self._resume, b""
+
+    def lineLengthExceeded(self, remainder: bytes) -> None:
+        end = remainder.find(self.delimiter)
+        if end == -1:
+            self._skipping = True
+        else:
+            self._resume = remainder[end + 1 :]
+        self.lineTooLong()
+
+    def lineReceived(self, line: bytes) -> None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if len(line) > self.maxLineBytes:
+            self.lineTooLong()
+            return
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            self.undecodableLine(line)
+            return
+        self.textReceived(text)
+
+    def write(self, data: bytes) -> None:
+        """
+        Send C{data}, unless the peer has let too much pile up unread.
+        """
+        if self._cutOff:
+            return
+        watch = self._watch
+        if watch is not None and watch.full:
+            watch.queued += len(data)
+            if watch.queued > self.sendQueueLimit:
+                self._cutOff = True
+                self.sendQueueOverflowed()
+                return
+        self.transport.write(data)
+
+    def textReceived(self, text: str) -> None:
+        """
+        A whole line, decoded, without its line ending.
+        """
+        raise NotImplementedError()
+
+    def lineTooLong(self) -> None:
+        """
+        A line longer than C{maxLineBytes} arrived and was dropped.
+        """
+        raise NotImplementedError()
+
+    def undecodableLine(self, line: bytes) -> None:
+        """
+        A line that is not UTF-8 arrived and was dropped.
+        """
+        raise NotImplementedError()
+
+    def sendQueueOverflowed(self) -> None:
+        """
+        The peer stopped reading; nothing more will be written to it.
+        """
+        raise NotImplementedError()

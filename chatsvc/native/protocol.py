@@ -1,0 +1,222 @@
+"""
+The native front-end: a thin protocol between C{chatsvc.native.wire} and the hub.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.protocol import ServerFactory
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chatsvc import events
+from chatsvc.errors import ChatError, NotRegistered
+from chatsvc.hub import Hub, Member
+from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
+from chatsvc.interfaces import IParticipant
+from chatsvc.lines import BoundedLineReceiver
+from chatsvc.native import wire
+
+
+@implementer(IParticipant)
+class NativeProtocol(BoundedLineReceiver):
+    """
+    One native client: the handshake, then chat lines and commands.
+    """
+
+    log = Logger()
+    maxLineBytes = wire.MAX_LINE_BYTES
+
+    member: Member | None = None
+    _closing = False
+
+    def __init__(self, hub: Hub, language: str = DEFAULT_LANGUAGE) -> None:
+        self.hub = hub
+        self.language = language
+
+    # Connection
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        self.member = self.hub.connect(self)
+        self.log.info("connection from {peer}", peer=self.transport.getPeer())
+        self.sendLines([wire.NICK_PROMPT])
+
+    def connectionLost(self, reason=None) -> None:
+        super().connectionLost(reason)
+        if self.member is not None:
+            self.log.info(
+                "connection from {peer} closed ({nickname})",
+                peer=self.transport.getPeer(),
+                nickname=self.member.nickname,
+            )
+            self.hub.disconnect(self.member)
+
+    # IParticipant
+
+    def deliver(self, event: events.Event) -> None:
+        if self._closing:
+            return
+        viewer = self.member.nickname if isinstance(event, events.Whispered) else None
+        self.write(wire.encodeEvent(event, self.language, viewer))
+        if isinstance(event, events.Closing):
+            self._closing = True
+            self.transport.loseConnection()
+
+    def close(self) -> None:
+        self.transport.abortConnection()
+
+    # Input
+
+    def textReceived(self, text: str) -> None:
+        if self._closing or not text.strip():
+            return
+        if self.member.nickname is None:
+            self._handshake(text)
+            return
+        command = wire.parseLine(text)
+        handler = getattr(self, "command_" + type(command).__name__)
+        try:
+            handler(command)
+        except ChatError as error:
+            self.sendLines([wire.renderError(error, self._t)])
+
+    def lineTooLong(self) -> None:
+        self.log.info("line too long from {peer}", peer=self.transport.getPeer())
+        self.sendLines(
+            [
+                wire.error(
+                    self._t.gettext(
+                        "Line too long (at most {count} bytes); it was dropped."
+                    ).format(count=self.maxLineBytes)
+                )
+            ]
+        )
+
+    def undecodableLine(self, line: bytes) -> None:
+        self.log.info("invalid UTF-8 from {peer}", peer=self.transport.getPeer())
+        self.sendLines(
+            [wire.error(self._t.gettext("That line is not valid UTF-8; it was dropped."))]
+        )
+
+    def sendQueueOverflowed(self) -> None:
+        self.log.warn(
+            "{peer} stopped reading; disconnecting", peer=self.transport.getPeer()
+        )
+        self.transport.abortConnection()
+
+    # The handshake
+
+    def _handshake(self, text: str) -> None:
+        if text.startswith("/"):
+            command = wire.parseLine(text)
+            if isinstance(command, (wire.Language, wire.Quit, wire.Help)):
+                getattr(self, "command_" + type(command).__name__)(command)
+                return
+            self.sendLines(
+                [wire.renderError(NotRegistered(), self._t), wire.NICK_PROMPT]
+            )
+            return
+        try:
+            self.hub.register(self.member, text.strip())
+        except ChatError as error:
+            self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
+
+    # Commands, one method per wire.Command class
+
+    def command_Say(self, command: wire.Say) -> None:
+        self.hub.say(self.member, command.text)
+
+    def command_Act(self, command: wire.Act) -> None:
+        self.hub.act(self.member, command.text)
+
+    def command_Whisper(self, command: wire.Whisper) -> None:
+        self.hub.whisper(self.member, command.nickname, command.text)
+
+    def command_Rename(self, command: wire.Rename) -> None:
+        self.hub.rename(self.member, command.nickname)
+
+    def command_Join(self, command: wire.Join) -> None:
+        self.hub.join(self.member, command.room)
+
+    def command_Who(self, command: wire.Who) -> None:
+        nicknames = self.hub.who(self.member)
+        self.sendLines([wire.whoLine(self.member.room.name, nicknames, self._t)])
+
+    def command_Rooms(self, command: wire.Rooms) -> None:
+        self.sendLines([wire.roomsLine(self.hub.rooms(), self._t)])
+
+    def command_Help(self, command: wire.Help) -> None:
+        self.sendLines(wire.helpLines(self._t))
+
+    def command_Language(self, command: wire.Language) -> None:
+        if command.code is None:
+            self.sendLines([wire.languagesLine(self.language, self._t)])
+            return
+        language = normalizeLanguage(command.code)
+        if language is None:
+            self.sendLines(
+                [
+                    wire.error(
+                        self._t.gettext("Unknown language {code}.").format(
+                            code=wire.visible(command.code)
+                        )
+                    ),
+                    wire.languagesLine(self.language, self._t),
+                ]
+            )
+            return
+        self.language = language
+        self.sendLines([wire.languageLine(language, self._t)])
+
+    def command_Quit(self, command: wire.Quit) -> None:
+        self.hub.disconnect(self.member, command.reason)
+        self.transport.loseConnection()
+
+    def command_Unknown(self, command: wire.Unknown) -> None:
+        self.sendLines(
+            [
+                wire.error(
+                    self._t.gettext("Unknown command /{name}; try /help.").format(
+                        name=wire.visible(command.name)
+                    )
+                )
+            ]
+        )
+
+    def command_Usage(self, command: wire.Usage) -> None:
+        self.sendLines(
+            [
+                wire.error(
+                    self._t.gettext("Usage: {usage}").format(
+                        usage=wire.USAGES[command.name]
+                    )
+                )
+            ]
+        )
+
+    # Output
+
+    @property
+    def _t(self):
+        return translation(self.language)
+
+    def sendLines(self, lines: list[str]) -> None:
+        self.write("".join(line + "\r\n" for line in lines).encode("utf-8"))
+
+
+class NativeFactory(ServerFactory):
+    """
+    Builds a L{NativeProtocol} per connection, all sharing one hub.
+
+    @ivar language: the language of server messages for a connection until
+        it asks for another with C{/lang}.
+    """
+
+    def __init__(self, hub: Hub, language: str = DEFAULT_LANGUAGE) -> None:
+        self.hub = hub
+        self.language = language
+
+    def buildProtocol(self, addr) -> NativeProtocol:
+        protocol = NativeProtocol(self.hub, self.language)
+        protocol.factory = self
+        return protocol

@@ -1,0 +1,107 @@
+"""
+C{twistd chat}: options and the service they describe.
+
+The only module of the server that touches the global reactor.
+"""
+
+from __future__ import annotations
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import IService
+from twisted.internet.endpoints import serverFromString
+from twisted.python import usage
+
+from chatsvc.hub import DEFAULT_CROWD_SIZE, DEFAULT_ROOM, Hub
+from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
+from chatsvc.native.protocol import NativeFactory
+from chatsvc.names import checkRoomName
+from chatsvc.errors import InvalidName
+from chatsvc.service import DEFAULT_GRACE, ChatService
+
+
+def endpointDescription(value: str) -> str:
+    """
+    A bare port number means TCP on every interface; anything else is taken
+    as a Twisted endpoint description (C{tcp:5555:interface=127.0.0.1},
+    C{tcp6:5555}, C{unix:/run/chat.sock}, C{ssl:...}, C{systemd:...}).
+    """
+    return f"tcp:{value}" if value.isdigit() else value
+
+
+def _positiveInt(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number
+
+
+def _positiveFloat(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError("must be positive")
+    return number
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = (
+        "A chat server.  Clients connect with `python -m chatsvc.client` or "
+        "plain nc/telnet; see README.rst and docs/protocol.rst."
+    )
+    optParameters = [
+        [
+            "port",
+            "p",
+            "5555",
+            "Where the native protocol listens: a port number or an endpoint "
+            "description such as tcp:5555:interface=127.0.0.1.",
+            endpointDescription,
+        ],
+        [
+            "lang",
+            None,
+            DEFAULT_LANGUAGE,
+            "Language of server messages until a client picks its own "
+            f"({', '.join(LANGUAGES)}).",
+        ],
+        ["room", None, DEFAULT_ROOM, "The room everyone starts in."],
+        [
+            "crowd-size",
+            None,
+            DEFAULT_CROWD_SIZE,
+            "From this many members on, a room announces joins and leaves as "
+            "a summary once a second instead of one by one.",
+            _positiveInt,
+        ],
+        [
+            "grace",
+            None,
+            DEFAULT_GRACE,
+            "Seconds that connections get to take their goodbye on shutdown.",
+            _positiveFloat,
+        ],
+    ]
+
+    def postOptions(self) -> None:
+        language = normalizeLanguage(self["lang"])
+        if language is None:
+            raise usage.UsageError(
+                f"unknown language {self['lang']!r}; known: {', '.join(LANGUAGES)}"
+            )
+        self["lang"] = language
+        try:
+            self["room"] = checkRoomName(self["room"])
+        except InvalidName:
+            raise usage.UsageError(f"not a valid room name: {self['room']!r}")
+
+
+def makeService(options: Options) -> IService:
+    from twisted.internet import reactor
+
+    hub = Hub(reactor, defaultRoom=options["room"], crowdSize=options["crowd-size"])
+    service = ChatService(hub, reactor, grace=options["grace"])
+    StreamServerEndpointService(
+        serverFromString(reactor, options["port"]),
+        NativeFactory(hub, options["lang"]),
+    ).setServiceParent(service)
+    return service

@@ -1,0 +1,392 @@
+"""
+Tests for L{chatsvc.hub}.
+"""
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from chatsvc import events
+from chatsvc.errors import (
+    AlreadyInRoom,
+    AlreadyRegistered,
+    InvalidName,
+    NicknameInUse,
+    NoSuchNickname,
+    NotRegistered,
+)
+from chatsvc.hub import Hub, Member
+from chatsvc.interfaces import IParticipant
+from chatsvc.testing import RecordingParticipant
+
+
+class HubTestCase(SynchronousTestCase):
+    crowdSize = 100
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.hub = Hub(self.clock, crowdSize=self.crowdSize)
+
+    def connect(self, nickname: str | None = None) -> tuple[Member, RecordingParticipant]:
+        participant = RecordingParticipant()
+        member = self.hub.connect(participant)
+        if nickname is not None:
+            self.hub.register(member, nickname)
+            participant.take()
+        return member, participant
+
+
+class FakeTests(SynchronousTestCase):
+    def test_recordingParticipantProvidesTheInterface(self) -> None:
+        """
+        The shipped fake is a real IParticipant, so tests using it are honest.
+        """
+        self.assertTrue(verifyObject(IParticipant, RecordingParticipant()))
+
+
+class RegistrationTests(HubTestCase):
+    def test_welcomeAndAnnouncement(self) -> None:
+        """
+        The newcomer is welcomed; everyone else in the room hears of the join.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect()
+        self.hub.register(bob, "Bob")
+        self.assertEqual(bobSees.take(), [events.Welcome("Bob", "lobby")])
+        self.assertEqual(alicjaSees.take(), [events.Joined("Bob", "lobby")])
+        self.assertEqual(bob.nickname, "Bob")
+
+    def test_takenNicknameIgnoringCase(self) -> None:
+        """
+        A nickname that differs only in case is refused, and nothing changes.
+        """
+        self.connect("Alicja")
+        member, participant = self.connect()
+        error = self.assertRaises(NicknameInUse, self.hub.register, member, "ALICJA")
+        self.assertEqual(error.nickname, "ALICJA")
+        self.assertIsNone(member.nickname)
+        self.assertEqual(participant.events, [])
+        self.hub.register(member, "Bob")
+        self.assertEqual(member.nickname, "Bob")
+
+    def test_malformedNickname(self) -> None:
+        """
+        A malformed nickname is refused with the rule's reason.
+        """
+        member, _ = self.connect()
+        self.assertEqual(
+            self.assertRaises(InvalidName, self.hub.register, member, "a b").problem,
+            "character",
+        )
+
+    def test_registerTwice(self) -> None:
+        """
+        A second registration is refused: renames go through rename().
+        """
+        member, _ = self.connect("Alicja")
+        self.assertRaises(AlreadyRegistered, self.hub.register, member, "Ala")
+
+    def test_requestsNeedANickname(self) -> None:
+        """
+        Saying anything before registering is refused.
+        """
+        member, _ = self.connect()
+        self.assertRaises(NotRegistered, self.hub.say, member, "hi")
+        self.assertRaises(NotRegistered, self.hub.who, member)
+
+
+class ChatTests(HubTestCase):
+    def test_sayReachesTheRoomIncludingSender(self) -> None:
+        """
+        A line goes to everyone in the room, the sender included, and no one
+        elsewhere.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        carol, carolSees = self.connect("Carol")
+        alicjaSees.take()
+        bobSees.take()
+        self.hub.join(carol, "kitchen")
+        alicjaSees.take()
+        bobSees.take()
+        carolSees.take()
+        self.hub.say(bob, "Hi everyone!")
+        said = events.Said("Bob", "lobby", "Hi everyone!")
+        self.assertEqual(alicjaSees.take(), [said])
+        self.assertEqual(bobSees.take(), [said])
+        self.assertEqual(carolSees.take(), [])
+
+    def test_act(self) -> None:
+        """
+        An action is delivered like a line, as its own kind of event.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.hub.act(alicja, "waves")
+        self.assertEqual(alicjaSees.take(), [events.Acted("Alicja", "lobby", "waves")])
+
+    def test_whisper(self) -> None:
+        """
+        A private message reaches its recipient, found by key, and is echoed
+        to the sender only.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        carol, carolSees = self.connect("Carol")
+        for participant in (alicjaSees, bobSees, carolSees):
+            participant.take()
+        self.hub.whisper(alicja, "bob", "psst")
+        whispered = events.Whispered("Alicja", "Bob", "psst")
+        self.assertEqual(bobSees.take(), [whispered])
+        self.assertEqual(alicjaSees.take(), [whispered])
+        self.assertEqual(carolSees.take(), [])
+
+    def test_whisperToNobody(self) -> None:
+        """
+        A private message to an unknown nickname is refused.
+        """
+        alicja, _ = self.connect("Alicja")
+        error = self.assertRaises(NoSuchNickname, self.hub.whisper, alicja, "Zed", "hi")
+        self.assertEqual(error.nickname, "Zed")
+
+    def test_whisperToOneselfIsDeliveredOnce(self) -> None:
+        """
+        A note to oneself arrives once, not twice.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.hub.whisper(alicja, "Alicja", "remember")
+        self.assertEqual(len(alicjaSees.take()), 1)
+
+
+class RenameTests(HubTestCase):
+    def test_renameIsAnnounced(self) -> None:
+        """
+        A rename is announced to the room, the renamed included, and frees the
+        old nickname.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        alicjaSees.take()
+        self.hub.rename(alicja, "Ala")
+        renamed = events.Renamed("Alicja", "Ala", "lobby")
+        self.assertEqual(alicjaSees.take(), [renamed])
+        self.assertEqual(bobSees.take(), [renamed])
+        self.assertIs(self.hub.find("ala"), alicja)
+        self.assertRaises(NoSuchNickname, self.hub.find, "Alicja")
+        newcomer, _ = self.connect("Alicja")
+        self.assertEqual(newcomer.nickname, "Alicja")
+
+    def test_caseOnlyRename(self) -> None:
+        """
+        Changing only the case of one's own nickname is allowed.
+        """
+        bob, bobSees = self.connect("bob")
+        self.hub.rename(bob, "Bob")
+        self.assertEqual(bobSees.take(), [events.Renamed("bob", "Bob", "lobby")])
+
+    def test_renameToTaken(self) -> None:
+        """
+        Renaming to someone else's nickname is refused.
+        """
+        self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.assertRaises(NicknameInUse, self.hub.rename, bob, "alicja")
+        self.assertEqual(bob.nickname, "Bob")
+        self.assertEqual(bobSees.take(), [])
+
+
+class RoomTests(HubTestCase):
+    def test_moveIsAnnouncedToBothRooms(self) -> None:
+        """
+        Moving tells the old room where one went, the new room where one came
+        from, and the mover where they are.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        carol, carolSees = self.connect("Carol")
+        self.hub.join(carol, "kitchen")
+        alicjaSees.take()
+        bobSees.take()
+        self.hub.join(bob, "#Kitchen")
+        self.assertEqual(alicjaSees.take(), [events.Departed("Bob", "lobby", "kitchen")])
+        self.assertEqual(carolSees.take()[-1], events.Arrived("Bob", "kitchen", "lobby"))
+        self.assertEqual(bobSees.take(), [events.Moved("kitchen", 2)])
+        self.assertEqual(self.hub.who(bob), ["Carol", "Bob"])
+
+    def test_alreadyThere(self) -> None:
+        """
+        Joining one's own room is refused.
+        """
+        alicja, _ = self.connect("Alicja")
+        self.assertRaises(AlreadyInRoom, self.hub.join, alicja, "LOBBY")
+
+    def test_emptyRoomsVanishButNotTheDefault(self) -> None:
+        """
+        A room exists while someone is in it; the default room always does.
+        """
+        alicja, _ = self.connect("Alicja")
+        self.hub.join(alicja, "kitchen")
+        self.assertEqual(self.hub.rooms(), [("kitchen", 1), ("lobby", 0)])
+        self.hub.join(alicja, "lobby")
+        self.assertEqual(self.hub.rooms(), [("lobby", 1)])
+
+    def test_badRoomName(self) -> None:
+        """
+        A malformed room name is refused and the member stays put.
+        """
+        alicja, _ = self.connect("Alicja")
+        self.assertRaises(InvalidName, self.hub.join, alicja, "two words")
+        self.assertEqual(alicja.room.name, "lobby")
+
+
+class LeaveTests(HubTestCase):
+    def test_leaveIsAnnouncedOnce(self) -> None:
+        """
+        However many times a disconnect is reported, the room hears of it once.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, _ = self.connect("Bob")
+        alicjaSees.take()
+        self.hub.disconnect(bob, "bye")
+        self.hub.disconnect(bob)
+        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "lobby", "bye")])
+        self.assertRaises(NoSuchNickname, self.hub.find, "Bob")
+
+    def test_unregisteredLeaveIsSilent(self) -> None:
+        """
+        A connection that never picked a nickname leaves without a word.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        member, _ = self.connect()
+        self.hub.disconnect(member)
+        self.assertEqual(alicjaSees.take(), [])
+        self.assertEqual(self.hub.members, {alicja})
+
+
+class CrowdTests(HubTestCase):
+    crowdSize = 3
+
+    def test_smallRoomsAnnounceAtOnce(self) -> None:
+        """
+        Below the crowd size every join is announced immediately.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.connect("Bob")
+        self.assertEqual(alicjaSees.take(), [events.Joined("Bob", "lobby")])
+
+    def test_crowdedRoomsSummarize(self) -> None:
+        """
+        From the crowd size on, joins and leaves are gathered into one summary
+        per interval; someone who came and went within it is not mentioned.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.connect("Bob")
+        alicjaSees.take()
+        carol, _ = self.connect("Carol")
+        self.connect("Dave")
+        eve, _ = self.connect("Eve")
+        self.hub.disconnect(eve)
+        bob = self.hub.find("Bob")
+        self.hub.disconnect(bob)
+        self.assertEqual(alicjaSees.take(), [])
+        self.clock.advance(1)
+        self.assertEqual(
+            alicjaSees.take(), [events.Crowd("lobby", ("Carol", "Dave"), ("Bob",))]
+        )
+        self.clock.advance(10)
+        self.assertEqual(alicjaSees.take(), [])
+
+    def test_chatIsNeverDelayed(self) -> None:
+        """
+        Lines said while a summary is pending arrive at once.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.connect("Bob")
+        self.connect("Carol")
+        alicjaSees.take()
+        self.hub.say(alicja, "now")
+        self.assertEqual(alicjaSees.take(), [events.Said("Alicja", "lobby", "now")])
+
+    def test_renameWhilePending(self) -> None:
+        """
+        A summary names a newcomer by the nickname they have when it is sent.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.connect("Bob")
+        carol, _ = self.connect("Carol")
+        self.hub.rename(carol, "Karolina")
+        alicjaSees.take()
+        self.clock.advance(1)
+        self.assertEqual(alicjaSees.take(), [events.Crowd("lobby", ("Karolina",), ())])
+
+
+class BigRoomTests(SynchronousTestCase):
+    def test_tenThousandJoinAtLinearCost(self) -> None:
+        """
+        10,000 people joining one room cause deliveries linear in their
+        number, not quadratic: the crowd policy at work.
+        """
+        clock = Clock()
+        hub = Hub(clock)
+        participants = []
+        for number in range(10_000):
+            participant = RecordingParticipant()
+            hub.register(hub.connect(participant), f"user{number}")
+            participants.append(participant)
+            if number % 1000 == 999:
+                clock.advance(1)
+        clock.advance(1)
+        delivered = sum(len(p.events) for p in participants)
+        # Each member: a welcome, at most ten summaries, and the one-by-one
+        # announcements of the first hundred.
+        self.assertLess(delivered, 10_000 * 12 + 100 * 100)
+        last = participants[-1].events
+        self.assertIsInstance(last[-1], events.Crowd)
+        self.assertEqual(len(hub.who(hub.find("user0"))), 10_000)
+
+
+class ShutdownTests(HubTestCase):
+    def test_everyoneHearsOfTheClose(self) -> None:
+        """
+        On shutdown every connection, registered or not, is told.
+        """
+        _, alicjaSees = self.connect("Alicja")
+        _, anonymousSees = self.connect()
+        self.hub.shutdown()
+        self.assertEqual(alicjaSees.take(), [events.Closing()])
+        self.assertEqual(anonymousSees.take(), [events.Closing()])
+
+    def test_whenEmpty(self) -> None:
+        """
+        The hub says when the last connection is gone.
+        """
+        alicja, _ = self.connect("Alicja")
+        called = []
+        self.hub.whenEmpty(lambda: called.append(True))
+        self.assertEqual(called, [])
+        self.hub.disconnect(alicja)
+        self.assertEqual(called, [True])
+        self.hub.whenEmpty(lambda: called.append(True))
+        self.assertEqual(called, [True, True])
+
+    def test_closeAll(self) -> None:
+        """
+        closeAll asks every remaining connection to close at once.
+        """
+        _, alicjaSees = self.connect("Alicja")
+        _, anonymousSees = self.connect()
+        self.hub.closeAll()
+        self.assertTrue(alicjaSees.closed)
+        self.assertTrue(anonymousSees.closed)
+
+    def test_pendingSummaryDropped(self) -> None:
+        """
+        A crowd summary pending at shutdown is never sent.
+        """
+        hub = Hub(self.clock, crowdSize=1)
+        first = RecordingParticipant()
+        hub.register(hub.connect(first), "Alicja")
+        hub.register(hub.connect(RecordingParticipant()), "Bob")
+        hub.shutdown()
+        first.take()
+        self.clock.advance(5)
+        self.assertEqual(first.take(), [])

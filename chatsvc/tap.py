@@ -14,8 +14,8 @@ from twisted.python import usage
 from chatsvc.hub import DEFAULT_CROWD_SIZE, DEFAULT_ROOM, Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.native.protocol import NativeFactory
-from chatsvc.names import checkRoomName
 from chatsvc.errors import InvalidName
+from chatsvc.names import checkRoomName
 from chatsvc.service import DEFAULT_GRACE, ChatService
 
 
@@ -55,7 +55,6 @@ class Options(usage.Options):
             "5555",
             "Where the native protocol listens: a port number or an endpoint "
             "description such as tcp:5555:interface=127.0.0.1.",
-            endpointDescription,
         ],
         [
             "lang",
@@ -83,6 +82,7 @@ class Options(usage.Options):
     ]
 
     def postOptions(self) -> None:
+        self["port"] = endpointDescription(self["port"])
         language = normalizeLanguage(self["lang"])
         if language is None:
             raise usage.UsageError(
@@ -95,8 +95,12 @@ class Options(usage.Options):
             raise usage.UsageError(f"not a valid room name: {self['room']!r}")
 
 
-def makeService(options: Options) -> IService:
-    from twisted.internet import reactor
+def makeService(options: Options, reactor=None) -> IService:
+    """
+    The chat service C{options} describe; the global reactor unless given one.
+    """
+    if reactor is None:
+        from twisted.internet import reactor
 
     hub = Hub(reactor, defaultRoom=options["room"], crowdSize=options["crowd-size"])
     service = ChatService(hub, reactor, grace=options["grace"])

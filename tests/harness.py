@@ -1,19 +1,32 @@
 """
 Integration-test support: the real C{twistd -n chat} in a subprocess, and
 plain blocking TCP clients that talk to it as C{nc} would.
+
+Everything here listens and connects on 127.0.0.1 only, stops only the
+processes it started (by their own handle), and bounds every wait by
+L{TIMEOUT}.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import time
+from itertools import count
 from pathlib import Path
+from typing import Iterator
+
+from twisted.trial.unittest import SynchronousTestCase
 
 TIMEOUT = 10.0
+
+GOODBYE = "The server is shutting down. Goodbye!"
 
 
 def freePort() -> int:
@@ -38,6 +51,10 @@ def twistdCommand() -> list[str]:
 class ServerProcess:
     """
     C{twistd -n chat} on a free loopback port, its output kept for asserts.
+
+    The output goes to a file in the working directory rather than a pipe,
+    so a chatty server can never block on a pipe nobody reads, and a test
+    may look at the log while the server runs.
     """
 
     def __init__(self, *arguments: str, environ: dict[str, str] | None = None) -> None:
@@ -45,7 +62,16 @@ class ServerProcess:
         self.arguments = arguments
         self.environ = environ
         self.process: subprocess.Popen[bytes] | None = None
-        self.output = b""
+        self.logPath: Path | None = None
+
+    @property
+    def output(self) -> bytes:
+        """
+        Everything the server has written to stdout and stderr so far.
+        """
+        if self.logPath is None or not self.logPath.exists():
+            return b""
+        return self.logPath.read_bytes()
 
     def start(self, workdir: str) -> None:
         environment = dict(os.environ if self.environ is None else self.environ)
@@ -54,28 +80,29 @@ class ServerProcess:
         environment["PYTHONPATH"] = os.pathsep.join(
             filter(None, [root, environment.get("PYTHONPATH")])
         )
-        self.process = subprocess.Popen(
-            [
-                *twistdCommand(),
-                "--pidfile=",
-                "-n",
-                "chat",
-                "--port",
-                f"tcp:{self.port}:interface=127.0.0.1",
-                *self.arguments,
-            ],
-            cwd=workdir,
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        os.makedirs(workdir, exist_ok=True)
+        self.logPath = Path(workdir) / "twistd.log"
+        with open(self.logPath, "wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *twistdCommand(),
+                    "--pidfile=",
+                    "-n",
+                    "chat",
+                    "--port",
+                    f"tcp:{self.port}:interface=127.0.0.1",
+                    *self.arguments,
+                ],
+                cwd=workdir,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    "twistd exited early:\n" + self.process.stdout.read().decode()
-                )
+                raise RuntimeError("twistd exited early:\n" + self.output.decode())
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
                 return
@@ -85,30 +112,54 @@ class ServerProcess:
                     raise RuntimeError("twistd did not start listening")
                 time.sleep(0.05)
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """
         Signal the server, wait for it, and return its exit status.
+
+        A server still running after L{TIMEOUT} seconds is killed.  Safe to
+        call again: later calls return the same status.
         """
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signum)
         try:
-            self.output, _ = self.process.communicate(timeout=TIMEOUT)
+            self.process.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.output, _ = self.process.communicate()
+            self.process.wait()
         return self.process.returncode
 
 
 class LineClient:
     """
     A blocking TCP client reading and writing CRLF/LF lines, like C{nc}.
+
+    @ivar received: every byte read from the server so far, for asserts on
+        the raw stream.
     """
 
-    def __init__(self, port: int, timeout: float = TIMEOUT) -> None:
-        self.socket = socket.create_connection(("127.0.0.1", port), timeout)
+    def __init__(
+        self,
+        port: int,
+        timeout: float = TIMEOUT,
+        receiveBuffer: int | None = None,
+        noDelay: bool = False,
+    ) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receiveBuffer is not None:
+            # Before connecting, so that the window offered is small from
+            # the start.
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
+        if noDelay:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.socket.settimeout(timeout)
+        self.socket.connect(("127.0.0.1", port))
+        self.timeout = timeout
         self.buffer = b""
+        self.received = bytearray()
 
     def send(self, data: bytes) -> None:
         self.socket.sendall(data)
@@ -116,22 +167,42 @@ class LineClient:
     def sendLine(self, text: str) -> None:
         self.send(text.encode("utf-8") + b"\n")
 
-    def readLine(self) -> str:
+    def sendInPieces(self, *pieces: bytes, pause: float = 0.05) -> None:
+        """
+        Send each of C{pieces} in a TCP segment of its own.
+
+        Needs C{noDelay}; the pause lets the server read each piece alone.
+        """
+        for index, piece in enumerate(pieces):
+            if index:
+                time.sleep(pause)
+            self.send(piece)
+
+    def _receive(self, deadline: float) -> None:
+        if time.monotonic() > deadline:
+            raise socket.timeout("no complete line before the deadline")
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise EOFError(self.buffer)
+        self.buffer += chunk
+        self.received += chunk
+
+    def readLine(self, deadline: float | None = None) -> str:
         """
         The next line, decoded, without its line ending.
 
         @raise EOFError: the server closed the connection first.
         """
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         while b"\n" not in self.buffer:
-            chunk = self.socket.recv(65536)
-            if not chunk:
-                raise EOFError(self.buffer)
-            self.buffer += chunk
+            self._receive(deadline)
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8")
 
     def readLines(self, count: int) -> list[str]:
-        return [self.readLine() for _ in range(count)]
+        deadline = time.monotonic() + self.timeout
+        return [self.readLine(deadline) for _ in range(count)]
 
     def expect(self, line: str) -> None:
         """
@@ -141,6 +212,23 @@ class LineClient:
         if got != line:
             raise AssertionError(f"expected {line!r}, got {got!r}")
 
+    def readUntil(self, marker: str) -> list[str]:
+        """
+        The lines before the next line equal to C{marker}, which is consumed.
+        """
+        deadline = time.monotonic() + self.timeout
+        lines = []
+        while True:
+            try:
+                line = self.readLine(deadline)
+            except (EOFError, OSError) as e:
+                raise AssertionError(
+                    f"no {marker!r} before {type(e).__name__}; got {lines!r}"
+                ) from e
+            if line == marker:
+                return lines
+            lines.append(line)
+
     def register(self, nickname: str, welcome: str = "Connected to server!") -> None:
         self.expect("NICK")
         self.sendLine(nickname)
@@ -149,13 +237,139 @@ class LineClient:
     def readUntilClosed(self) -> list[str]:
         """
         Every line until the server closes the connection.
+
+        A reset counts as a close; an incomplete last line is dropped.
         """
+        deadline = time.monotonic() + self.timeout
         lines = []
         while True:
             try:
-                lines.append(self.readLine())
-            except EOFError:
+                lines.append(self.readLine(deadline))
+            except (EOFError, ConnectionResetError):
                 return lines
+
+    def shutdownWrite(self) -> None:
+        """
+        Send EOF (as C{nc} does at the end of its input) but keep reading.
+        """
+        self.socket.shutdown(socket.SHUT_WR)
+
+    def reset(self) -> None:
+        """
+        Close abortively: the server gets a RST instead of a FIN.
+        """
+        self.socket.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+        )
+        self.socket.close()
 
     def close(self) -> None:
         self.socket.close()
+
+
+def _testNames(testCase: type) -> list[str]:
+    return [name for name in dir(testCase) if name.startswith("test")]
+
+
+class ServerTestCase(SynchronousTestCase):
+    """
+    Tests that share one running server per class.
+
+    trial has no C{setUpClass}: the first test of a class starts the server
+    and the last one stops it (an C{atexit} hook stops it when only some of
+    the tests were selected).  After each test every client it opened is
+    closed, and the next test waits until the server has processed their
+    departures, so that no test hears another's goings.
+
+    @cvar serverArguments: extra C{twistd chat} options for this class.
+    @cvar room: the server's default room, as C{--room} names it.
+    """
+
+    serverArguments: tuple[str, ...] = ()
+    room = "lobby"
+
+    _server: ServerProcess | None = None
+    _remaining = 0
+    _probes = count()
+
+    @classmethod
+    def sharedServer(cls) -> ServerProcess:
+        if cls.__dict__.get("_server") is None:
+            server = ServerProcess(*cls.serverArguments)
+            server.start(tempfile.mkdtemp(prefix="chatsvc-integration-"))
+            atexit.register(server.stop)
+            cls._server = server
+            cls._remaining = len(_testNames(cls))
+        server = cls.__dict__["_server"]
+        assert server.running(), "the shared server died:\n" + server.output.decode()
+        return server
+
+    @property
+    def server(self) -> ServerProcess:
+        return self.sharedServer()
+
+    def setUp(self) -> None:
+        self.sharedServer()
+        self.waitUntilQuiet()
+
+    def tearDown(self) -> None:
+        cls = type(self)
+        cls._remaining -= 1
+        if cls._remaining <= 0 and cls.__dict__.get("_server") is not None:
+            server, cls._server = cls._server, None
+            server.stop()
+
+    def connect(self, nickname: str | None = None, **options: object) -> LineClient:
+        """
+        A new client, closed after the test; registered if given a nickname.
+        """
+        client = LineClient(self.server.port, **options)  # type: ignore[arg-type]
+        self.addCleanup(client.close)
+        if nickname is not None:
+            client.register(nickname)
+        return client
+
+    def connectAll(self, *nicknames: str) -> list[LineClient]:
+        """
+        Register clients one after another, each earlier one reading the
+        arrival of every later one, so all start with nothing unread.
+        """
+        clients: list[LineClient] = []
+        for nickname in nicknames:
+            client = self.connect(nickname)
+            for earlier in clients:
+                earlier.expect(f"{nickname} joined the chat!")
+            clients.append(client)
+        return clients
+
+    def waitUntilQuiet(self) -> None:
+        """
+        Wait until nobody is registered anywhere on the server.
+
+        A probe registers and asks C{/rooms} until it is alone in the
+        default room, then quits; nobody is left to hear it.
+        """
+        probe = LineClient(self.server.port)
+        try:
+            probe.register(f"probe{next(self._probes)}")
+            alone = f"1 room: {self.room} (1)"
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                probe.sendLine("/rooms")
+                line = probe.readLine(deadline)
+                if line == alone:
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the server never got quiet: {line!r}")
+                time.sleep(0.02)
+            probe.sendLine("/quit")
+            probe.readUntilClosed()
+        finally:
+            probe.close()
+
+
+def selectLines(lines: list[str], prefix: str) -> Iterator[str]:
+    """
+    The lines that start with C{prefix}.
+    """
+    return (line for line in lines if line.startswith(prefix))

@@ -1,0 +1,120 @@
+"""
+Tests for L{chatsvc.tap} and L{chatsvc.service}.
+"""
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from chatsvc.hub import Hub
+from chatsvc.native.protocol import NativeFactory
+from chatsvc.service import ChatService
+from chatsvc.tap import Options, endpointDescription, makeService
+from chatsvc.testing import RecordingParticipant
+
+
+class OptionsTests(SynchronousTestCase):
+    def parse(self, *arguments: str) -> Options:
+        options = Options()
+        options.parseOptions(list(arguments))
+        return options
+
+    def test_defaults(self) -> None:
+        """
+        By default: port 5555 on every interface, English, room lobby.
+        """
+        options = self.parse()
+        self.assertEqual(options["port"], "tcp:5555")
+        self.assertEqual(options["lang"], "en")
+        self.assertEqual(options["room"], "lobby")
+
+    def test_portNumberOrEndpoint(self) -> None:
+        """
+        --port takes a bare number or any endpoint description.
+        """
+        self.assertEqual(endpointDescription("6000"), "tcp:6000")
+        self.assertEqual(
+            self.parse("--port", "tcp:6000:interface=127.0.0.1")["port"],
+            "tcp:6000:interface=127.0.0.1",
+        )
+        self.assertEqual(self.parse("--port", "unix:/tmp/chat.sock")["port"], "unix:/tmp/chat.sock")
+
+    def test_language(self) -> None:
+        """
+        --lang takes a language code or locale name; unknown ones are refused.
+        """
+        self.assertEqual(self.parse("--lang", "pl_PL.UTF-8")["lang"], "pl")
+        self.assertRaises(usage.UsageError, self.parse, "--lang", "xx")
+
+    def test_badRoomAndNumbers(self) -> None:
+        """
+        A malformed room name or a non-positive number is a usage error.
+        """
+        self.assertRaises(usage.UsageError, self.parse, "--room", "two words")
+        self.assertRaises(usage.UsageError, self.parse, "--crowd-size", "0")
+        self.assertRaises(usage.UsageError, self.parse, "--grace", "-1")
+
+
+class MakeServiceTests(SynchronousTestCase):
+    def test_listensWhereTold(self) -> None:
+        """
+        The service listens with the native factory on the given endpoint,
+        with the chosen language.
+        """
+        reactor = MemoryReactorClock()
+        options = Options()
+        options.parseOptions(["--port", "tcp:6001:interface=127.0.0.1", "--lang", "pl"])
+        service = makeService(options, reactor)
+        service.startService()
+        self.addCleanup(service.stopService)
+        [(port, factory, backlog, interface)] = reactor.tcpServers
+        self.assertEqual((port, interface), (6001, "127.0.0.1"))
+        self.assertIsInstance(factory, NativeFactory)
+        self.assertEqual(factory.language, "pl")
+        self.assertIsInstance(list(service)[0], StreamServerEndpointService)
+
+
+class GracefulStopTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.hub = Hub(self.clock)
+        self.service = ChatService(self.hub, self.clock, grace=5)
+        self.service.startService()
+
+    def test_stopsAtOnceWhenEmpty(self) -> None:
+        """
+        With nobody connected, stopping finishes at once.
+        """
+        self.successResultOf(self.service.stopService())
+
+    def test_waitsForGoodbyes(self) -> None:
+        """
+        Stopping tells everyone and waits until the last connection is gone.
+        """
+        factory = NativeFactory(self.hub)
+        protocol = factory.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        stopped = self.service.stopService()
+        self.assertNoResult(stopped)
+        self.assertIn(b"The server is shutting down. Goodbye!\r\n", transport.value())
+        self.assertTrue(transport.disconnecting)
+        protocol.connectionLost(None)
+        self.successResultOf(stopped)
+
+    def test_cutsOffStragglers(self) -> None:
+        """
+        Connections still open after the grace period are closed at once.
+        """
+        participant = RecordingParticipant()
+        member = self.hub.connect(participant)
+        stopped = self.service.stopService()
+        self.clock.advance(4.9)
+        self.assertFalse(participant.closed)
+        self.clock.advance(0.2)
+        self.assertTrue(participant.closed)
+        self.hub.disconnect(member)
+        self.successResultOf(stopped)
+        self.assertEqual(self.clock.getDelayedCalls(), [])

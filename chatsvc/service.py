@@ -4,9 +4,12 @@ The running server: listening front-ends around one hub, and a graceful stop.
 
 from __future__ import annotations
 
-from twisted.application.service import MultiService
+import signal
+
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorCore, IReactorTime
+from twisted.logger import Logger
 
 from chatsvc.hub import Hub
 
@@ -45,3 +48,37 @@ class ChatService(MultiService):
 
         self.hub.whenEmpty(emptied)
         return empty
+
+
+class StopOnSignals(Service):
+    """
+    Make SIGINT and SIGTERM a graceful stop that exits with status 0.
+
+    The reactor's own handlers stop it too, but afterwards twistd sends the
+    signal to itself again so that the process dies "killed by SIGTERM".
+    For a server whose stop is a planned, clean goodbye to every client that
+    status is a lie; these handlers stop the reactor without it.  They are
+    installed once the reactor runs, since it installs its own on start.
+    """
+
+    log = Logger()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, reactor: IReactorCore) -> None:
+        self._reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        self._reactor.callWhenRunning(self._install)
+
+    def _install(self) -> None:
+        for number in self.signals:
+            signal.signal(number, self._received)
+
+    def _received(self, number: int, frame: object) -> None:
+        self._reactor.callFromThread(self._stop, signal.Signals(number).name)
+
+    def _stop(self, name: str) -> None:
+        if self._reactor.running and self.running:
+            self.log.info("{signal} received, shutting down", signal=name)
+            self._reactor.stop()

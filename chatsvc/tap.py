@@ -16,7 +16,7 @@ from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
-from chatsvc.service import DEFAULT_GRACE, ChatService
+from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
 
 
 def endpointDescription(value: str) -> str:
@@ -108,4 +108,5 @@ def makeService(options: Options, reactor=None) -> IService:
         serverFromString(reactor, options["port"]),
         NativeFactory(hub, options["lang"]),
     ).setServiceParent(service)
+    StopOnSignals(reactor).setServiceParent(service)
     return service

@@ -4,6 +4,7 @@ The native front-end: a thin protocol between C{chatsvc.native.wire} and the hub
 
 from __future__ import annotations
 
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -17,7 +18,7 @@ from chatsvc.lines import BoundedLineReceiver
 from chatsvc.native import wire
 
 
-@implementer(IParticipant)
+@implementer(IParticipant, IHalfCloseableProtocol)
 class NativeProtocol(BoundedLineReceiver):
     """
     One native client: the handshake, then chat lines and commands.
@@ -45,11 +46,25 @@ class NativeProtocol(BoundedLineReceiver):
         super().connectionLost(reason)
         if self.member is not None:
             self.log.info(
-                "connection from {peer} closed ({nickname})",
+                "connection from {peer} closed{nickname}",
                 peer=self.transport.getPeer(),
-                nickname=self.member.nickname,
+                nickname=f" ({self.member.nickname})" if self.member.nickname else "",
             )
             self.hub.disconnect(self.member)
+
+    def readConnectionLost(self) -> None:
+        """
+        The client sent EOF (C{nc} at the end of its input): leave now, and
+        close once everything we owe it has been written.
+
+        Without this Twisted would close at once and drop the replies to the
+        lines that arrived just before the EOF.
+        """
+        self.hub.disconnect(self.member)
+        self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        self.transport.loseConnection()
 
     # IParticipant
 
@@ -68,7 +83,7 @@ class NativeProtocol(BoundedLineReceiver):
     # Input
 
     def textReceived(self, text: str) -> None:
-        if self._closing or not text.strip():
+        if self._closing or not text.strip(" \t"):
             return
         if self.member.nickname is None:
             self._handshake(text)
@@ -82,21 +97,22 @@ class NativeProtocol(BoundedLineReceiver):
 
     def lineTooLong(self) -> None:
         self.log.info("line too long from {peer}", peer=self.transport.getPeer())
-        self.sendLines(
-            [
-                wire.error(
-                    self._t.gettext(
-                        "Line too long (at most {count} bytes); it was dropped."
-                    ).format(count=self.maxLineBytes)
-                )
-            ]
+        self._refuseLine(
+            self._t.gettext(
+                "Line too long (at most {count} bytes); it was dropped."
+            ).format(count=self.maxLineBytes)
         )
 
     def undecodableLine(self, line: bytes) -> None:
         self.log.info("invalid UTF-8 from {peer}", peer=self.transport.getPeer())
-        self.sendLines(
-            [wire.error(self._t.gettext("That line is not valid UTF-8; it was dropped."))]
-        )
+        self._refuseLine(self._t.gettext("That line is not valid UTF-8; it was dropped."))
+
+    def _refuseLine(self, message: str) -> None:
+        lines = [wire.error(message)]
+        if self.member.nickname is None:
+            # It was meant as a nickname: ask again, as for any bad one.
+            lines.append(wire.NICK_PROMPT)
+        self.sendLines(lines)
 
     def sendQueueOverflowed(self) -> None:
         self.log.warn(
@@ -117,7 +133,7 @@ class NativeProtocol(BoundedLineReceiver):
             )
             return
         try:
-            self.hub.register(self.member, text.strip())
+            self.hub.register(self.member, text.strip(" "))
         except ChatError as error:
             self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Iterator
@@ -46,6 +47,19 @@ def twistdCommand() -> list[str]:
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def _dieWithParent() -> None:
+    """
+    In the child, before exec: on Linux, ask for SIGTERM when the test
+    process dies, so that no server outlives a test run that crashed or
+    exited without stopping it.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ServerProcess:
@@ -98,6 +112,7 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_dieWithParent,
             )
         deadline = time.monotonic() + TIMEOUT
         while True:
@@ -111,6 +126,21 @@ class ServerProcess:
                     self.stop()
                     raise RuntimeError("twistd did not start listening")
                 time.sleep(0.05)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """
+        Freeze the server (SIGSTOP) for the duration of a C{with} block.
+
+        The kernel still accepts connections and queues what clients send,
+        so everything sent meanwhile is waiting at once when it resumes.
+        """
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -296,7 +326,10 @@ class ServerTestCase(SynchronousTestCase):
     def sharedServer(cls) -> ServerProcess:
         if cls.__dict__.get("_server") is None:
             server = ServerProcess(*cls.serverArguments)
-            server.start(tempfile.mkdtemp(prefix="chatsvc-integration-"))
+            # trial runs tests in its own working directory (_trial_temp).
+            server.start(
+                os.path.abspath(tempfile.mkdtemp(prefix=f"{cls.__name__}-", dir="."))
+            )
             atexit.register(server.stop)
             cls._server = server
             cls._remaining = len(_testNames(cls))
@@ -315,9 +348,14 @@ class ServerTestCase(SynchronousTestCase):
     def tearDown(self) -> None:
         cls = type(self)
         cls._remaining -= 1
-        if cls._remaining <= 0 and cls.__dict__.get("_server") is not None:
-            server, cls._server = cls._server, None
+        server = cls.__dict__.get("_server")
+        if server is None:
+            return
+        if cls._remaining <= 0:
+            cls._server = None
             server.stop()
+        # Whatever a test did, the server must never have crashed a handler.
+        self.assertNotIn(b"Traceback", server.output)
 
     def connect(self, nickname: str | None = None, **options: object) -> LineClient:
         """
@@ -351,7 +389,12 @@ class ServerTestCase(SynchronousTestCase):
         """
         probe = LineClient(self.server.port)
         try:
-            probe.register(f"probe{next(self._probes)}")
+            # In English whatever the server's language.
+            probe.sendLine("/lang en")
+            probe.expect("NICK")
+            probe.readLine()
+            probe.sendLine(f"probe{next(self._probes)}")
+            probe.expect("Connected to server!")
             alone = f"1 room: {self.room} (1)"
             deadline = time.monotonic() + TIMEOUT
             while True:
@@ -366,10 +409,3 @@ class ServerTestCase(SynchronousTestCase):
             probe.readUntilClosed()
         finally:
             probe.close()
-
-
-def selectLines(lines: list[str], prefix: str) -> Iterator[str]:
-    """
-    The lines that start with C{prefix}.
-    """
-    return (line for line in lines if line.startswith(prefix))

@@ -6,6 +6,8 @@ The only module of the server that touches the global reactor.
 
 from __future__ import annotations
 
+import re
+
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService
 from twisted.internet.endpoints import serverFromString
@@ -19,13 +21,28 @@ from chatsvc.names import checkRoomName
 from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
 
 
+# Twisted listens with a backlog of 50.  When a class or a load test connects
+# hundreds of clients at once, Linux then drops the handshakes that do not fit
+# and the clients retry after 1, 3, 7, 15... seconds: joins that should take a
+# second take a minute.
+DEFAULT_BACKLOG = 1024
+_BACKLOG_TYPES = ("tcp", "tcp6", "ssl")
+
+
 def endpointDescription(value: str) -> str:
     """
     A bare port number means TCP on every interface; anything else is taken
     as a Twisted endpoint description (C{tcp:5555:interface=127.0.0.1},
     C{tcp6:5555}, C{unix:/run/chat.sock}, C{ssl:...}, C{systemd:...}).
+
+    TCP-family endpoints get a backlog of L{DEFAULT_BACKLOG} unless the
+    description names one.
     """
-    return f"tcp:{value}" if value.isdigit() else value
+    description = f"tcp:{value}" if value.isdigit() else value
+    kind, _, parameters = description.partition(":")
+    if kind in _BACKLOG_TYPES and not re.search(r"(^|:)backlog=", parameters):
+        description += f":backlog={DEFAULT_BACKLOG}"
+    return description
 
 
 def _positiveInt(value: str) -> int:

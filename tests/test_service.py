@@ -26,7 +26,7 @@ class OptionsTests(SynchronousTestCase):
         By default: port 5555 on every interface, English, room lobby.
         """
         options = self.parse()
-        self.assertEqual(options["port"], "tcp:5555")
+        self.assertEqual(options["port"], "tcp:5555:backlog=1024")
         self.assertEqual(options["lang"], "en")
         self.assertEqual(options["room"], "lobby")
 
@@ -34,12 +34,24 @@ class OptionsTests(SynchronousTestCase):
         """
         --port takes a bare number or any endpoint description.
         """
-        self.assertEqual(endpointDescription("6000"), "tcp:6000")
+        self.assertEqual(endpointDescription("6000"), "tcp:6000:backlog=1024")
         self.assertEqual(
             self.parse("--port", "tcp:6000:interface=127.0.0.1")["port"],
-            "tcp:6000:interface=127.0.0.1",
+            "tcp:6000:interface=127.0.0.1:backlog=1024",
         )
         self.assertEqual(self.parse("--port", "unix:/tmp/chat.sock")["port"], "unix:/tmp/chat.sock")
+
+    def test_backlog(self) -> None:
+        """
+        TCP-family endpoints listen with a backlog big enough for a crowd
+        connecting at once, unless the description chooses its own.
+        """
+        self.assertEqual(endpointDescription("tcp6:6000"), "tcp6:6000:backlog=1024")
+        self.assertEqual(endpointDescription("tcp:6000:backlog=5"), "tcp:6000:backlog=5")
+        self.assertEqual(
+            endpointDescription("ssl:6000:privateKey=k.pem"),
+            "ssl:6000:privateKey=k.pem:backlog=1024",
+        )
 
     def test_language(self) -> None:
         """
@@ -70,7 +82,7 @@ class MakeServiceTests(SynchronousTestCase):
         service.startService()
         self.addCleanup(service.stopService)
         [(port, factory, backlog, interface)] = reactor.tcpServers
-        self.assertEqual((port, interface), (6001, "127.0.0.1"))
+        self.assertEqual((port, backlog, interface), (6001, 1024, "127.0.0.1"))
         self.assertIsInstance(factory, NativeFactory)
         self.assertEqual(factory.language, "pl")
         self.assertIsInstance(list(service)[0], StreamServerEndpointService)

@@ -1,0 +1,268 @@
+"""
+One run of the client: options, where to connect, and the wiring of a
+view to the protocol and to standard I/O.
+
+Only L{chatsvc.client.__main__} calls L{runClient}, with the real reactor;
+everything else in the client takes a reactor or clock as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import termios
+import tty
+from typing import Any, Callable, Mapping
+
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    clientFromString,
+    connectProtocol,
+)
+from twisted.internet.error import (
+    ConnectError,
+    ConnectionRefusedError,
+    DNSLookupError,
+    NoRouteError,
+    TCPTimedOutError,
+    TimeoutError,
+)
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.stdio import StandardIO
+from twisted.python import usage
+from twisted.python.failure import Failure
+
+from chatsvc import __version__
+from chatsvc.client.protocol import ChatClientProtocol
+from chatsvc.client.plain import PlainLineView
+from chatsvc.client.terminal import TerminalView, terminalProtocol
+from chatsvc.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    languageFromEnvironment,
+    normalizeLanguage,
+    translation,
+)
+
+DEFAULT_HOST = "localhost"
+DEFAULT_PORT = "5555"
+EXIT_USAGE = 2
+
+
+class ClientOptions(usage.Options):
+    """
+    C{python -m chatsvc.client [--host H] [--port P] [--nick N] [--lang L]}.
+
+    The help is in C{language} (the environment's, since C{--lang} is not
+    read yet when the help is asked for).  After parsing, C{self.language}
+    is the language to use: C{--lang}, else C{language}.
+    """
+
+    optParameters = [
+        ["host", None, DEFAULT_HOST, None],
+        ["port", "p", DEFAULT_PORT, None],
+        ["nick", "n", None, None],
+        ["lang", "l", None, None],
+    ]
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        super().__init__()
+        self.language = language
+        t = translation(language)
+        self.longdesc = t.gettext(
+            "Chat on a chatsvc server.  Every line you enter is sent as it is "
+            "(/help lists the server's commands); exit, /quit or the end of "
+            "input leaves."
+        )
+        self.docs.update(
+            {
+                "host": t.gettext("The server's host name or address."),
+                "port": t.gettext(
+                    "The server's port number, or a client endpoint description "
+                    "such as tcp:host=127.0.0.1:port=5555."
+                ),
+                "nick": t.gettext("Your nickname; asked for when not given."),
+                "lang": t.gettext(
+                    "The language of the client and of server messages ({codes}); "
+                    "by default the environment's."
+                ).format(codes=", ".join(LANGUAGES)),
+                "help": t.gettext("Show this help and exit."),
+                "version": t.gettext("Show the version and exit."),
+            }
+        )
+
+    def opt_version(self) -> None:
+        print(f"chatsvc-client {__version__}")
+        sys.exit(0)
+
+    def postOptions(self) -> None:
+        t = translation(self.language)
+        if self["lang"] is not None:
+            language = normalizeLanguage(self["lang"])
+            if language is None:
+                raise usage.UsageError(
+                    t.gettext("Unknown language {code}; available: {codes}.").format(
+                        code=self["lang"], codes=", ".join(LANGUAGES)
+                    )
+                )
+            self.language = language
+        port = self["port"]
+        if port.isdigit() and not 0 < int(port) < 65536:
+            raise usage.UsageError(
+                t.gettext("Not a port number: {port}.").format(port=port)
+            )
+        if not self["nick"]:
+            self["nick"] = None
+
+
+def parseOptions(argv: list[str], environ: Mapping[str, str]) -> ClientOptions:
+    """
+    Parse C{argv} with help and messages in the environment's language.
+
+    @raise usage.UsageError: the arguments make no sense.
+    """
+    options = ClientOptions(languageFromEnvironment(environ))
+    options.parseOptions(argv)
+    return options
+
+
+def clientEndpoint(reactor: Any, host: str, port: str) -> IStreamClientEndpoint:
+    """
+    Where to connect: a bare port number means TCP to C{host} (by name, over
+    IPv4 or IPv6); anything else is a client endpoint description.
+
+    @raise ValueError: C{port} is neither.
+    """
+    try:
+        if port.isdigit():
+            return HostnameEndpoint(reactor, host, int(port))
+        return clientFromString(reactor, port)
+    except Exception as error:
+        raise ValueError(port) from error
+
+
+def connectFailureMessage(failure: Failure, host: str, port: str, language: str) -> str:
+    """
+    Why the connection could not be made, as one line for the user.
+    """
+    t = translation(language)
+    error = failure.value
+    if failure.check(ConnectionRefusedError):
+        reason = t.gettext("Connection refused")
+    elif failure.check(DNSLookupError):
+        reason = t.gettext("Unknown host")
+    elif failure.check(TimeoutError, TCPTimedOutError):
+        reason = t.gettext("Timed out")
+    elif failure.check(NoRouteError):
+        reason = t.gettext("No route to host")
+    elif isinstance(error, ConnectError) and isinstance(error.osError, int):
+        reason = os.strerror(error.osError)
+    else:
+        reason = str(error) or type(error).__name__
+    if port.isdigit():
+        return t.gettext("Cannot connect to {host} port {port}: {reason}.").format(
+            host=host, port=port, reason=reason
+        )
+    return t.gettext("Cannot connect to {address}: {reason}.").format(
+        address=port, reason=reason
+    )
+
+
+def _terminalSize(fd: int) -> tuple[int, int]:
+    try:
+        size = os.get_terminal_size(fd)
+    except OSError:
+        return 80, 24
+    return size.columns or 80, size.lines or 24
+
+
+def runClient(
+    reactor: Any,
+    endpoint: IStreamClientEndpoint,
+    options: ClientOptions,
+    stdin: int = 0,
+    stdout: int = 1,
+) -> Deferred[int]:
+    """
+    Chat until the user leaves or the server goes; fires with the exit status.
+
+    A terminal on C{stdin} gets the line-editing view, in raw mode until the
+    view is done; anything else gets plain lines.  C{SIGINT} leaves as
+    Ctrl-C does, and on a terminal C{SIGWINCH} resizes the input row.
+    """
+    language = options.language
+    host, port = options["host"], options["port"]
+    restore: list[Callable[[], object]] = []
+    view: PlainLineView | TerminalView
+    if os.isatty(stdin):
+        terminal = TerminalView(language, *_terminalSize(stdout))
+        restore.append(_rawMode(stdin))
+        view = terminal
+    else:
+        terminal = None
+        view = PlainLineView(language)
+    client = ChatClientProtocol(view, reactor, language, options["nick"])
+    view.client = client
+
+    def interrupted(signum: int, frame: object) -> None:
+        reactor.callFromThread(client.leave)
+
+    def resized(signum: int, frame: object) -> None:
+        assert terminal is not None
+        reactor.callFromThread(terminal.terminalSize, *_terminalSize(stdout))
+
+    def installSignals() -> None:
+        # After the reactor's own handlers, which would replace ours.
+        restore.append(_handle(signal.SIGINT, interrupted))
+        if terminal is not None:
+            restore.append(_handle(signal.SIGWINCH, resized))
+
+    reactor.callWhenRunning(installSignals)
+    # (mypy reads the Windows signature of StandardIO.)
+    if terminal is not None:
+        StandardIO(terminalProtocol(terminal), stdin, stdout, reactor)  # type: ignore[call-arg]
+    else:
+        StandardIO(view, stdin, stdout, reactor)  # type: ignore[call-arg]
+
+    connecting = connectProtocol(endpoint, client)
+
+    def failed(failure: Failure) -> None:
+        if not failure.check(CancelledError):
+            view.connectionFailed(connectFailureMessage(failure, host, port, language))
+
+    connecting.addErrback(failed)
+
+    def done(status: int) -> int:
+        connecting.cancel()
+        for undo in reversed(restore):
+            try:
+                undo()
+            except (OSError, termios.error):
+                # The terminal is gone; there is nothing left to restore.
+                pass
+        return status
+
+    return view.whenDone().addCallback(done)
+
+
+def _rawMode(fd: int) -> Callable[[], None]:
+    """
+    Put the terminal on C{fd} in raw mode; the function that undoes it.
+    """
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd, termios.TCSANOW)
+
+    def undo() -> None:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+    return undo
+
+
+def _handle(signum: int, handler: Callable[[int, Any], None]) -> Callable[[], object]:
+    """
+    Handle C{signum} with C{handler}; the function that puts back the old one.
+    """
+    previous = signal.signal(signum, handler)
+    return lambda: signal.signal(signum, previous)

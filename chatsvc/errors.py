@@ -72,3 +72,23 @@ class AlreadyRegistered(ChatError):
     """
     The connection picked its nickname already (use a rename instead).
     """
+
+
+class NoSuchRoom(ChatError):
+    """
+    No room by that name exists.
+    """
+
+    def __init__(self, room: str) -> None:
+        super().__init__(room)
+        self.room = room
+
+
+class NotInRoom(ChatError):
+    """
+    The request needs membership of a room the member is not in.
+    """
+
+    def __init__(self, room: str) -> None:
+        super().__init__(room)
+        self.room = room

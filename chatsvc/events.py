@@ -35,7 +35,20 @@ class Joined:
 @frozen
 class Left:
     """
-    C{nickname} disconnected from C{room}; C{reason} is theirs, if they gave one.
+    C{nickname} disconnected; C{reason} is theirs, if they gave one.
+
+    Delivered once to everyone who shared a room with them, however many
+    rooms that was.
+    """
+
+    nickname: str
+    reason: str | None = None
+
+
+@frozen
+class Parted:
+    """
+    C{nickname} left C{room} but stays connected (an IRC PART).
     """
 
     nickname: str
@@ -44,14 +57,30 @@ class Left:
 
 
 @frozen
+class TopicChanged:
+    """
+    C{nickname} set the topic of C{room} to C{topic} (empty: no topic).
+    """
+
+    nickname: str
+    room: str
+    topic: str
+
+
+@frozen
 class Said:
     """
     C{nickname} said C{text} in C{room}.
+
+    C{notice} marks an IRC NOTICE: text that automatic clients must not
+    answer.  Delivered to the sender too; front-ends whose clients do not
+    expect an echo skip their own lines.
     """
 
     nickname: str
     room: str
     text: str
+    notice: bool = False
 
 
 @frozen
@@ -75,17 +104,18 @@ class Whispered:
     recipient: str
     text: str
     action: bool = False
+    notice: bool = False
 
 
 @frozen
 class Renamed:
     """
-    C{old} is now called C{new}; delivered to their room, themselves included.
+    C{old} is now called C{new}; delivered once to everyone who shares a room
+    with them, and to themselves.
     """
 
     old: str
     new: str
-    room: str
 
 
 @frozen
@@ -146,6 +176,8 @@ Event = (
     Welcome
     | Joined
     | Left
+    | Parted
+    | TopicChanged
     | Said
     | Acted
     | Whispered

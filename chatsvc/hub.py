@@ -4,6 +4,9 @@ The hub: nickname registry, rooms, membership and delivery of events.
 It knows nothing of bytes, sockets or wording.  Front-ends call it with
 decoded requests and it answers by raising L{chatsvc.errors.ChatError} or by
 delivering L{chatsvc.events} to L{chatsvc.interfaces.IParticipant}s.
+
+A member may be in several rooms at once (IRC channels); the native front-end
+keeps its members in exactly one, moving them with L{Hub.move}.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from chatsvc.errors import (
     AlreadyRegistered,
     NicknameInUse,
     NoSuchNickname,
+    NoSuchRoom,
+    NotInRoom,
     NotRegistered,
 )
 from chatsvc.interfaces import IParticipant
@@ -37,11 +42,32 @@ class Member:
 
     Front-ends hold on to it and pass it back with every request; its fields
     are for reading only.
+
+    @ivar rooms: the rooms it is in, in the order it entered them.
+    @ivar username: the user name shown in IRC masks (C{nick!user@host}).
+    @ivar host: where the connection comes from, as the front-end words it.
+    @ivar realname: free text about the user (IRC's "real name").
+    @ivar away: the away message, if the user is away.
+    @ivar signon: when the connection registered, by the hub's clock.
+    @ivar lastSpoke: when it last said anything, by the hub's clock.
     """
 
     participant: IParticipant
+    username: str = "user"
+    host: str = "unknown"
+    realname: str = ""
     nickname: str | None = None
-    room: Room | None = None
+    rooms: dict[Room, None] = field(factory=dict)
+    away: str | None = None
+    signon: float = 0.0
+    lastSpoke: float = 0.0
+
+    @property
+    def room(self) -> Room | None:
+        """
+        The room it entered first: for native clients, the one room.
+        """
+        return next(iter(self.rooms), None)
 
 
 @define(eq=False)
@@ -55,6 +81,7 @@ class Room:
 
     name: str
     members: dict[Member, None] = field(factory=dict)
+    topic: str = ""
     joined: dict[str, None] = field(factory=dict)
     left: dict[str, None] = field(factory=dict)
     summary: IDelayedCall | None = None
@@ -91,33 +118,49 @@ class Hub:
 
     # Connections
 
-    def connect(self, participant: IParticipant) -> Member:
+    def connect(
+        self, participant: IParticipant, username: str = "user", host: str = "unknown"
+    ) -> Member:
         """
         Admit a new connection that has no nickname yet.
         """
-        member = Member(participant)
+        member = Member(participant, username=username, host=host)
         self.members.add(member)
         return member
 
-    def register(self, member: Member, nickname: str) -> None:
+    def register(self, member: Member, nickname: str, enter: bool = True) -> None:
         """
-        Give C{member} its first nickname and put it in the default room.
+        Give C{member} its first nickname and, if C{enter}, put it in the
+        default room.
 
         @raise InvalidName: the nickname breaks the rule.
         @raise NicknameInUse: someone holds it.
         """
         if member.nickname is not None:
             raise AlreadyRegistered()
-        nickname = checkNickname(nickname)
-        key = nameKey(nickname)
-        if key in self._byNickname:
-            raise NicknameInUse(nickname)
-        self._byNickname[key] = member
+        nickname = self.checkAvailable(nickname)
+        self._byNickname[nameKey(nickname)] = member
         member.nickname = nickname
-        room = self._enter(member, self.defaultRoom)
+        member.signon = member.lastSpoke = self._clock.seconds()
         self.log.info("{nickname} registered", nickname=nickname)
-        member.participant.deliver(events.Welcome(nickname, room.name))
-        self._announceArrival(room, member, events.Joined(nickname, room.name))
+        if enter:
+            room = self._enter(member, self.defaultRoom)
+            member.participant.deliver(events.Welcome(nickname, room.name))
+            self._announceArrival(room, member, events.Joined(nickname, room.name))
+        else:
+            member.participant.deliver(events.Welcome(nickname, ""))
+
+    def checkAvailable(self, nickname: str) -> str:
+        """
+        The display form of C{nickname} if someone could register it now.
+
+        @raise InvalidName: the nickname breaks the rule.
+        @raise NicknameInUse: someone holds it.
+        """
+        nickname = checkNickname(nickname)
+        if nameKey(nickname) in self._byNickname:
+            raise NicknameInUse(nickname)
+        return nickname
 
     def disconnect(self, member: Member, reason: str | None = None) -> None:
         """
@@ -125,16 +168,21 @@ class Hub:
 
         Safe to call more than once: only the first call announces anything,
         so every way out (quit, EOF, reset, server close) leaves exactly once.
+        Everyone who shared a room with it hears of it once.
         """
         if member not in self.members:
             return
         self.members.discard(member)
         if member.nickname is not None:
             del self._byNickname[nameKey(member.nickname)]
-            room = self._leave(member)
-            self._announceDeparture(
-                room, member, events.Left(member.nickname, room.name, reason)
-            )
+            recipients: dict[Member, None] = {}
+            for room in list(member.rooms):
+                self._leave(member, room)
+                if self._isCrowded(room, len(room.members) + 1):
+                    self._batchDeparture(room, member)
+                else:
+                    recipients.update(room.members)
+            self._broadcast(recipients, events.Left(member.nickname, reason))
             self.log.info("{nickname} left", nickname=member.nickname)
         if not self.members:
             waiters, self._emptyWaiters = self._emptyWaiters, []
@@ -143,45 +191,63 @@ class Hub:
 
     # Requests of registered members
 
-    def say(self, member: Member, text: str) -> None:
+    def say(
+        self,
+        member: Member,
+        text: str,
+        roomName: str | None = None,
+        notice: bool = False,
+    ) -> None:
         """
-        Send C{text} to everyone in C{member}'s room, C{member} included.
-        """
-        room = self._roomOf(member)
-        self._broadcast(room.members, events.Said(member.nickname, room.name, text))
+        Send C{text} to everyone in a room, C{member} included.
 
-    def act(self, member: Member, text: str) -> None:
+        @param roomName: the room; by default C{member}'s first.
+        @raise NotInRoom: C{member} is not in that room.
+        """
+        room = self._roomOf(member, roomName)
+        member.lastSpoke = self._clock.seconds()
+        self._broadcast(
+            room.members, events.Said(member.nickname, room.name, text, notice)
+        )
+
+    def act(self, member: Member, text: str, roomName: str | None = None) -> None:
         """
         Like L{say}, for an action ("/me waves").
         """
-        room = self._roomOf(member)
-        self._broadcast(
-            room.members, events.Acted(member.nickname, room.name, text)
-        )
+        room = self._roomOf(member, roomName)
+        member.lastSpoke = self._clock.seconds()
+        self._broadcast(room.members, events.Acted(member.nickname, room.name, text))
 
     def whisper(
-        self, member: Member, nickname: str, text: str, action: bool = False
-    ) -> None:
+        self,
+        member: Member,
+        nickname: str,
+        text: str,
+        action: bool = False,
+        notice: bool = False,
+    ) -> Member:
         """
         Send C{text} to C{nickname} alone, and echo it to the sender.
 
+        @return: the recipient, whose away message the sender may want.
         @raise NoSuchNickname: nobody by that name is here.
         """
-        self._roomOf(member)
+        self._registered(member)
         target = self.find(nickname)
-        event = events.Whispered(member.nickname, target.nickname, text, action)
+        member.lastSpoke = self._clock.seconds()
+        event = events.Whispered(member.nickname, target.nickname, text, action, notice)
         target.participant.deliver(event)
         if target is not member:
             member.participant.deliver(event)
+        return target
 
     def rename(self, member: Member, nickname: str) -> None:
         """
-        Change C{member}'s nickname and tell its room.
+        Change C{member}'s nickname and tell everyone who shares a room with it.
 
         A change of case only ("bob" to "Bob") is allowed.
         """
-        room = self._roomOf(member)
-        old = member.nickname
+        old = self._registered(member)
         nickname = checkNickname(nickname)
         key, oldKey = nameKey(nickname), nameKey(old)
         if nickname == old:
@@ -192,15 +258,19 @@ class Hub:
             del self._byNickname[oldKey]
             self._byNickname[key] = member
         member.nickname = nickname
-        if old in room.joined:
-            del room.joined[old]
-            room.joined[nickname] = None
+        recipients: dict[Member, None] = {member: None}
+        for room in member.rooms:
+            if old in room.joined:
+                del room.joined[old]
+                room.joined[nickname] = None
+            recipients.update(room.members)
         self.log.info("{old} is now {new}", old=old, new=nickname)
-        self._broadcast(room.members, events.Renamed(old, nickname, room.name))
+        self._broadcast(recipients, events.Renamed(old, nickname))
 
-    def join(self, member: Member, roomName: str) -> None:
+    def move(self, member: Member, roomName: str) -> None:
         """
-        Move C{member} to the room called C{roomName}, making it if needed.
+        Move C{member} from its room to the room called C{roomName}, making
+        it if needed (the native C{/join}).
 
         @raise InvalidName: the room name breaks the rule.
         @raise AlreadyInRoom: C{member} is in that room.
@@ -210,7 +280,7 @@ class Hub:
         if nameKey(roomName) == nameKey(current.name):
             raise AlreadyInRoom(current.name)
         nickname = member.nickname
-        self._leave(member)
+        self._leave(member, current)
         room = self._enter(member, roomName)
         self._announceDeparture(
             current, member, events.Departed(nickname, current.name, room.name)
@@ -219,6 +289,56 @@ class Hub:
         self._announceArrival(
             room, member, events.Arrived(nickname, room.name, current.name)
         )
+
+    def enter(self, member: Member, roomName: str) -> Room:
+        """
+        Add C{member} to the room called C{roomName}, making it if needed,
+        while it stays in its other rooms (IRC JOIN).
+
+        The others in the room hear of it; the front-end tells C{member}.
+
+        @raise InvalidName: the room name breaks the rule.
+        @raise AlreadyInRoom: C{member} is in that room.
+        """
+        self._registered(member)
+        roomName = checkRoomName(roomName)
+        room = self._rooms.get(nameKey(roomName))
+        if room is not None and member in room.members:
+            raise AlreadyInRoom(room.name)
+        room = self._enter(member, roomName)
+        self._announceArrival(room, member, events.Joined(member.nickname, room.name))
+        return room
+
+    def part(self, member: Member, roomName: str, reason: str | None = None) -> Room:
+        """
+        Take C{member} out of a room while it stays connected (IRC PART).
+
+        @raise NoSuchRoom: there is no such room.
+        @raise NotInRoom: C{member} is not in it.
+        """
+        room = self._roomOf(member, roomName)
+        self._leave(member, room)
+        self._announceDeparture(
+            room, member, events.Parted(member.nickname, room.name, reason)
+        )
+        return room
+
+    def setTopic(self, member: Member, roomName: str, topic: str) -> None:
+        """
+        Set a room's topic and tell its members, C{member} included.
+        """
+        room = self._roomOf(member, roomName)
+        room.topic = topic
+        self._broadcast(
+            room.members, events.TopicChanged(member.nickname, room.name, topic)
+        )
+
+    def setAway(self, member: Member, message: str | None) -> None:
+        """
+        Mark C{member} away with C{message}, or back with C{None}.
+        """
+        self._registered(member)
+        member.away = message or None
 
     # Questions
 
@@ -233,20 +353,39 @@ class Hub:
             raise NoSuchNickname(nickname)
         return member
 
-    def who(self, member: Member) -> list[str]:
+    def room(self, roomName: str) -> Room:
         """
-        The nicknames in C{member}'s room, in the order they came in.
-        """
-        return [m.nickname for m in self._roomOf(member).members]
+        The room called C{roomName} (compared by key).
 
-    def rooms(self) -> list[tuple[str, int]]:
+        @raise NoSuchRoom: there is none.
         """
-        Every room with its member count, by name.
+        try:
+            key = nameKey(checkRoomName(roomName))
+        except Exception:
+            raise NoSuchRoom(roomName)
+        room = self._rooms.get(key)
+        if room is None:
+            raise NoSuchRoom(roomName)
+        return room
+
+    def who(self, member: Member, roomName: str | None = None) -> list[str]:
         """
-        return sorted(
-            ((room.name, len(room.members)) for room in self._rooms.values()),
-            key=lambda pair: nameKey(pair[0]),
-        )
+        The nicknames in a room (by default C{member}'s first), in the order
+        they came in.
+        """
+        return [m.nickname for m in self._roomOf(member, roomName).members]
+
+    def rooms(self) -> list[Room]:
+        """
+        Every room, by name.
+        """
+        return sorted(self._rooms.values(), key=lambda room: nameKey(room.name))
+
+    def registeredCount(self) -> int:
+        """
+        How many connections have a nickname.
+        """
+        return len(self._byNickname)
 
     # Shutting down
 
@@ -281,10 +420,22 @@ class Hub:
 
     # Internals
 
-    def _roomOf(self, member: Member) -> Room:
-        if member.room is None:
+    def _registered(self, member: Member) -> str:
+        if member.nickname is None:
             raise NotRegistered()
-        return member.room
+        return member.nickname
+
+    def _roomOf(self, member: Member, roomName: str | None = None) -> Room:
+        self._registered(member)
+        if roomName is None:
+            room = member.room
+            if room is None:
+                raise NotInRoom("")
+            return room
+        room = self.room(roomName)
+        if room not in member.rooms:
+            raise NotInRoom(room.name)
+        return room
 
     def _enter(self, member: Member, roomName: str) -> Room:
         key = nameKey(roomName)
@@ -292,25 +443,21 @@ class Hub:
         if room is None:
             room = self._rooms[key] = Room(roomName)
         room.members[member] = None
-        member.room = room
+        member.rooms[room] = None
         return room
 
-    def _leave(self, member: Member) -> Room:
-        room = self._roomOf(member)
+    def _leave(self, member: Member, room: Room) -> None:
         del room.members[member]
-        member.room = None
+        del member.rooms[room]
         if not room.members and nameKey(room.name) != nameKey(self.defaultRoom):
             if room.summary is not None:
                 room.summary.cancel()
+                room.summary = None
             del self._rooms[nameKey(room.name)]
-        return room
 
     def _broadcast(self, members: Iterable[Member], event: events.Event) -> None:
         for member in members:
             member.participant.deliver(event)
-
-    def _others(self, room: Room, member: Member) -> Iterable[Member]:
-        return (m for m in room.members if m is not member)
 
     def _isCrowded(self, room: Room, size: int) -> bool:
         return room.summary is not None or size >= self._crowdSize
@@ -320,22 +467,25 @@ class Hub:
             room.joined[member.nickname] = None
             self._scheduleSummary(room)
         else:
-            self._broadcast(self._others(room, member), event)
+            self._broadcast((m for m in room.members if m is not member), event)
 
     def _announceDeparture(
         self, room: Room, member: Member, event: events.Event
     ) -> None:
-        if not room.members:
-            return
         if self._isCrowded(room, len(room.members) + 1):
-            if member.nickname in room.joined:
-                # Came and went within one summary: nobody needs to hear of it.
-                del room.joined[member.nickname]
-            else:
-                room.left[member.nickname] = None
-            self._scheduleSummary(room)
+            self._batchDeparture(room, member)
         else:
             self._broadcast(room.members, event)
+
+    def _batchDeparture(self, room: Room, member: Member) -> None:
+        if not room.members:
+            return
+        if member.nickname in room.joined:
+            # Came and went within one summary: nobody needs to hear of it.
+            del room.joined[member.nickname]
+        else:
+            room.left[member.nickname] = None
+        self._scheduleSummary(room)
 
     def _scheduleSummary(self, room: Room) -> None:
         if room.summary is None:

@@ -13,6 +13,8 @@ from chatsvc.errors import (
     InvalidName,
     NicknameInUse,
     NoSuchNickname,
+    NoSuchRoom,
+    NotInRoom,
     NotRegistered,
 )
 from chatsvc.hub import Hub, Member
@@ -106,7 +108,7 @@ class ChatTests(HubTestCase):
         carol, carolSees = self.connect("Carol")
         alicjaSees.take()
         bobSees.take()
-        self.hub.join(carol, "kitchen")
+        self.hub.move(carol, "kitchen")
         alicjaSees.take()
         bobSees.take()
         carolSees.take()
@@ -167,7 +169,7 @@ class RenameTests(HubTestCase):
         bob, bobSees = self.connect("Bob")
         alicjaSees.take()
         self.hub.rename(alicja, "Ala")
-        renamed = events.Renamed("Alicja", "Ala", "lobby")
+        renamed = events.Renamed("Alicja", "Ala")
         self.assertEqual(alicjaSees.take(), [renamed])
         self.assertEqual(bobSees.take(), [renamed])
         self.assertIs(self.hub.find("ala"), alicja)
@@ -181,7 +183,7 @@ class RenameTests(HubTestCase):
         """
         bob, bobSees = self.connect("bob")
         self.hub.rename(bob, "Bob")
-        self.assertEqual(bobSees.take(), [events.Renamed("bob", "Bob", "lobby")])
+        self.assertEqual(bobSees.take(), [events.Renamed("bob", "Bob")])
 
     def test_renameToTaken(self) -> None:
         """
@@ -203,10 +205,10 @@ class RoomTests(HubTestCase):
         alicja, alicjaSees = self.connect("Alicja")
         bob, bobSees = self.connect("Bob")
         carol, carolSees = self.connect("Carol")
-        self.hub.join(carol, "kitchen")
+        self.hub.move(carol, "kitchen")
         alicjaSees.take()
         bobSees.take()
-        self.hub.join(bob, "#Kitchen")
+        self.hub.move(bob, "#Kitchen")
         self.assertEqual(alicjaSees.take(), [events.Departed("Bob", "lobby", "kitchen")])
         self.assertEqual(carolSees.take()[-1], events.Arrived("Bob", "kitchen", "lobby"))
         self.assertEqual(bobSees.take(), [events.Moved("kitchen", 2)])
@@ -217,24 +219,24 @@ class RoomTests(HubTestCase):
         Joining one's own room is refused.
         """
         alicja, _ = self.connect("Alicja")
-        self.assertRaises(AlreadyInRoom, self.hub.join, alicja, "LOBBY")
+        self.assertRaises(AlreadyInRoom, self.hub.move, alicja, "LOBBY")
 
     def test_emptyRoomsVanishButNotTheDefault(self) -> None:
         """
         A room exists while someone is in it; the default room always does.
         """
         alicja, _ = self.connect("Alicja")
-        self.hub.join(alicja, "kitchen")
-        self.assertEqual(self.hub.rooms(), [("kitchen", 1), ("lobby", 0)])
-        self.hub.join(alicja, "lobby")
-        self.assertEqual(self.hub.rooms(), [("lobby", 1)])
+        self.hub.move(alicja, "kitchen")
+        self.assertEqual([(r.name, len(r.members)) for r in self.hub.rooms()], [("kitchen", 1), ("lobby", 0)])
+        self.hub.move(alicja, "lobby")
+        self.assertEqual([(r.name, len(r.members)) for r in self.hub.rooms()], [("lobby", 1)])
 
     def test_badRoomName(self) -> None:
         """
         A malformed room name is refused and the member stays put.
         """
         alicja, _ = self.connect("Alicja")
-        self.assertRaises(InvalidName, self.hub.join, alicja, "two words")
+        self.assertRaises(InvalidName, self.hub.move, alicja, "two words")
         self.assertEqual(alicja.room.name, "lobby")
 
 
@@ -248,7 +250,7 @@ class LeaveTests(HubTestCase):
         alicjaSees.take()
         self.hub.disconnect(bob, "bye")
         self.hub.disconnect(bob)
-        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "lobby", "bye")])
+        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "bye")])
         self.assertRaises(NoSuchNickname, self.hub.find, "Bob")
 
     def test_unregisteredLeaveIsSilent(self) -> None:
@@ -390,3 +392,122 @@ class ShutdownTests(HubTestCase):
         first.take()
         self.clock.advance(5)
         self.assertEqual(first.take(), [])
+
+
+class ManyRoomsTests(HubTestCase):
+    """
+    IRC members are in several rooms at once.
+    """
+
+    def test_enterKeepsOtherRooms(self) -> None:
+        """
+        Entering a room adds to a member's rooms; the room's others hear it.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "#kitchen")
+        self.assertEqual([room.name for room in bob.rooms], ["lobby", "kitchen"])
+        self.assertEqual(alicjaSees.take()[-1], events.Joined("Bob", "kitchen"))
+        self.assertRaises(AlreadyInRoom, self.hub.enter, bob, "Kitchen")
+
+    def test_sayInANamedRoom(self) -> None:
+        """
+        A line said in a named room reaches that room only; a room one is
+        not in is refused.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "kitchen")
+        carol, carolSees = self.connect("Carol")
+        for participant in (alicjaSees, bobSees):
+            participant.take()
+        self.hub.say(bob, "in the kitchen", "kitchen", notice=True)
+        said = events.Said("Bob", "kitchen", "in the kitchen", True)
+        self.assertEqual(alicjaSees.take(), [said])
+        self.assertEqual(carolSees.take(), [])
+        self.assertRaises(NotInRoom, self.hub.say, carol, "hi", "kitchen")
+        self.assertRaises(NoSuchRoom, self.hub.say, carol, "hi", "attic")
+
+    def test_leaveHeardOnceAcrossSharedRooms(self) -> None:
+        """
+        Someone sharing two rooms with a leaver hears of the leave once.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "kitchen")
+        alicjaSees.take()
+        self.hub.disconnect(bob, "bye")
+        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "bye")])
+        self.assertEqual(self.hub.who(alicja, "kitchen"), ["Alicja"])
+
+    def test_renameHeardOnce(self) -> None:
+        """
+        A rename reaches each member sharing any room once, and the renamed.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "kitchen")
+        alicjaSees.take()
+        bobSees.take()
+        self.hub.rename(bob, "Robert")
+        self.assertEqual(alicjaSees.take(), [events.Renamed("Bob", "Robert")])
+        self.assertEqual(bobSees.take(), [events.Renamed("Bob", "Robert")])
+
+    def test_part(self) -> None:
+        """
+        Parting leaves one room, staying connected; the room hears the reason.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "kitchen")
+        alicjaSees.take()
+        self.hub.part(bob, "kitchen", "dinner done")
+        self.assertEqual(alicjaSees.take(), [events.Parted("Bob", "kitchen", "dinner done")])
+        self.assertEqual([room.name for room in bob.rooms], ["lobby"])
+        self.assertRaises(NotInRoom, self.hub.part, bob, "kitchen")
+
+    def test_registerWithoutARoom(self) -> None:
+        """
+        IRC clients register into no room and pick their channels themselves.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        member, participant = self.connect()
+        self.hub.register(member, "Bob", enter=False)
+        self.assertEqual(participant.take(), [events.Welcome("Bob", "")])
+        self.assertEqual(alicjaSees.take(), [])
+        self.assertEqual(member.rooms, {})
+        self.assertRaises(NotInRoom, self.hub.say, member, "hi")
+
+    def test_topic(self) -> None:
+        """
+        A topic is kept on the room and announced to its members.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        self.hub.setTopic(alicja, "lobby", "Welcome!")
+        self.assertEqual(self.hub.room("LOBBY").topic, "Welcome!")
+        self.assertEqual(alicjaSees.take(), [events.TopicChanged("Alicja", "lobby", "Welcome!")])
+
+    def test_away(self) -> None:
+        """
+        Away is a message, and an empty one means back.
+        """
+        alicja, _ = self.connect("Alicja")
+        self.hub.setAway(alicja, "lunch")
+        self.assertEqual(self.hub.find("alicja").away, "lunch")
+        self.hub.setAway(alicja, "")
+        self.assertIsNone(alicja.away)
+
+    def test_signonAndIdle(self) -> None:
+        """
+        The hub's clock stamps sign-on and the last time a member spoke.
+        """
+        self.clock.advance(100)
+        alicja, _ = self.connect("Alicja")
+        self.clock.advance(20)
+        self.hub.say(alicja, "hi")
+        self.assertEqual((alicja.signon, alicja.lastSpoke), (100, 120))

@@ -13,6 +13,8 @@ from chatsvc.errors import (
     InvalidName,
     NicknameInUse,
     NoSuchNickname,
+    NoSuchRoom,
+    NotInRoom,
     NotRegistered,
 )
 from chatsvc.i18n import LANGUAGES, translation
@@ -146,9 +148,13 @@ def sampleEvents(nickname: str, other: str, text: str) -> list:
     return [
         events.Welcome(nickname, "lobby"),
         events.Joined(nickname, "lobby"),
-        events.Left(nickname, "lobby"),
-        events.Left(nickname, "lobby", text),
-        events.Renamed(nickname, other, "lobby"),
+        events.Left(nickname),
+        events.Left(nickname, text),
+        events.Renamed(nickname, other),
+        events.Parted(nickname, "lobby"),
+        events.Parted(nickname, "lobby", text),
+        events.TopicChanged(nickname, "lobby", text),
+        events.TopicChanged(nickname, "lobby", ""),
         events.Departed(nickname, "lobby", "kuchnia"),
         events.Arrived(nickname, "kuchnia", "lobby"),
         events.Moved("kuchnia", 1),
@@ -171,6 +177,8 @@ def sampleErrors(nickname: str) -> list:
         NicknameInUse(nickname),
         NoSuchNickname(nickname),
         AlreadyInRoom("lobby"),
+        NoSuchRoom("attic\x1b"),
+        NotInRoom("kitchen"),
         NotRegistered(),
         AlreadyRegistered(),
     ]
@@ -261,7 +269,7 @@ class EncodeTests(SynchronousTestCase):
         """
         self.assertEqual(wire.encodeEvent(events.Welcome("Alicja", "lobby"), "pl", None), "Połączono z serwerem!\r\n".encode())
         self.assertEqual(wire.encodeEvent(events.Joined("Bob", "lobby"), "pl", None), "Bob dołączył do czatu!\r\n".encode())
-        self.assertEqual(wire.encodeEvent(events.Left("Bob", "lobby"), "pl", None), "Bob opuścił czat.\r\n".encode())
+        self.assertEqual(wire.encodeEvent(events.Left("Bob"), "pl", None), "Bob opuścił czat.\r\n".encode())
 
     def test_crowdWording(self) -> None:
         """

@@ -152,14 +152,15 @@ class NativeProtocol(BoundedLineReceiver):
         self.hub.rename(self.member, command.nickname)
 
     def command_Join(self, command: wire.Join) -> None:
-        self.hub.join(self.member, command.room)
+        self.hub.move(self.member, command.room)
 
     def command_Who(self, command: wire.Who) -> None:
         nicknames = self.hub.who(self.member)
         self.sendLines([wire.whoLine(self.member.room.name, nicknames, self._t)])
 
     def command_Rooms(self, command: wire.Rooms) -> None:
-        self.sendLines([wire.roomsLine(self.hub.rooms(), self._t)])
+        rooms = [(room.name, len(room.members)) for room in self.hub.rooms()]
+        self.sendLines([wire.roomsLine(rooms, self._t)])
 
     def command_Help(self, command: wire.Help) -> None:
         self.sendLines(wire.helpLines(self._t))

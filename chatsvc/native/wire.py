@@ -24,6 +24,8 @@ from chatsvc.errors import (
     InvalidName,
     NicknameInUse,
     NoSuchNickname,
+    NoSuchRoom,
+    NotInRoom,
     NotRegistered,
 )
 from chatsvc.i18n import LANGUAGES, translation
@@ -289,6 +291,22 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
                 nickname=event.nickname, reason=visible(event.reason)
             )
         return t.gettext("{nickname} left the chat.").format(nickname=event.nickname)
+    if isinstance(event, events.Parted):
+        if event.reason:
+            return t.gettext("{nickname} left room {room} ({reason}).").format(
+                nickname=event.nickname, room=event.room, reason=visible(event.reason)
+            )
+        return t.gettext("{nickname} left room {room}.").format(
+            nickname=event.nickname, room=event.room
+        )
+    if isinstance(event, events.TopicChanged):
+        if not event.topic:
+            return t.gettext("{nickname} cleared the topic of room {room}.").format(
+                nickname=event.nickname, room=event.room
+            )
+        return t.gettext("{nickname} set the topic of room {room}: {topic}").format(
+            nickname=event.nickname, room=event.room, topic=visible(event.topic)
+        )
     if isinstance(event, events.Renamed):
         return t.gettext("{old} is now known as {new}.").format(
             old=event.old, new=event.new
@@ -375,6 +393,10 @@ def renderError(error: ChatError, t: NullTranslations) -> str:
         )
     elif isinstance(error, AlreadyInRoom):
         message = t.gettext("You are in room {room} already.").format(room=error.room)
+    elif isinstance(error, NoSuchRoom):
+        message = t.gettext("There is no room {room}.").format(room=visible(error.room))
+    elif isinstance(error, NotInRoom):
+        message = t.gettext("You are not in room {room}.").format(room=error.room)
     elif isinstance(error, NotRegistered):
         message = t.gettext("Choose a nickname first.")
     elif isinstance(error, AlreadyRegistered):

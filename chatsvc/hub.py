@@ -174,7 +174,6 @@ class Hub:
             return
         self.members.discard(member)
         if member.nickname is not None:
-            del self._byNickname[nameKey(member.nickname)]
             recipients: dict[Member, None] = {}
             for room in list(member.rooms):
                 self._leave(member, room)
@@ -182,7 +181,10 @@ class Hub:
                     self._batchDeparture(room, member)
                 else:
                     recipients.update(room.members)
+            # Still findable while the leave is told, so that front-ends can
+            # describe who left (an IRC QUIT names nick!user@host).
             self._broadcast(recipients, events.Left(member.nickname, reason))
+            del self._byNickname[nameKey(member.nickname)]
             self.log.info("{nickname} left", nickname=member.nickname)
         if not self.members:
             waiters, self._emptyWaiters = self._emptyWaiters, []

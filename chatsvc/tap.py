@@ -15,6 +15,7 @@ from twisted.python import usage
 
 from chatsvc.hub import DEFAULT_CROWD_SIZE, DEFAULT_ROOM, Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
+from chatsvc.irc.protocol import IRCFactory
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
@@ -80,6 +81,14 @@ class Options(usage.Options):
             "Language of server messages until a client picks its own "
             f"({', '.join(LANGUAGES)}).",
         ],
+        [
+            "irc-port",
+            None,
+            None,
+            "Where the IRC front-end listens (off unless given): a port number "
+            "or an endpoint description such as tcp:6667:interface=127.0.0.1.",
+        ],
+        ["irc-name", None, "chatsvc", "The server name IRC clients see."],
         ["room", None, DEFAULT_ROOM, "The room everyone starts in."],
         [
             "crowd-size",
@@ -100,6 +109,8 @@ class Options(usage.Options):
 
     def postOptions(self) -> None:
         self["port"] = endpointDescription(self["port"])
+        if self["irc-port"] is not None:
+            self["irc-port"] = endpointDescription(self["irc-port"])
         language = normalizeLanguage(self["lang"])
         if language is None:
             raise usage.UsageError(
@@ -125,5 +136,10 @@ def makeService(options: Options, reactor=None) -> IService:
         serverFromString(reactor, options["port"]),
         NativeFactory(hub, options["lang"]),
     ).setServiceParent(service)
+    if options["irc-port"] is not None:
+        StreamServerEndpointService(
+            serverFromString(reactor, options["irc-port"]),
+            IRCFactory(hub, reactor, serverName=options["irc-name"]),
+        ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)
     return service

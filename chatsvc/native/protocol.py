@@ -38,8 +38,11 @@ class NativeProtocol(BoundedLineReceiver):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        self.member = self.hub.connect(self)
-        self.log.info("connection from {peer}", peer=self.transport.getPeer())
+        peer = self.transport.getPeer()
+        self.member = self.hub.connect(
+            self, username="native", host=getattr(peer, "host", "unknown")
+        )
+        self.log.info("connection from {peer}", peer=peer)
         self.sendLines([wire.NICK_PROMPT])
 
     def connectionLost(self, reason=None) -> None:

@@ -1,0 +1,182 @@
+"""
+IRC messages as pure values: parse a line, format a line, split long text.
+
+Parsing is lenient where real clients are sloppy (repeated spaces, a missing
+trailing colon, IRCv3 tags that were not negotiated).  Formatting is strict:
+whatever a parameter holds, the result is one line, so no CR, LF or NUL can
+ever reach another client's stream.
+"""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+# RFC 1459: 512 bytes including the CR LF.
+MAX_LINE_BYTES = 510
+
+RPL_WELCOME = "001"
+RPL_YOURHOST = "002"
+RPL_CREATED = "003"
+RPL_MYINFO = "004"
+RPL_ISUPPORT = "005"
+RPL_UMODEIS = "221"
+RPL_LUSERCLIENT = "251"
+RPL_LUSEROP = "252"
+RPL_LUSERUNKNOWN = "253"
+RPL_LUSERCHANNELS = "254"
+RPL_LUSERME = "255"
+RPL_AWAY = "301"
+RPL_USERHOST = "302"
+RPL_ISON = "303"
+RPL_UNAWAY = "305"
+RPL_NOWAWAY = "306"
+RPL_WHOISUSER = "311"
+RPL_WHOISSERVER = "312"
+RPL_ENDOFWHO = "315"
+RPL_WHOISIDLE = "317"
+RPL_ENDOFWHOIS = "318"
+RPL_WHOISCHANNELS = "319"
+RPL_LISTSTART = "321"
+RPL_LIST = "322"
+RPL_LISTEND = "323"
+RPL_CHANNELMODEIS = "324"
+RPL_NOTOPIC = "331"
+RPL_TOPIC = "332"
+RPL_VERSION = "351"
+RPL_WHOREPLY = "352"
+RPL_NAMREPLY = "353"
+RPL_ENDOFNAMES = "366"
+RPL_ENDOFBANLIST = "368"
+RPL_ENDOFWHOWAS = "369"
+RPL_MOTD = "372"
+RPL_MOTDSTART = "375"
+RPL_ENDOFMOTD = "376"
+RPL_TIME = "391"
+ERR_NOSUCHNICK = "401"
+ERR_NOSUCHCHANNEL = "403"
+ERR_CANNOTSENDTOCHAN = "404"
+ERR_WASNOSUCHNICK = "406"
+ERR_NOORIGIN = "409"
+ERR_INVALIDCAPCMD = "410"
+ERR_NORECIPIENT = "411"
+ERR_NOTEXTTOSEND = "412"
+ERR_INPUTTOOLONG = "417"
+ERR_UNKNOWNCOMMAND = "421"
+ERR_NOMOTD = "422"
+ERR_NONICKNAMEGIVEN = "431"
+ERR_ERRONEUSNICKNAME = "432"
+ERR_NICKNAMEINUSE = "433"
+ERR_NOTONCHANNEL = "442"
+ERR_NOTREGISTERED = "451"
+ERR_NEEDMOREPARAMS = "461"
+ERR_ALREADYREGISTERED = "462"
+ERR_BADCHANNAME = "479"
+ERR_CHANOPRIVSNEEDED = "482"
+ERR_NOOPERHOST = "491"
+ERR_UMODEUNKNOWNFLAG = "501"
+ERR_USERSDONTMATCH = "502"
+
+CTCP = "\x01"
+
+_UNSAFE = str.maketrans({"\r": " ", "\n": " ", "\x00": " "})
+
+
+@frozen
+class Message:
+    """
+    One IRC message; C{params} holds the trailing parameter last, if any.
+    """
+
+    command: str
+    params: tuple[str, ...] = ()
+    prefix: str | None = None
+
+
+def parseMessage(line: str) -> Message | None:
+    """
+    Parse one line (without its line ending); C{None} for a blank line.
+
+    Tags (C{@a=b;c }) are skipped: none are negotiated.  The command is
+    upper-cased; parameters are split on runs of spaces, and everything after
+    a parameter that starts with C{:} is the trailing one.
+    """
+    rest = line.lstrip(" ")
+    if rest.startswith("@"):
+        _, _, rest = rest.partition(" ")
+        rest = rest.lstrip(" ")
+    prefix = None
+    if rest.startswith(":"):
+        prefix, _, rest = rest[1:].partition(" ")
+        rest = rest.lstrip(" ")
+    if not rest:
+        return None
+    params: list[str] = []
+    command, _, rest = rest.partition(" ")
+    while rest:
+        rest = rest.lstrip(" ")
+        if not rest:
+            break
+        if rest.startswith(":"):
+            params.append(rest[1:])
+            break
+        param, _, rest = rest.partition(" ")
+        params.append(param)
+    return Message(command.upper(), tuple(params), prefix)
+
+
+def formatMessage(command: str, *params: str, prefix: str | None = None) -> str:
+    """
+    One IRC line (without its line ending) that parses back to its parts.
+
+    CR, LF and NUL in any part become spaces.  The last of two or more
+    parameters is always sent as the trailing one (C{:text}), as clients
+    expect of text; a lone parameter only when it must be.  A middle
+    parameter cannot hold a space or be empty, so such a one is mended.
+    """
+    parts = [f":{prefix.translate(_UNSAFE)}"] if prefix else []
+    parts.append(command)
+    for index, param in enumerate(params):
+        param = param.translate(_UNSAFE)
+        if index == len(params) - 1 and (
+            index > 0 or not param or " " in param or param.startswith(":")
+        ):
+            parts.append(":" + param)
+        else:
+            parts.append(param.replace(" ", "_").lstrip(":") or "*")
+    return " ".join(parts)
+
+
+def splitText(text: str, limit: int) -> list[str]:
+    """
+    Cut C{text} into pieces of at most C{limit} bytes of UTF-8, at a space
+    where one is near, never inside a character.  Empty text is one piece.
+    """
+    pieces = []
+    encoded = text.encode("utf-8")
+    while len(encoded) > limit:
+        cut = limit
+        while cut > 0 and (encoded[cut] & 0xC0) == 0x80:
+            cut -= 1
+        space = encoded.rfind(b" ", 0, cut + 1)
+        if space > limit // 2:
+            cut = space
+        pieces.append(encoded[:cut].decode("utf-8"))
+        encoded = encoded[cut:].lstrip(b" ") if space == cut else encoded[cut:]
+    pieces.append(encoded.decode("utf-8"))
+    return pieces
+
+
+def ctcpAction(text: str) -> str | None:
+    """
+    The action of a CTCP ACTION (C{"\\x01ACTION waves\\x01"}), else C{None}.
+    """
+    if text.startswith(CTCP + "ACTION"):
+        body = text[len(CTCP + "ACTION") :]
+        if body.endswith(CTCP):
+            body = body[:-1]
+        return body[1:] if body.startswith(" ") else body
+    return None
+
+
+def channelName(room: str) -> str:
+    return "#" + room

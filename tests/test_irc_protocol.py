@@ -1,0 +1,405 @@
+"""
+Tests for L{chatsvc.irc.protocol}: IRC connections in memory, beside native
+ones on the same hub.
+"""
+
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from chatsvc.hub import Hub
+from chatsvc.interfaces import IParticipant
+from chatsvc.irc.protocol import IRCFactory
+from chatsvc.irc.wire import parseMessage
+from chatsvc.native.protocol import NativeFactory
+from tests.test_native import Connection
+
+
+class IRCConnection:
+    """
+    One IRC client's end, as parsed messages.
+    """
+
+    def __init__(self, factory: IRCFactory) -> None:
+        self.protocol = factory.buildProtocol(None)
+        self.transport = StringTransport()
+        self.protocol.makeConnection(self.transport)
+
+    def send(self, *lines: str) -> None:
+        self.protocol.dataReceived("".join(line + "\r\n" for line in lines).encode("utf-8"))
+
+    def raw(self) -> bytes:
+        data = self.transport.value()
+        self.transport.clear()
+        return data
+
+    def messages(self):
+        data = self.raw()
+        assert data.count(b"\n") == data.count(b"\r\n"), data
+        return [parseMessage(line) for line in data.decode("utf-8").split("\r\n") if line]
+
+    def commands(self) -> list[str]:
+        return [message.command for message in self.messages()]
+
+
+class IRCTestCase(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.hub = Hub(self.clock)
+        self.factory = IRCFactory(self.hub, self.clock, wallClock=lambda: 1_000_000.0)
+        self.factory.startFactory()
+        self.native = NativeFactory(self.hub)
+
+    def irc(self, nickname: str | None = None, *channels: str) -> IRCConnection:
+        connection = IRCConnection(self.factory)
+        if nickname is not None:
+            connection.send(f"NICK {nickname}", f"USER {nickname.lower()} 0 * :{nickname} Real")
+            if channels:
+                connection.send("JOIN " + ",".join(channels))
+            connection.raw()
+        return connection
+
+    def nativeUser(self, nickname: str) -> Connection:
+        connection = Connection(self.native)
+        connection.lines()
+        connection.say(nickname)
+        connection.lines()
+        return connection
+
+
+class RegistrationTests(IRCTestCase):
+    def test_providesParticipant(self) -> None:
+        """
+        The IRC protocol is a hub participant like the native one.
+        """
+        self.assertTrue(verifyObject(IParticipant, self.factory.buildProtocol(None)))
+
+    def test_welcomeBurst(self) -> None:
+        """
+        NICK and USER, in either order, bring 001-005, the users and the MOTD.
+        """
+        client = self.irc()
+        client.send("USER ola 0 * :Ola Nowak", "NICK Ola")
+        commands = client.commands()
+        self.assertEqual(commands[:5], ["001", "002", "003", "004", "005"])
+        self.assertIn("251", commands)
+        self.assertEqual(commands[-3:], ["375", "372", "376"])
+
+    def test_isupportTellsTheTruth(self) -> None:
+        """
+        005 names our limits, UTF-8 only, and no operator prefixes.
+        """
+        client = self.irc()
+        client.send("NICK Ola", "USER ola 0 * :Ola")
+        tokens = [p for m in client.messages() if m.command == "005" for p in m.params[1:-1]]
+        for token in ["NICKLEN=32", "CHANTYPES=#", "PREFIX=", "UTF8ONLY", "CHANNELLEN=33", "TOPICLEN=390"]:
+            self.assertIn(token, tokens)
+
+    def test_capHoldsRegistration(self) -> None:
+        """
+        A client that starts CAP negotiation registers only after CAP END, and
+        is refused every capability it asks for, since none is advertised.
+        """
+        client = self.irc()
+        client.send("CAP LS 302", "NICK Ola", "USER ola 0 * :Ola", "CAP REQ :multi-prefix")
+        self.assertEqual(
+            [(m.command, m.params) for m in client.messages()],
+            [("CAP", ("*", "LS", "")), ("CAP", ("*", "NAK", "multi-prefix"))],
+        )
+        client.send("CAP END")
+        self.assertEqual(client.commands()[0], "001")
+
+    def test_pingBeforeRegistration(self) -> None:
+        """
+        PING is answered with its token, spaces and all, even unregistered.
+        """
+        client = self.irc()
+        client.send("PING :token with spaces")
+        [pong] = client.messages()
+        self.assertEqual((pong.command, pong.params[-1]), ("PONG", "token with spaces"))
+
+    def test_commandsNeedRegistration(self) -> None:
+        """
+        Anything but registration commands before registering gets 451.
+        """
+        client = self.irc()
+        client.send("JOIN #lobby", "PRIVMSG x :y")
+        self.assertEqual(client.commands(), ["451", "451"])
+
+    def test_badAndTakenNicknames(self) -> None:
+        """
+        A malformed nickname gets 432, a taken one 433 (by key), and a good
+        one registers on the same connection.
+        """
+        self.irc("Ola")
+        client = self.irc()
+        client.send("NICK 9lives", "NICK OLA", "NICK")
+        self.assertEqual(client.commands(), ["432", "433", "431"])
+        client.send("NICK Ewa", "USER e 0 * :E")
+        self.assertEqual(client.commands()[0], "001")
+
+    def test_userNeedsFourParameters(self) -> None:
+        """
+        A short USER gets 461, a second one 462.
+        """
+        client = self.irc()
+        client.send("USER a b")
+        self.assertEqual(client.commands(), ["461"])
+        client = self.irc("Ola")
+        client.send("USER a 0 * :b")
+        self.assertEqual(client.commands(), ["462"])
+
+
+class ChannelTests(IRCTestCase):
+    def test_joinSharesTheNativeRoom(self) -> None:
+        """
+        Joining #lobby puts an IRC user beside native users: the names reply
+        lists them, and they hear of the join.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola")
+        ola.send("JOIN #lobby")
+        messages = ola.messages()
+        self.assertEqual(messages[0], parseMessage(":Ola!~ola@192.168.1.1 JOIN #lobby"))
+        names = [m for m in messages if m.command == "353"][0]
+        self.assertEqual(names.params[-1].split(), ["Bob", "Ola"])
+        self.assertEqual(messages[-1].command, "366")
+        self.assertEqual(bob.lines(), ["Ola joined the chat!"])
+
+    def test_linesCrossBothWays(self) -> None:
+        """
+        Native chat reaches IRC as PRIVMSG from the native user's mask; IRC
+        chat reaches native users, and is not echoed to its IRC sender.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        bob.say("cześć")
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 PRIVMSG #lobby :cześć")])
+        ola.send("PRIVMSG #lobby :hej Bob", "NOTICE #lobby :a notice")
+        self.assertEqual(bob.lines(), ["Bob: cześć", "Ola: hej Bob", "Ola: a notice"])
+        self.assertEqual(ola.messages(), [])
+
+    def test_actionsCrossBothWays(self) -> None:
+        """
+        CTCP ACTION and /me are the same thing on either side.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        ola.send("PRIVMSG #lobby :\x01ACTION waves\x01")
+        self.assertEqual(bob.lines(), ["* Ola waves"])
+        bob.say("/me bows")
+        self.assertEqual(ola.messages()[-1].params, ("#lobby", "\x01ACTION bows\x01"))
+
+    def test_privateMessagesAndAway(self) -> None:
+        """
+        Private messages cross both ways; messaging someone away tells so.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola")
+        ola.send("PRIVMSG bob :psst")
+        self.assertEqual(bob.lines(), ["*Ola* psst"])
+        bob.say("/msg Ola hi")
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 PRIVMSG Ola :hi")])
+        ola.send("AWAY :lunch")
+        self.assertEqual(ola.commands(), ["306"])
+        other = self.irc("Ewa")
+        other.send("PRIVMSG Ola :there?")
+        [away] = other.messages()
+        self.assertEqual((away.command, away.params[1:]), ("301", ("Ola", "lunch")))
+
+    def test_sendingErrors(self) -> None:
+        """
+        PRIVMSG to an unknown nick, unknown channel or a channel one is not in
+        gets its numeric; NOTICE never gets any reply.
+        """
+        self.nativeUser("Bob")
+        ola = self.irc("Ola")
+        ola.send("PRIVMSG zed :x", "PRIVMSG #attic :x", "PRIVMSG #lobby :x", "PRIVMSG #lobby", "PRIVMSG")
+        self.assertEqual(ola.commands(), ["401", "403", "404", "412", "411"])
+        ola.send("NOTICE zed :x", "NOTICE #attic :x", "NOTICE #lobby :x")
+        self.assertEqual(ola.commands(), [])
+
+    def test_longNativeLinesAreSplit(self) -> None:
+        """
+        A native line longer than IRC allows arrives as several PRIVMSGs, each
+        a legal IRC line, that make up the whole text.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        text = " ".join(["zażółć"] * 150)
+        bob.say(text)
+        data = ola.raw()
+        lines = data.split(b"\r\n")[:-1]
+        self.assertGreater(len(lines), 2)
+        for line in lines:
+            self.assertLessEqual(len(line) + 2, 512)
+        parts = [parseMessage(line.decode("utf-8")).params[-1] for line in lines]
+        self.assertEqual(" ".join(parts), text)
+
+    def test_partAndQuit(self) -> None:
+        """
+        PART leaves one channel with its reason; QUIT tells the others and
+        closes with ERROR.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby", "#kuchnia")
+        bob.lines()
+        ola.send("PART #kuchnia :later")
+        self.assertEqual(ola.messages(), [parseMessage(":Ola!~ola@192.168.1.1 PART #kuchnia :later")])
+        ola.send("PART #attic", "PART #lobby,#kuchnia")
+        # #kuchnia vanished with its last member.
+        self.assertEqual(ola.commands(), ["403", "PART", "403"])
+        self.nativeUser("Ewa")
+        ola.send("PART #lobby")
+        self.assertEqual(ola.commands(), ["442"])
+        ola.send("JOIN #lobby")
+        ola.raw()
+        bob.lines()
+        ola.send("QUIT :bye all")
+        self.assertEqual(ola.commands(), ["ERROR"])
+        self.assertTrue(ola.transport.disconnecting)
+        ola.protocol.connectionLost(None)
+        self.assertEqual(bob.lines(), ["Ola left the chat (bye all)."])
+
+    def test_nickChangesCross(self) -> None:
+        """
+        An IRC NICK is a native rename, and the other way round.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        ola.send("NICK Aleksandra")
+        self.assertEqual(bob.lines(), ["Ola is now known as Aleksandra."])
+        self.assertEqual(ola.messages(), [parseMessage(":Ola!~ola@192.168.1.1 NICK Aleksandra")])
+        bob.say("/nick Robert")
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 NICK Robert")])
+
+    def test_topic(self) -> None:
+        """
+        TOPIC sets, shows and announces a room's topic; nobody can inject a
+        line through it.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        ola.send("TOPIC #lobby")
+        self.assertEqual(ola.commands(), ["331"])
+        ola.send("TOPIC #lobby :Witamy\x1b[2J")
+        self.assertEqual(ola.messages(), [parseMessage(":Ola!~ola@192.168.1.1 TOPIC #lobby :Witamy\x1b[2J")])
+        self.assertEqual(bob.lines(), ["Ola set the topic of room lobby: Witamy\u241b[2J"])
+        ola.send("TOPIC #lobby")
+        self.assertEqual(ola.messages()[0].params[-1], "Witamy\x1b[2J")
+
+    def test_crowdSummaryIsANotice(self) -> None:
+        """
+        In a crowded room, IRC clients get the join summary as a NOTICE.
+        """
+        hub = Hub(self.clock, crowdSize=2)
+        factory = IRCFactory(hub, self.clock)
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O", "JOIN #lobby")
+        for name in ["Ewa", "Iga"]:
+            other = IRCConnection(factory)
+            other.send(f"NICK {name}", "USER x 0 * :x", "JOIN #lobby")
+        ola.raw()
+        self.clock.advance(1)
+        [notice] = ola.messages()
+        self.assertEqual(notice.command, "NOTICE")
+        self.assertEqual(notice.params, ("#lobby", "Ewa and Iga joined the chat!"))
+
+
+class QueryTests(IRCTestCase):
+    def test_whois(self) -> None:
+        """
+        WHOIS tells the mask, channels, idle time and sign-on of a native user.
+        """
+        self.clock.advance(50)
+        self.nativeUser("Bob")
+        self.clock.advance(10)
+        ola = self.irc("Ola")
+        ola.send("WHOIS bob")
+        messages = {m.command: m.params for m in ola.messages()}
+        self.assertEqual(messages["311"][1:4], ("Bob", "native", "192.168.1.1"))
+        self.assertEqual(messages["319"][-1], "#lobby")
+        self.assertEqual(messages["317"][2:4], ("10", str(1_000_000 + 50)))
+        self.assertIn("318", messages)
+        ola.send("WHOIS nobody")
+        self.assertEqual(ola.commands(), ["401", "318"])
+
+    def test_listNamesWho(self) -> None:
+        """
+        LIST, NAMES and WHO describe rooms and people.
+        """
+        self.nativeUser("Bob")
+        ola = self.irc("Ola", "#kuchnia")
+        ola.send("LIST")
+        listing = [m.params[1:3] for m in ola.messages() if m.command == "322"]
+        self.assertEqual(listing, [("#kuchnia", "1"), ("#lobby", "1")])
+        ola.send("NAMES #lobby,#nowhere")
+        self.assertEqual(ola.commands(), ["353", "366", "366"])
+        ola.send("WHO #lobby")
+        who = ola.messages()
+        self.assertEqual(who[0].command, "352")
+        self.assertEqual(who[0].params[5], "Bob")
+        self.assertEqual(who[-1].command, "315")
+
+    def test_modes(self) -> None:
+        """
+        MODE answers queries; setting channel modes needs an operator, and
+        there are none.
+        """
+        ola = self.irc("Ola", "#lobby")
+        ola.send("MODE #lobby", "MODE #lobby +b", "MODE #lobby +m", "MODE Ola", "MODE Ola +i", "MODE Ola +z")
+        self.assertEqual(ola.commands(), ["324", "368", "482", "221", "MODE", "501"])
+
+    def test_isonUserhost(self) -> None:
+        """
+        ISON and USERHOST answer for the people who are here.
+        """
+        self.nativeUser("Bob")
+        ola = self.irc("Ola")
+        ola.send("ISON Bob zed", "USERHOST Bob")
+        ison, userhost = ola.messages()
+        self.assertEqual(ison.params[-1], "Bob")
+        self.assertEqual(userhost.params[-1], "Bob=+native@192.168.1.1")
+
+    def test_unknownAndOperatorCommands(self) -> None:
+        """
+        Unknown commands get 421; operator commands say nobody is one.
+        """
+        ola = self.irc("Ola")
+        ola.send("FROBNICATE x", "KICK #lobby Bob", "OPER a b")
+        self.assertEqual(ola.commands(), ["421", "482", "491"])
+
+
+class FramingTests(IRCTestCase):
+    def test_tooLong(self) -> None:
+        """
+        A line over 512 bytes gets 417 and the connection carries on.
+        """
+        ola = self.irc("Ola")
+        ola.send("PRIVMSG x :" + "y" * 600, "PING :still")
+        self.assertEqual(ola.commands(), ["417", "PONG"])
+
+    def test_invalidUtf8(self) -> None:
+        """
+        A line that is not UTF-8 is refused with FAIL ... INVALID_UTF8 and
+        the connection carries on.
+        """
+        ola = self.irc("Ola", "#lobby")
+        ola.protocol.dataReceived(b"PRIVMSG #lobby :caf\xe9\r\nPING :ok\r\n")
+        fail, pong = ola.messages()
+        self.assertEqual(fail.params[:2], ("PRIVMSG", "INVALID_UTF8"))
+        self.assertEqual(pong.command, "PONG")
+
+    def test_shutdown(self) -> None:
+        """
+        On server shutdown IRC clients get ERROR and the connection closes.
+        """
+        ola = self.irc("Ola")
+        self.hub.shutdown()
+        self.assertEqual(ola.commands(), ["ERROR"])
+        self.assertTrue(ola.transport.disconnecting)

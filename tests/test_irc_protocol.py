@@ -403,3 +403,37 @@ class FramingTests(IRCTestCase):
         self.hub.shutdown()
         self.assertEqual(ola.commands(), ["ERROR"])
         self.assertTrue(ola.transport.disconnecting)
+
+
+class KeepAliveTests(IRCTestCase):
+    def test_silentClientIsPinged(self) -> None:
+        """
+        After 90 s of silence the server sends PING; any reply keeps the
+        client.
+        """
+        ola = self.irc("Ola")
+        self.clock.advance(89)
+        self.assertEqual(ola.commands(), [])
+        self.clock.advance(1)
+        [ping] = ola.messages()
+        self.assertEqual((ping.command, ping.params), ("PING", ("chatsvc",)))
+        ola.send("PONG :chatsvc")
+        self.clock.advance(89)
+        self.assertEqual(ola.commands(), [])
+        self.assertFalse(ola.transport.disconnecting)
+
+    def test_deadClientIsDropped(self) -> None:
+        """
+        A client that does not answer the PING within 60 s is dropped, and its
+        rooms hear why.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        self.clock.advance(90)
+        ola.raw()
+        self.clock.advance(60)
+        self.assertEqual(ola.commands(), ["ERROR"])
+        self.assertEqual(bob.lines(), ["Ola left the chat (Ping timeout)."])
+        ola.protocol.connectionLost(None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -80,6 +80,8 @@ class IRCProtocol(BoundedLineReceiver):
     maxLineBytes = wire.MAX_LINE_BYTES
 
     member: Member | None = None
+    _idleCall = None
+    _awaitingPong = False
     _nickname: str | None = None
     _user: tuple[str, str] | None = None
     _negotiating = False
@@ -97,9 +99,12 @@ class IRCProtocol(BoundedLineReceiver):
         peer = self.transport.getPeer()
         self.member = self.hub.connect(self, host=getattr(peer, "host", "unknown"))
         self.log.info("IRC connection from {peer}", peer=peer)
+        self._heard()
 
     def connectionLost(self, reason=None) -> None:
         super().connectionLost(reason)
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.cancel()
         if self.member is not None:
             self.hub.disconnect(self.member, self._quitReason(None))
 
@@ -110,7 +115,34 @@ class IRCProtocol(BoundedLineReceiver):
     def writeConnectionLost(self) -> None:
         self.transport.loseConnection()
 
+    # Keeping alive: a client silent for pingInterval is sent a PING; one
+    # silent for pingTimeout more is gone.
+
+    def _heard(self) -> None:
+        self._awaitingPong = False
+        if self._idleCall is not None and self._idleCall.active():
+            self._idleCall.reset(self.factory.pingInterval)
+        else:
+            self._idleCall = self.factory.clock.callLater(self.factory.pingInterval, self._silent)
+
+    def _silent(self) -> None:
+        server = self.factory.serverName
+        if self._awaitingPong:
+            self.log.info("IRC client {peer} timed out", peer=self.transport.getPeer())
+            self.hub.disconnect(self.member, "Ping timeout")
+            self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} (Ping timeout)"))
+            self._closing = True
+            self.transport.abortConnection()
+            return
+        self._awaitingPong = True
+        self.send(formatMessage("PING", server, prefix=server))
+        self._idleCall = self.factory.clock.callLater(self.factory.pingTimeout, self._silent)
+
     # Framing
+
+    def dataReceived(self, data: bytes) -> None:
+        self._heard()
+        super().dataReceived(data)
 
     def textReceived(self, text: str) -> None:
         if self._closing:
@@ -275,6 +307,8 @@ class IRCProtocol(BoundedLineReceiver):
         return [formatMessage(command, target, piece, prefix=prefix) for piece in pieces]
 
     def _quitReason(self, reason: str | None) -> str:
+        if reason == "Ping timeout":
+            return reason
         return f"Quit: {reason}" if reason else "Client quit"
 
     # Registration
@@ -748,7 +782,12 @@ class IRCFactory(ServerFactory):
     Builds an L{IRCProtocol} per connection, all sharing one hub.
 
     @ivar created: when the server started, as shown in 003.
+    @ivar pingInterval: seconds of silence before the server sends a PING.
+    @ivar pingTimeout: seconds after that PING before the client is dropped.
     """
+
+    pingInterval = 90.0
+    pingTimeout = 60.0
 
     def __init__(
         self,

@@ -31,7 +31,7 @@ from chatsvc.interfaces import IParticipant
 from chatsvc.irc import wire
 from chatsvc.irc.wire import formatMessage
 from chatsvc.lines import BoundedLineReceiver
-from chatsvc.names import MAX_NAME_LENGTH, checkNickname, checkRoomName
+from chatsvc.names import MAX_NAME_LENGTH, checkRoomName
 from chatsvc.native.wire import renderEvent
 from chatsvc.i18n import translation
 
@@ -200,23 +200,22 @@ class IRCProtocol(BoundedLineReceiver):
         return formatMessage(numeric, target, *params, prefix=self.factory.serverName)
 
     def mask(self, nickname: str) -> str:
-        """
-        C{nick!user@host} for C{nickname}, as IRC prefixes name people.
-        """
-        try:
-            member = self.hub.find(nickname)
-        except NoSuchNickname:
-            return f"{nickname}!{nickname}@{self.factory.serverName}"
-        return f"{nickname}!{member.username}@{member.host}"
+        return self.factory.mask(nickname)
 
     # IParticipant
 
     def deliver(self, event: events.Event) -> None:
         if self._closing:
             return
-        lines = self.render(event)
-        if lines:
-            self.sendMany(lines)
+        me = self.member.nickname
+        if isinstance(event, (events.Said, events.Acted)) and event.nickname == me:
+            # IRC clients show their own lines themselves.
+            return
+        if isinstance(event, events.Whispered) and event.recipient != me:
+            return
+        data = self.factory.encode(event)
+        if data:
+            self.write(data)
         if isinstance(event, events.Closing):
             self._closing = True
             self.transport.loseConnection()
@@ -224,92 +223,8 @@ class IRCProtocol(BoundedLineReceiver):
     def close(self) -> None:
         self.transport.abortConnection()
 
-    def render(self, event: events.Event) -> list[str]:
-        """
-        The IRC lines that tell this client of C{event}.
-        """
-        me = self.member.nickname
-        if isinstance(event, (events.Said, events.Acted)):
-            if event.nickname == me:
-                return []
-            text = event.text
-            command = "PRIVMSG"
-            if isinstance(event, events.Acted):
-                return self._chunks(
-                    "PRIVMSG", self.mask(event.nickname), wire.channelName(event.room),
-                    event.text, action=True,
-                )
-            if event.notice:
-                command = "NOTICE"
-            return self._chunks(command, self.mask(event.nickname), wire.channelName(event.room), text)
-        if isinstance(event, events.Whispered):
-            if event.recipient != me:
-                return []
-            command = "NOTICE" if event.notice else "PRIVMSG"
-            return self._chunks(
-                command, self.mask(event.sender), me, event.text, action=event.action
-            )
-        if isinstance(event, (events.Joined, events.Arrived)):
-            return [formatMessage("JOIN", wire.channelName(event.room), prefix=self.mask(event.nickname))]
-        if isinstance(event, events.Departed):
-            return [
-                formatMessage(
-                    "PART",
-                    wire.channelName(event.room),
-                    f"went to #{event.destination}",
-                    prefix=self.mask(event.nickname),
-                )
-            ]
-        if isinstance(event, events.Parted):
-            params = [wire.channelName(event.room)]
-            if event.reason:
-                params.append(event.reason)
-            return [formatMessage("PART", *params, prefix=self.mask(event.nickname))]
-        if isinstance(event, events.Left):
-            return [
-                formatMessage(
-                    "QUIT", self._quitReason(event.reason), prefix=self.mask(event.nickname)
-                )
-            ]
-        if isinstance(event, events.Renamed):
-            member = self.hub.find(event.new)
-            prefix = f"{event.old}!{member.username}@{member.host}"
-            return [formatMessage("NICK", event.new, prefix=prefix)]
-        if isinstance(event, events.TopicChanged):
-            return [
-                formatMessage(
-                    "TOPIC", wire.channelName(event.room), event.topic,
-                    prefix=self.mask(event.nickname),
-                )
-            ]
-        if isinstance(event, events.Crowd):
-            summary = renderEvent(event, translation("en"), None)
-            return [
-                formatMessage("NOTICE", wire.channelName(event.room), line, prefix=self.factory.serverName)
-                for line in summary.split("\n")
-            ]
-        if isinstance(event, events.Closing):
-            return [formatMessage("ERROR", "Closing Link: server shutting down")]
-        # Welcome and Moved concern native clients only.
-        return []
-
-    def _chunks(
-        self, command: str, prefix: str, target: str, text: str, action: bool = False
-    ) -> list[str]:
-        """
-        One message per piece of C{text} that fits in an IRC line.
-        """
-        head = formatMessage(command, target, "x", prefix=prefix)
-        room = 512 - 2 - len(head.encode("utf-8")) - (len("ACTION ") + 2 if action else 0)
-        pieces = wire.splitText(text, max(room, 16))
-        if action:
-            pieces = [f"{wire.CTCP}ACTION {piece}{wire.CTCP}" for piece in pieces]
-        return [formatMessage(command, target, piece, prefix=prefix) for piece in pieces]
-
     def _quitReason(self, reason: str | None) -> str:
-        if reason == "Ping timeout":
-            return reason
-        return f"Quit: {reason}" if reason else "Client quit"
+        return quitReason(reason)
 
     # Registration
 
@@ -777,6 +692,15 @@ class IRCProtocol(BoundedLineReceiver):
             self.reply(wire.ERR_NOOPERHOST, "No O-lines for your host")
 
 
+def quitReason(reason: str | None) -> str:
+    """
+    A QUIT message's text, as IRC clients show it.
+    """
+    if reason == "Ping timeout":
+        return reason
+    return f"Quit: {reason}" if reason else "Client quit"
+
+
 class IRCFactory(ServerFactory):
     """
     Builds an L{IRCProtocol} per connection, all sharing one hub.
@@ -788,6 +712,8 @@ class IRCFactory(ServerFactory):
 
     pingInterval = 90.0
     pingTimeout = 60.0
+    _lastEvent: object = None
+    _lastBytes = b""
 
     def __init__(
         self,
@@ -816,3 +742,110 @@ class IRCFactory(ServerFactory):
 
     def buildProtocol(self, addr) -> IRCProtocol:
         return IRCProtocol(self)
+
+    def mask(self, nickname: str) -> str:
+        """
+        C{nick!user@host} for C{nickname}, as IRC prefixes name people.
+        """
+        try:
+            member = self.hub.find(nickname)
+        except NoSuchNickname:
+            return f"{nickname}!{nickname}@{self.serverName}"
+        return f"{nickname}!{member.username}@{member.host}"
+
+    def encode(self, event: events.Event) -> bytes:
+        """
+        L{render} as wire bytes, worked out once per event.
+
+        The hub hands one event object to every recipient in turn, so
+        remembering the last one by identity makes a line said to a channel
+        of n cost one rendering, not n, without hashing anything and without
+        ever serving a description of people that has since changed.
+        """
+        if event is not self._lastEvent:
+            self._lastEvent = event
+            self._lastBytes = "".join(
+                line + "\r\n" for line in self.render(event)
+            ).encode("utf-8")
+        return self._lastBytes
+
+    def render(self, event: events.Event) -> list[str]:
+        """
+        The IRC lines that tell a client of C{event}; the same for every
+        recipient (own lines and others' private messages are filtered out
+        before).
+        """
+        if isinstance(event, (events.Said, events.Acted)):
+            text = event.text
+            command = "PRIVMSG"
+            if isinstance(event, events.Acted):
+                return self._chunks(
+                    "PRIVMSG", self.mask(event.nickname), wire.channelName(event.room),
+                    event.text, action=True,
+                )
+            if event.notice:
+                command = "NOTICE"
+            return self._chunks(command, self.mask(event.nickname), wire.channelName(event.room), text)
+        if isinstance(event, events.Whispered):
+            command = "NOTICE" if event.notice else "PRIVMSG"
+            return self._chunks(
+                command, self.mask(event.sender), event.recipient, event.text,
+                action=event.action,
+            )
+        if isinstance(event, (events.Joined, events.Arrived)):
+            return [formatMessage("JOIN", wire.channelName(event.room), prefix=self.mask(event.nickname))]
+        if isinstance(event, events.Departed):
+            return [
+                formatMessage(
+                    "PART",
+                    wire.channelName(event.room),
+                    f"went to #{event.destination}",
+                    prefix=self.mask(event.nickname),
+                )
+            ]
+        if isinstance(event, events.Parted):
+            params = [wire.channelName(event.room)]
+            if event.reason:
+                params.append(event.reason)
+            return [formatMessage("PART", *params, prefix=self.mask(event.nickname))]
+        if isinstance(event, events.Left):
+            return [
+                formatMessage(
+                    "QUIT", quitReason(event.reason), prefix=self.mask(event.nickname)
+                )
+            ]
+        if isinstance(event, events.Renamed):
+            member = self.hub.find(event.new)
+            prefix = f"{event.old}!{member.username}@{member.host}"
+            return [formatMessage("NICK", event.new, prefix=prefix)]
+        if isinstance(event, events.TopicChanged):
+            return [
+                formatMessage(
+                    "TOPIC", wire.channelName(event.room), event.topic,
+                    prefix=self.mask(event.nickname),
+                )
+            ]
+        if isinstance(event, events.Crowd):
+            summary = renderEvent(event, translation("en"), None)
+            return [
+                formatMessage("NOTICE", wire.channelName(event.room), line, prefix=self.serverName)
+                for line in summary.split("\n")
+            ]
+        if isinstance(event, events.Closing):
+            return [formatMessage("ERROR", "Closing Link: server shutting down")]
+        # Welcome and Moved concern native clients only.
+        return []
+
+    def _chunks(
+        self, command: str, prefix: str, target: str, text: str, action: bool = False
+    ) -> list[str]:
+        """
+        One message per piece of C{text} that fits in an IRC line.
+        """
+        head = formatMessage(command, target, "x", prefix=prefix)
+        room = 512 - 2 - len(head.encode("utf-8")) - (len("ACTION ") + 2 if action else 0)
+        pieces = wire.splitText(text, max(room, 16))
+        if action:
+            pieces = [f"{wire.CTCP}ACTION {piece}{wire.CTCP}" for piece in pieces]
+        return [formatMessage(command, target, piece, prefix=prefix) for piece in pieces]
+

@@ -77,6 +77,17 @@ class FormatTests(SynchronousTestCase):
         line = formatMessage("PRIVMSG", *params, prefix="n!u@h")
         self.assertEqual(parseMessage(line), Message("PRIVMSG", params, "n!u@h"))
 
+    @given(st.lists(middle.filter(lambda p: len(p) < 20), max_size=5), safeText)
+    def test_alwaysFits(self, middles, trailing) -> None:
+        """
+        However long the last parameter, the line fits in 512 bytes with its
+        CR LF, and what is left of the parameter is a prefix of it.
+        """
+        line = formatMessage("TOPIC", *middles, trailing * 50, prefix="n!u@h")
+        self.assertLessEqual(len(line.encode("utf-8")) + 2, 512)
+        parsed = parseMessage(line)
+        self.assertTrue((trailing * 50).startswith(parsed.params[-1]))
+
     @given(st.lists(st.text(), max_size=5))
     def test_alwaysOneLine(self, params) -> None:
         """

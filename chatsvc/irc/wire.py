@@ -126,12 +126,16 @@ def parseMessage(line: str) -> Message | None:
 
 def formatMessage(command: str, *params: str, prefix: str | None = None) -> str:
     """
-    One IRC line (without its line ending) that parses back to its parts.
+    One IRC line (without its line ending) that parses back to its parts and
+    fits in L{MAX_LINE_BYTES}.
 
     CR, LF and NUL in any part become spaces.  The last of two or more
     parameters is always sent as the trailing one (C{:text}), as clients
     expect of text; a lone parameter only when it must be.  A middle
-    parameter cannot hold a space or be empty, so such a one is mended.
+    parameter cannot hold a space or be empty, so such a one is mended.  A
+    line that would be too long loses the end of its last parameter, cut
+    between characters: callers split chat text themselves (L{splitText}),
+    so what is cut here is an over-long topic, reason or name.
     """
     parts = [f":{prefix.translate(_UNSAFE)}"] if prefix else []
     parts.append(command)
@@ -143,7 +147,11 @@ def formatMessage(command: str, *params: str, prefix: str | None = None) -> str:
             parts.append(":" + param)
         else:
             parts.append(param.replace(" ", "_").lstrip(":") or "*")
-    return " ".join(parts)
+    line = " ".join(parts)
+    encoded = line.encode("utf-8")
+    if len(encoded) <= MAX_LINE_BYTES:
+        return line
+    return encoded[:MAX_LINE_BYTES].decode("utf-8", "ignore")
 
 
 def splitText(text: str, limit: int) -> list[str]:

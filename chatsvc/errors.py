@@ -92,3 +92,17 @@ class NotInRoom(ChatError):
     def __init__(self, room: str) -> None:
         super().__init__(room)
         self.room = room
+
+
+class TooManyConnections(ChatError):
+    """
+    The server is full, in total or for one address.
+
+    @ivar scope: C{"total"} or C{"address"}.
+    @ivar limit: the limit that was reached.
+    """
+
+    def __init__(self, scope: str, limit: int) -> None:
+        super().__init__(scope, limit)
+        self.scope = scope
+        self.limit = limit

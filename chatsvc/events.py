@@ -166,6 +166,13 @@ class Crowd:
 
 
 @frozen
+class TimedOut:
+    """
+    The connection did not choose a nickname in time; it ends after this.
+    """
+
+
+@frozen
 class Closing:
     """
     The server is shutting down; the connection ends after this.
@@ -186,5 +193,6 @@ Event = (
     | Arrived
     | Moved
     | Crowd
+    | TimedOut
     | Closing
 )

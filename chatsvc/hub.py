@@ -26,6 +26,7 @@ from chatsvc.errors import (
     NoSuchRoom,
     NotInRoom,
     NotRegistered,
+    TooManyConnections,
 )
 from chatsvc.interfaces import IParticipant
 from chatsvc.names import checkNickname, checkRoomName, nameKey
@@ -33,6 +34,10 @@ from chatsvc.names import checkNickname, checkRoomName, nameKey
 DEFAULT_ROOM = "lobby"
 DEFAULT_CROWD_SIZE = 100
 DEFAULT_CROWD_INTERVAL = 1.0
+DEFAULT_MAX_CONNECTIONS = 10_000
+# Generous: a class or an office behind one NAT address is normal.
+DEFAULT_MAX_PER_ADDRESS = 100
+DEFAULT_REGISTRATION_TIMEOUT = 60.0
 
 
 @define(eq=False)
@@ -61,6 +66,7 @@ class Member:
     away: str | None = None
     signon: float = 0.0
     lastSpoke: float = 0.0
+    deadline: IDelayedCall | None = None
 
     @property
     def room(self) -> Room | None:
@@ -96,6 +102,11 @@ class Hub:
     gathered and announced as one L{events.Crowd} summary at most every
     C{crowdInterval} seconds, so that n people joining one room costs O(n)
     deliveries per interval instead of O(n^2).  Chat lines are never delayed.
+
+    Limits: at most C{maxConnections} connections in all and
+    C{maxPerAddress} from one host, whatever their front-end; a connection
+    that has no nickname C{registrationTimeout} seconds after connecting is
+    told so and closed.
     """
 
     log = Logger()
@@ -106,8 +117,15 @@ class Hub:
         defaultRoom: str = DEFAULT_ROOM,
         crowdSize: int = DEFAULT_CROWD_SIZE,
         crowdInterval: float = DEFAULT_CROWD_INTERVAL,
+        maxConnections: int = DEFAULT_MAX_CONNECTIONS,
+        maxPerAddress: int = DEFAULT_MAX_PER_ADDRESS,
+        registrationTimeout: float = DEFAULT_REGISTRATION_TIMEOUT,
     ) -> None:
         self._clock = clock
+        self._maxConnections = maxConnections
+        self._maxPerAddress = maxPerAddress
+        self._registrationTimeout = registrationTimeout
+        self._perAddress: dict[str, int] = {}
         self.defaultRoom = checkRoomName(defaultRoom)
         self._crowdSize = crowdSize
         self._crowdInterval = crowdInterval
@@ -123,10 +141,28 @@ class Hub:
     ) -> Member:
         """
         Admit a new connection that has no nickname yet.
+
+        @raise TooManyConnections: the server, or C{host}'s share of it, is
+            full; the front-end should say so and close.
         """
+        if len(self.members) >= self._maxConnections:
+            raise TooManyConnections("total", self._maxConnections)
+        count = self._perAddress.get(host, 0)
+        if count >= self._maxPerAddress:
+            raise TooManyConnections("address", self._maxPerAddress)
+        self._perAddress[host] = count + 1
         member = Member(participant, username=username, host=host)
+        member.deadline = self._clock.callLater(
+            self._registrationTimeout, self._timeOut, member
+        )
         self.members.add(member)
         return member
+
+    def _timeOut(self, member: Member) -> None:
+        member.deadline = None
+        if member in self.members and member.nickname is None:
+            self.log.info("a connection from {host} never chose a nickname", host=member.host)
+            member.participant.deliver(events.TimedOut())
 
     def register(self, member: Member, nickname: str, enter: bool = True) -> None:
         """
@@ -139,6 +175,9 @@ class Hub:
         if member.nickname is not None:
             raise AlreadyRegistered()
         nickname = self.checkAvailable(nickname)
+        if member.deadline is not None:
+            member.deadline.cancel()
+            member.deadline = None
         self._byNickname[nameKey(nickname)] = member
         member.nickname = nickname
         member.signon = member.lastSpoke = self._clock.seconds()
@@ -173,6 +212,12 @@ class Hub:
         if member not in self.members:
             return
         self.members.discard(member)
+        if member.deadline is not None:
+            member.deadline.cancel()
+            member.deadline = None
+        remaining = self._perAddress.pop(member.host) - 1
+        if remaining:
+            self._perAddress[member.host] = remaining
         if member.nickname is not None:
             recipients: dict[Member, None] = {}
             for room in list(member.rooms):

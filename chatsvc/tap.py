@@ -13,7 +13,14 @@ from twisted.application.service import IService
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from chatsvc.hub import DEFAULT_CROWD_SIZE, DEFAULT_ROOM, Hub
+from chatsvc.hub import (
+    DEFAULT_CROWD_SIZE,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PER_ADDRESS,
+    DEFAULT_REGISTRATION_TIMEOUT,
+    DEFAULT_ROOM,
+    Hub,
+)
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.native.protocol import NativeFactory
@@ -99,6 +106,27 @@ class Options(usage.Options):
             _positiveInt,
         ],
         [
+            "max-connections",
+            None,
+            DEFAULT_MAX_CONNECTIONS,
+            "Connections allowed at once, all front-ends together.",
+            _positiveInt,
+        ],
+        [
+            "max-per-address",
+            None,
+            DEFAULT_MAX_PER_ADDRESS,
+            "Connections allowed at once from one address.",
+            _positiveInt,
+        ],
+        [
+            "register-timeout",
+            None,
+            DEFAULT_REGISTRATION_TIMEOUT,
+            "Seconds a new connection has to choose its nickname.",
+            _positiveFloat,
+        ],
+        [
             "grace",
             None,
             DEFAULT_GRACE,
@@ -130,7 +158,14 @@ def makeService(options: Options, reactor=None) -> IService:
     if reactor is None:
         from twisted.internet import reactor
 
-    hub = Hub(reactor, defaultRoom=options["room"], crowdSize=options["crowd-size"])
+    hub = Hub(
+        reactor,
+        defaultRoom=options["room"],
+        crowdSize=options["crowd-size"],
+        maxConnections=options["max-connections"],
+        maxPerAddress=options["max-per-address"],
+        registrationTimeout=options["register-timeout"],
+    )
     service = ChatService(hub, reactor, grace=options["grace"])
     StreamServerEndpointService(
         serverFromString(reactor, options["port"]),

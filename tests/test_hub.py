@@ -16,6 +16,7 @@ from chatsvc.errors import (
     NoSuchRoom,
     NotInRoom,
     NotRegistered,
+    TooManyConnections,
 )
 from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
@@ -328,7 +329,7 @@ class BigRoomTests(SynchronousTestCase):
         number, not quadratic: the crowd policy at work.
         """
         clock = Clock()
-        hub = Hub(clock)
+        hub = Hub(clock, maxPerAddress=10_000)
         participants = []
         for number in range(10_000):
             participant = RecordingParticipant()
@@ -511,3 +512,40 @@ class ManyRoomsTests(HubTestCase):
         self.clock.advance(20)
         self.hub.say(alicja, "hi")
         self.assertEqual((alicja.signon, alicja.lastSpoke), (100, 120))
+
+
+class LimitTests(SynchronousTestCase):
+    def test_perAddressAndTotal(self) -> None:
+        """
+        Connections beyond the per-address or total limit are refused, and a
+        departure makes room again.
+        """
+        hub = Hub(Clock(), maxConnections=3, maxPerAddress=2)
+        first = hub.connect(RecordingParticipant(), host="10.0.0.1")
+        hub.connect(RecordingParticipant(), host="10.0.0.1")
+        error = self.assertRaises(
+            TooManyConnections, hub.connect, RecordingParticipant(), host="10.0.0.1"
+        )
+        self.assertEqual((error.scope, error.limit), ("address", 2))
+        hub.connect(RecordingParticipant(), host="10.0.0.2")
+        error = self.assertRaises(
+            TooManyConnections, hub.connect, RecordingParticipant(), host="10.0.0.3"
+        )
+        self.assertEqual((error.scope, error.limit), ("total", 3))
+        hub.disconnect(first)
+        hub.connect(RecordingParticipant(), host="10.0.0.1")
+
+    def test_registrationTimeout(self) -> None:
+        """
+        A connection without a nickname after the timeout is told so; one
+        that registered in time is not, and leaves no timer behind.
+        """
+        clock = Clock()
+        hub = Hub(clock, registrationTimeout=30)
+        slow, quick = RecordingParticipant(), RecordingParticipant()
+        hub.connect(slow)
+        hub.register(hub.connect(quick), "Ola")
+        clock.advance(30)
+        self.assertEqual(slow.take(), [events.TimedOut()])
+        self.assertEqual(quick.take(), [events.Welcome("Ola", "lobby")])
+        self.assertEqual(clock.getDelayedCalls(), [])

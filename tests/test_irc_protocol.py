@@ -437,3 +437,18 @@ class KeepAliveTests(IRCTestCase):
         self.assertEqual(bob.lines(), ["Ola left the chat (Ping timeout)."])
         ola.protocol.connectionLost(None)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class NativeTextTests(IRCTestCase):
+    def test_nativeTextCannotBeACtcpQuery(self) -> None:
+        """
+        A native line holding CTCP markers reaches IRC clients as plain text,
+        so no IRC client answers a query nobody meant.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        bob.say("\x01VERSION\x01")
+        [message] = ola.messages()
+        self.assertNotIn("\x01", message.params[-1])
+        self.assertEqual(bob.lines(), ["Bob: \u2401VERSION\u2401"])

@@ -362,3 +362,35 @@ class PolishServerTests(NativeTestCase):
         bob.say("/quit")
         bob.protocol.connectionLost(None)
         self.assertEqual(alicja.lines(), ["Alicja: Cześć Bob!", "Bob opuścił czat."])
+
+
+class LimitTests(SynchronousTestCase):
+    def test_fullServerSaysWhy(self) -> None:
+        """
+        A connection over the per-address limit gets a one-line reason and is
+        closed, without ever being asked for a nickname.
+        """
+        hub = Hub(Clock(), maxPerAddress=1)
+        factory = NativeFactory(hub)
+        Connection(factory)
+        refused = Connection(factory)
+        self.assertEqual(
+            refused.lines(),
+            ["! Too many connections from your address (at most 1); try again later."],
+        )
+        self.assertTrue(refused.transport.disconnecting)
+        refused.say("Bob")
+        refused.protocol.connectionLost(None)
+        self.assertEqual(len(hub.members), 1)
+
+    def test_tooSlowToChoose(self) -> None:
+        """
+        A connection that never picks a nickname is told and closed.
+        """
+        clock = Clock()
+        factory = NativeFactory(Hub(clock, registrationTimeout=60))
+        idle = Connection(factory)
+        idle.lines()
+        clock.advance(60)
+        self.assertEqual(idle.lines(), ["! You took too long to choose a nickname. Goodbye!"])
+        self.assertTrue(idle.transport.disconnecting)

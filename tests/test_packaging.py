@@ -2,8 +2,10 @@
 Tests of the installed package: what a user gets from C{pip install .}.
 """
 
+import os
 import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -37,8 +39,17 @@ class InstalledTests(SynchronousTestCase):
         """
         twistd --help lists the chat plugin.
         """
+        environment = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [root, environment.get("PYTHONPATH")])
+        )
         result = subprocess.run(
-            [*twistdCommand(), "--help"], capture_output=True, text=True, timeout=60
+            [*twistdCommand(), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environment,
         )
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertRegex(result.stdout, r"(?m)^\s+chat\s+A small chat server")

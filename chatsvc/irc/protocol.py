@@ -25,6 +25,7 @@ from chatsvc.errors import (
     NoSuchNickname,
     NoSuchRoom,
     NotInRoom,
+    TooManyConnections,
 )
 from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
@@ -97,7 +98,20 @@ class IRCProtocol(BoundedLineReceiver):
     def connectionMade(self) -> None:
         super().connectionMade()
         peer = self.transport.getPeer()
-        self.member = self.hub.connect(self, host=getattr(peer, "host", "unknown"))
+        host = getattr(peer, "host", "unknown")
+        try:
+            self.member = self.hub.connect(self, host=host)
+        except TooManyConnections as error:
+            self.log.info("refused IRC {peer}: {scope} limit", peer=peer, scope=error.scope)
+            why = (
+                "Too many connections from your address"
+                if error.scope == "address"
+                else "Server full"
+            )
+            self.send(formatMessage("ERROR", f"Closing Link: {host} ({why})"))
+            self._closing = True
+            self.transport.loseConnection()
+            return
         self.log.info("IRC connection from {peer}", peer=peer)
         self._heard()
 
@@ -106,10 +120,11 @@ class IRCProtocol(BoundedLineReceiver):
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.cancel()
         if self.member is not None:
-            self.hub.disconnect(self.member, self._quitReason(None))
+            self.hub.disconnect(self.member)
 
     def readConnectionLost(self) -> None:
-        self.hub.disconnect(self.member, self._quitReason(None))
+        if self.member is not None:
+            self.hub.disconnect(self.member)
         self.transport.loseConnection()
 
     def writeConnectionLost(self) -> None:
@@ -141,6 +156,8 @@ class IRCProtocol(BoundedLineReceiver):
     # Framing
 
     def dataReceived(self, data: bytes) -> None:
+        if self._closing:
+            return
         self._heard()
         super().dataReceived(data)
 
@@ -157,7 +174,8 @@ class IRCProtocol(BoundedLineReceiver):
         handler = getattr(self, "irc_" + command, None)
         if handler is None:
             if command in OPERATOR_ONLY:
-                self.reply(wire.ERR_CHANOPRIVSNEEDED, "*", "You're not a channel operator")
+                channel = message.params[0] if message.params else "*"
+                self.reply(wire.ERR_CHANOPRIVSNEEDED, channel, "You're not a channel operator")
             else:
                 self.reply(wire.ERR_UNKNOWNCOMMAND, command, "Unknown command")
             return
@@ -212,6 +230,11 @@ class IRCProtocol(BoundedLineReceiver):
             # IRC clients show their own lines themselves.
             return
         if isinstance(event, events.Whispered) and event.recipient != me:
+            return
+        if isinstance(event, events.TimedOut):
+            self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} (Registration timeout)"))
+            self._closing = True
+            self.transport.loseConnection()
             return
         data = self.factory.encode(event)
         if data:

@@ -10,7 +10,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatsvc import events
-from chatsvc.errors import ChatError, NotRegistered
+from chatsvc.errors import ChatError, NotRegistered, TooManyConnections
 from chatsvc.hub import Hub, Member
 from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
 from chatsvc.interfaces import IParticipant
@@ -39,9 +39,16 @@ class NativeProtocol(BoundedLineReceiver):
     def connectionMade(self) -> None:
         super().connectionMade()
         peer = self.transport.getPeer()
-        self.member = self.hub.connect(
-            self, username="native", host=getattr(peer, "host", "unknown")
-        )
+        try:
+            self.member = self.hub.connect(
+                self, username="native", host=getattr(peer, "host", "unknown")
+            )
+        except TooManyConnections as error:
+            self.log.info("refused {peer}: {scope} limit", peer=peer, scope=error.scope)
+            self.sendLines([wire.renderError(error, self._t)])
+            self._closing = True
+            self.transport.loseConnection()
+            return
         self.log.info("connection from {peer}", peer=peer)
         self.sendLines([wire.NICK_PROMPT])
 
@@ -63,7 +70,8 @@ class NativeProtocol(BoundedLineReceiver):
         Without this Twisted would close at once and drop the replies to the
         lines that arrived just before the EOF.
         """
-        self.hub.disconnect(self.member)
+        if self.member is not None:
+            self.hub.disconnect(self.member)
         self.transport.loseConnection()
 
     def writeConnectionLost(self) -> None:
@@ -76,7 +84,7 @@ class NativeProtocol(BoundedLineReceiver):
             return
         viewer = self.member.nickname if isinstance(event, events.Whispered) else None
         self.write(wire.encodeEvent(event, self.language, viewer))
-        if isinstance(event, events.Closing):
+        if isinstance(event, (events.Closing, events.TimedOut)):
             self._closing = True
             self.transport.loseConnection()
 
@@ -143,13 +151,13 @@ class NativeProtocol(BoundedLineReceiver):
     # Commands, one method per wire.Command class
 
     def command_Say(self, command: wire.Say) -> None:
-        self.hub.say(self.member, command.text)
+        self.hub.say(self.member, wire.plainText(command.text))
 
     def command_Act(self, command: wire.Act) -> None:
-        self.hub.act(self.member, command.text)
+        self.hub.act(self.member, wire.plainText(command.text))
 
     def command_Whisper(self, command: wire.Whisper) -> None:
-        self.hub.whisper(self.member, command.nickname, command.text)
+        self.hub.whisper(self.member, command.nickname, wire.plainText(command.text))
 
     def command_Rename(self, command: wire.Rename) -> None:
         self.hub.rename(self.member, command.nickname)

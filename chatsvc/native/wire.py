@@ -27,6 +27,7 @@ from chatsvc.errors import (
     NoSuchRoom,
     NotInRoom,
     NotRegistered,
+    TooManyConnections,
 )
 from chatsvc.i18n import LANGUAGES, translation
 from chatsvc.names import MAX_NAME_LENGTH, isNickname
@@ -197,6 +198,19 @@ def visible(text: str) -> str:
     return text.translate(_VISIBLE)
 
 
+def plainText(text: str) -> str:
+    """
+    What a native user typed, as text that other front-ends cannot mistake
+    for a command of theirs.
+
+    The one case is IRC's CTCP marker (\\x01): a native line holding
+    C{"\\x01VERSION\\x01"} must not make IRC clients answer a query nobody
+    meant.  The marker becomes its visible picture, as natives would see it
+    anyway.
+    """
+    return text.replace("\x01", "\u2401")
+
+
 # Server-to-client lines
 
 
@@ -346,6 +360,10 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
         return "\n".join(lines)
     if isinstance(event, events.Closing):
         return t.gettext("The server is shutting down. Goodbye!")
+    if isinstance(event, events.TimedOut):
+        return ERROR_PREFIX + t.gettext(
+            "You took too long to choose a nickname. Goodbye!"
+        )
     raise TypeError(f"no rendering for {event!r}")
 
 
@@ -397,6 +415,15 @@ def renderError(error: ChatError, t: NullTranslations) -> str:
         message = t.gettext("There is no room {room}.").format(room=visible(error.room))
     elif isinstance(error, NotInRoom):
         message = t.gettext("You are not in room {room}.").format(room=error.room)
+    elif isinstance(error, TooManyConnections):
+        if error.scope == "address":
+            message = t.ngettext(
+                "Too many connections from your address (at most {count}); try again later.",
+                "Too many connections from your address (at most {count}); try again later.",
+                error.limit,
+            ).format(count=error.limit)
+        else:
+            message = t.gettext("The server is full; try again later.")
     elif isinstance(error, NotRegistered):
         message = t.gettext("Choose a nickname first.")
     elif isinstance(error, AlreadyRegistered):

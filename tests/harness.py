@@ -71,8 +71,21 @@ class ServerProcess:
     may look at the log while the server runs.
     """
 
-    def __init__(self, *arguments: str, environ: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *arguments: str,
+        environ: dict[str, str] | None = None,
+        irc: bool = False,
+    ) -> None:
         self.port = freePort()
+        # With C{irc}, the IRC front-end listens too, on a port of its own.
+        self.ircPort: int | None = freePort() if irc else None
+        if self.ircPort is not None:
+            arguments = (
+                *arguments,
+                "--irc-port",
+                f"tcp:{self.ircPort}:interface=127.0.0.1",
+            )
         self.arguments = arguments
         self.environ = environ
         self.process: subprocess.Popen[bytes] | None = None
@@ -115,17 +128,18 @@ class ServerProcess:
                 preexec_fn=_dieWithParent,
             )
         deadline = time.monotonic() + TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError("twistd exited early:\n" + self.output.decode())
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("twistd did not start listening")
-                time.sleep(0.05)
+        for port in filter(None, (self.port, self.ircPort)):
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError("twistd exited early:\n" + self.output.decode())
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError("twistd did not start listening")
+                    time.sleep(0.05)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -313,10 +327,14 @@ class ServerTestCase(SynchronousTestCase):
 
     @cvar serverArguments: extra C{twistd chat} options for this class.
     @cvar room: the server's default room, as C{--room} names it.
+    @cvar irc: whether the server runs its IRC front-end too (on
+        C{self.server.ircPort}); then the next test also waits until no IRC
+        client, in a channel or not, is left registered.
     """
 
     serverArguments: tuple[str, ...] = ()
     room = "lobby"
+    irc = False
 
     _server: ServerProcess | None = None
     _remaining = 0
@@ -325,7 +343,7 @@ class ServerTestCase(SynchronousTestCase):
     @classmethod
     def sharedServer(cls) -> ServerProcess:
         if cls.__dict__.get("_server") is None:
-            server = ServerProcess(*cls.serverArguments)
+            server = ServerProcess(*cls.serverArguments, irc=cls.irc)
             # trial runs tests in its own working directory (_trial_temp).
             server.start(
                 os.path.abspath(tempfile.mkdtemp(prefix=f"{cls.__name__}-", dir="."))
@@ -406,6 +424,39 @@ class ServerTestCase(SynchronousTestCase):
                     raise AssertionError(f"the server never got quiet: {line!r}")
                 time.sleep(0.02)
             probe.sendLine("/quit")
+            probe.readUntilClosed()
+        finally:
+            probe.close()
+        if self.server.ircPort is not None:
+            self.waitUntilNoIRCUsers()
+
+    def waitUntilNoIRCUsers(self) -> None:
+        """
+        Wait until an IRC probe is the only one registered (C{LUSERS}).
+
+        A native probe cannot see IRC clients that are in no channel; this
+        one counts everybody.  It joins no channel, so nobody hears it.
+        """
+        assert self.server.ircPort is not None
+        probe = LineClient(self.server.ircPort)
+        try:
+            name = f"probe{next(self._probes)}"
+            probe.sendLine(f"NICK {name}")
+            probe.sendLine(f"USER {name} 0 * :probe")
+            # Whatever the server calls itself (--irc-name).
+            alone = f" 251 {name} :There are 1 users and 0 invisible on 1 servers"
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                probe.sendLine("LUSERS")
+                lines = []
+                while not lines or " 255 " not in lines[-1]:
+                    lines.append(probe.readLine(deadline))
+                if any(line.endswith(alone) for line in lines):
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"IRC users never left: {lines!r}")
+                time.sleep(0.02)
+            probe.sendLine("QUIT")
             probe.readUntilClosed()
         finally:
             probe.close()

@@ -73,8 +73,8 @@ class BoundedLineReceiver(LineReceiver):
 
     def connectionLost(self, reason=None) -> None:
         if self._watch is not None:
-            self.transport.unregisterProducer()
             self._watch = None
+            self.transport.unregisterProducer()
 
     def dataReceived(self, data: bytes) -> None:
         while data:
@@ -108,6 +108,19 @@ class BoundedLineReceiver(LineReceiver):
             self.undecodableLine(line)
             return
         self.textReceived(text)
+
+    def loseConnection(self) -> None:
+        """
+        Close once everything written so far has been sent.
+
+        The send-queue watch is a registered producer, and Twisted keeps a
+        connection open until its producer is unregistered (always, over
+        TLS), so it goes first.
+        """
+        if self._watch is not None:
+            self._watch = None
+            self.transport.unregisterProducer()
+        self.transport.loseConnection()
 
     def write(self, data: bytes) -> None:
         """

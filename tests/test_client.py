@@ -399,13 +399,25 @@ class ProtocolLeavingTests(SynchronousTestCase):
         self.assertEqual(self.connection.view.take(), [("connectionClosed", True)])
         self.assertEqual(self.connection.clock.getDelayedCalls(), [])
 
-    def test_secondLeaveAborts(self) -> None:
+    def test_secondInterruptAborts(self) -> None:
         """
-        Asking to leave twice (a second Ctrl-C) stops waiting at once.
+        A second interrupt while leaving (a second Ctrl-C) stops waiting at
+        once.
         """
         self.connection.protocol.leave()
-        self.connection.protocol.leave()
+        self.connection.protocol.leave(insist=True)
         self.assertTrue(self.connection.transport.disconnected)
+
+    def test_endOfInputAfterExitWaits(self) -> None:
+        """
+        End of input right after "exit" does not cut the goodbye short: the
+        replies still on their way are shown.
+        """
+        self.connection.protocol.submit("exit")
+        self.connection.protocol.leave()
+        self.assertFalse(self.connection.transport.disconnected)
+        self.connection.protocol.dataReceived(b"Ola: last words\r\n")
+        self.assertIn(("showLine", "chat", "Ola: last words"), self.connection.view.take())
 
     def test_closedOnce(self) -> None:
         """

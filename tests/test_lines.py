@@ -169,3 +169,16 @@ class SendQueueTests(SynchronousTestCase):
         transport.producer.pauseProducing()
         protocol.write(b"a" * 90)
         self.assertFalse(protocol.overflowed)
+
+
+class CloseTests(SynchronousTestCase):
+    def test_closeUnregistersTheWatch(self) -> None:
+        """
+        A graceful close unregisters the send-queue watch first: Twisted holds
+        a connection open while a producer is registered (always, over TLS).
+        """
+        protocol, transport = connected()
+        transport.producer.pauseProducing()
+        protocol.loseConnection()
+        self.assertIsNone(transport.producer)
+        self.assertTrue(transport.disconnecting)

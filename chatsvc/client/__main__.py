@@ -96,7 +96,17 @@ def _saveTerminal(fds: tuple[int, ...]) -> Callable[[], None]:
 
 def _run(reactor: Any, options: ClientOptions) -> Deferred[None]:
     try:
-        endpoint = clientEndpoint(reactor, options["host"], options["port"])
+        endpoint = clientEndpoint(
+            reactor, options["host"], options["port"], options["tls"], options["cafile"]
+        )
+    except OSError as error:
+        t = translation(options.language)
+        _say(
+            t.gettext("Cannot read {path}: {reason}.").format(
+                path=options["cafile"], reason=error.strerror or error
+            )
+        )
+        raise SystemExit(EXIT_USAGE)
     except ValueError:
         t = translation(options.language)
         _say(

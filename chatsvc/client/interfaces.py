@@ -74,8 +74,11 @@ class IChatInput(Interface):
         leave.
         """
 
-    def leave() -> None:
+    def leave(insist=False) -> None:
         """
         The user wants out (end of input, Ctrl-D, Ctrl-C): say C{/quit},
         wait a moment for the server to close, then close anyway.
+
+        Asking again while leaving changes nothing, unless C{insist} (a
+        second interrupt): then the connection is dropped at once.
         """

@@ -202,12 +202,15 @@ class ChatClientProtocol(BoundedLineReceiver):
                 self._sendNickname(text)
         # Otherwise nobody asked yet: the view holds its input until asked.
 
-    def leave(self) -> None:
+    def leave(self, insist: bool = False) -> None:
         if self._closed:
             return
         if self._leaving:
-            # Asked twice (a second Ctrl-C): stop waiting for the server.
-            self._abort()
+            if insist:
+                # Interrupted again (a second Ctrl-C): stop waiting.
+                self._abort()
+            # Otherwise (end of input after "exit") the goodbye is under
+            # way already; cutting it short would lose the last replies.
             return
         self._leave(QUIT_COMMAND)
 
@@ -218,7 +221,7 @@ class ChatClientProtocol(BoundedLineReceiver):
             return
         self._send(command)
         self._leaveTimer = self.clock.callLater(
-            self.leaveTimeout, self.transport.loseConnection
+            self.leaveTimeout, self.loseConnection
         )
 
     # To the server

@@ -20,6 +20,7 @@ from twisted.internet.endpoints import (
     HostnameEndpoint,
     clientFromString,
     connectProtocol,
+    wrapClientTLS,
 )
 from twisted.internet.error import (
     ConnectError,
@@ -65,7 +66,9 @@ class ClientOptions(usage.Options):
         ["port", "p", DEFAULT_PORT, None],
         ["nick", "n", None, None],
         ["lang", "l", None, None],
+        ["cafile", None, None, None],
     ]
+    optFlags = [["tls", None, None]]
 
     def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
         super().__init__()
@@ -88,6 +91,14 @@ class ClientOptions(usage.Options):
                     "The language of the client and of server messages ({codes}); "
                     "by default the environment's."
                 ).format(codes=", ".join(LANGUAGES)),
+                "tls": t.gettext(
+                    "Connect with TLS and verify the server's certificate "
+                    "(never falls back to plain text)."
+                ),
+                "cafile": t.gettext(
+                    "With --tls: trust the certificate authority in this PEM "
+                    "file instead of the system's."
+                ),
                 "help": t.gettext("Show this help and exit."),
                 "version": t.gettext("Show the version and exit."),
             }
@@ -115,6 +126,15 @@ class ClientOptions(usage.Options):
             )
         if not self["nick"]:
             self["nick"] = None
+        if self["cafile"] is not None and not self["tls"]:
+            self["tls"] = True
+        if self["tls"] and not port.isdigit():
+            raise usage.UsageError(
+                t.gettext(
+                    "--tls needs a port number; with an endpoint description "
+                    "use a tls: endpoint instead."
+                )
+            )
 
 
 def parseOptions(argv: list[str], environ: Mapping[str, str]) -> ClientOptions:
@@ -128,19 +148,40 @@ def parseOptions(argv: list[str], environ: Mapping[str, str]) -> ClientOptions:
     return options
 
 
-def clientEndpoint(reactor: Any, host: str, port: str) -> IStreamClientEndpoint:
+def clientEndpoint(
+    reactor: Any, host: str, port: str, tls: bool = False, cafile: str | None = None
+) -> IStreamClientEndpoint:
     """
     Where to connect: a bare port number means TCP to C{host} (by name, over
     IPv4 or IPv6); anything else is a client endpoint description.
 
+    With C{tls}, the connection is TLS and the server's certificate must be
+    valid for C{host}, signed by the authority in C{cafile} or else by one
+    the system trusts; there is no falling back to plain text.
+
     @raise ValueError: C{port} is neither.
+    @raise OSError: C{cafile} cannot be read.
     """
+    trustRoot = None
+    if tls:
+        from twisted.internet.ssl import Certificate, platformTrust
+
+        if cafile is None:
+            trustRoot = platformTrust()
+        else:
+            with open(cafile, "rb") as pem:
+                trustRoot = Certificate.loadPEM(pem.read())
     try:
-        if port.isdigit():
-            return HostnameEndpoint(reactor, host, int(port))
-        return clientFromString(reactor, port)
+        if not port.isdigit():
+            return clientFromString(reactor, port)
+        endpoint = HostnameEndpoint(reactor, host, int(port))
     except Exception as error:
         raise ValueError(port) from error
+    if trustRoot is None:
+        return endpoint
+    from twisted.internet.ssl import optionsForClientTLS
+
+    return wrapClientTLS(optionsForClientTLS(host, trustRoot), endpoint)
 
 
 def connectFailureMessage(failure: Failure, host: str, port: str, language: str) -> str:
@@ -207,7 +248,7 @@ def runClient(
     view.client = client
 
     def interrupted(signum: int, frame: object) -> None:
-        reactor.callFromThread(client.leave)
+        reactor.callFromThread(client.leave, True)
 
     def resized(signum: int, frame: object) -> None:
         assert terminal is not None

@@ -228,11 +228,11 @@ class TerminalView(HistoricRecvLine):
             self._leave()
 
     def handle_INTERRUPT(self) -> None:
-        self._leave()
+        self._leave(insist=True)
 
-    def _leave(self) -> None:
+    def _leave(self, insist: bool = False) -> None:
         if self.client is not None:
-            self.client.leave()
+            self.client.leave(insist)
 
     def _setLine(self, text: str) -> None:
         self.lineBuffer = list(text)

@@ -73,7 +73,7 @@ class RecordingInput:
     def submit(self, text: str) -> None:
         self.submitted.append(text)
 
-    def leave(self) -> None:
+    def leave(self, insist: bool = False) -> None:
         self.leaves += 1
 
 

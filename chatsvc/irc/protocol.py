@@ -110,7 +110,7 @@ class IRCProtocol(BoundedLineReceiver):
             )
             self.send(formatMessage("ERROR", f"Closing Link: {host} ({why})"))
             self._closing = True
-            self.transport.loseConnection()
+            self.loseConnection()
             return
         self.log.info("IRC connection from {peer}", peer=peer)
         self._heard()
@@ -125,10 +125,10 @@ class IRCProtocol(BoundedLineReceiver):
     def readConnectionLost(self) -> None:
         if self.member is not None:
             self.hub.disconnect(self.member)
-        self.transport.loseConnection()
+        self.loseConnection()
 
     def writeConnectionLost(self) -> None:
-        self.transport.loseConnection()
+        self.loseConnection()
 
     # Keeping alive: a client silent for pingInterval is sent a PING; one
     # silent for pingTimeout more is gone.
@@ -234,14 +234,14 @@ class IRCProtocol(BoundedLineReceiver):
         if isinstance(event, events.TimedOut):
             self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} (Registration timeout)"))
             self._closing = True
-            self.transport.loseConnection()
+            self.loseConnection()
             return
         data = self.factory.encode(event)
         if data:
             self.write(data)
         if isinstance(event, events.Closing):
             self._closing = True
-            self.transport.loseConnection()
+            self.loseConnection()
 
     def close(self) -> None:
         self.transport.abortConnection()
@@ -357,7 +357,7 @@ class IRCProtocol(BoundedLineReceiver):
         self.hub.disconnect(self.member, reason)
         self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} ({self._quitReason(reason)})"))
         self._closing = True
-        self.transport.loseConnection()
+        self.loseConnection()
 
     # Channels
 

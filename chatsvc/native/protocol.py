@@ -47,7 +47,7 @@ class NativeProtocol(BoundedLineReceiver):
             self.log.info("refused {peer}: {scope} limit", peer=peer, scope=error.scope)
             self.sendLines([wire.renderError(error, self._t)])
             self._closing = True
-            self.transport.loseConnection()
+            self.loseConnection()
             return
         self.log.info("connection from {peer}", peer=peer)
         self.sendLines([wire.NICK_PROMPT])
@@ -72,10 +72,10 @@ class NativeProtocol(BoundedLineReceiver):
         """
         if self.member is not None:
             self.hub.disconnect(self.member)
-        self.transport.loseConnection()
+        self.loseConnection()
 
     def writeConnectionLost(self) -> None:
-        self.transport.loseConnection()
+        self.loseConnection()
 
     # IParticipant
 
@@ -86,7 +86,7 @@ class NativeProtocol(BoundedLineReceiver):
         self.write(wire.encodeEvent(event, self.language, viewer))
         if isinstance(event, (events.Closing, events.TimedOut)):
             self._closing = True
-            self.transport.loseConnection()
+            self.loseConnection()
 
     def close(self) -> None:
         self.transport.abortConnection()
@@ -198,7 +198,7 @@ class NativeProtocol(BoundedLineReceiver):
 
     def command_Quit(self, command: wire.Quit) -> None:
         self.hub.disconnect(self.member, command.reason)
-        self.transport.loseConnection()
+        self.loseConnection()
 
     def command_Unknown(self, command: wire.Unknown) -> None:
         self.sendLines(

@@ -1,0 +1,134 @@
+"""
+TLS against the real twistd: C{--port ssl:...} and C{--irc-port ssl:...},
+and the terminal client's C{--tls}, which verifies the server's certificate
+and never falls back to plain text.
+"""
+
+import os
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import trustme
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.harness import TIMEOUT, ServerProcess, freePort
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class TLSTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        workdir = Path(self.mktemp()).resolve()
+        workdir.mkdir(parents=True)
+        self.ca = trustme.CA()
+        self.caFile = workdir / "ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.caFile))
+        serverPem = workdir / "server.pem"
+        self.ca.issue_cert("localhost", "127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
+            str(serverPem)
+        )
+        tlsPort, ircPort = freePort(), freePort()
+        self.server = ServerProcess(
+            "--port", f"ssl:{tlsPort}:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1",
+            "--irc-port", f"ssl:{ircPort}:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1",
+        )
+        self.server.port = tlsPort
+        self.ircPort = ircPort
+        self.server.start(str(workdir))
+        self.addCleanup(self.server.stop)
+
+    def secureSocket(self, port: int) -> ssl.SSLSocket:
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        raw = socket.create_connection(("127.0.0.1", port), TIMEOUT)
+        return context.wrap_socket(raw, server_hostname="localhost")
+
+    def readLines(self, connection: ssl.SSLSocket, count: int) -> list[str]:
+        data = b""
+        while data.count(b"\n") < count:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.decode("utf-8").splitlines()
+
+    def client(self, *arguments: str, input: str) -> subprocess.CompletedProcess:
+        environment = dict(os.environ, PYTHONPATH=ROOT, LANG="C.UTF-8")
+        return subprocess.run(
+            [sys.executable, "-m", "chatsvc.client", "--host", "localhost",
+             "--port", str(self.server.port), *arguments],
+            input=input, capture_output=True, text=True, timeout=TIMEOUT * 2,
+            env=environment,
+        )
+
+    def test_nativeOverTLS(self) -> None:
+        """
+        A native client speaks the usual protocol inside TLS.
+        """
+        with self.secureSocket(self.server.port) as connection:
+            self.assertEqual(self.readLines(connection, 1), ["NICK"])
+            connection.sendall("Żaneta\n".encode())
+            self.assertEqual(self.readLines(connection, 1), ["Connected to server!"])
+
+    def test_ircOverTLS(self) -> None:
+        """
+        An IRC client registers inside TLS.
+        """
+        with self.secureSocket(self.ircPort) as connection:
+            connection.sendall(b"NICK Ola\r\nUSER ola 0 * :Ola\r\n")
+            lines = self.readLines(connection, 1)
+            self.assertIn(" 001 Ola ", lines[0])
+
+    def test_clientVerifiesWithCafile(self) -> None:
+        """
+        The terminal client with --tls and the private CA chats and leaves
+        cleanly.
+        """
+        result = self.client("--tls", "--cafile", str(self.caFile), "--nick", "Ola",
+                             input="hello over TLS\nexit\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Connected to server!", result.stdout)
+        self.assertIn("Ola: hello over TLS", result.stdout)
+
+    def test_clientRefusesUntrustedCertificate(self) -> None:
+        """
+        Without the private CA the certificate is not trusted: the client
+        fails with a reason, says nothing in plain text, and shows no
+        traceback.
+        """
+        result = self.client("--tls", "--nick", "Ola", input="secret words\nexit\n")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertNotIn("Traceback", result.stdout + result.stderr)
+        self.assertNotIn("Connected to server!", result.stdout)
+        self.assertNotIn(b"secret words", self.server.output)
+
+    def test_plainClientGetsNoService(self) -> None:
+        """
+        A plain-text client on the TLS port gets no chat service, so nothing
+        it sends is taken as chat.
+        """
+        with socket.create_connection(("127.0.0.1", self.server.port), TIMEOUT) as plain:
+            plain.sendall(b"Mallory\nhello\n")
+            plain.settimeout(2)
+            try:
+                data = plain.recv(1024)
+            except (socket.timeout, ConnectionResetError):
+                data = b""
+        self.assertNotIn(b"NICK", data)
+        with self.secureSocket(self.server.port) as connection:
+            self.readLines(connection, 1)
+            connection.sendall(b"Ola\n/who\n")
+            lines = self.readLines(connection, 2)
+        self.assertEqual(lines[-1], "In room lobby (1): Ola")
+
+    def test_missingCafile(self) -> None:
+        """
+        An unreadable --cafile is a one-line complaint, not a traceback.
+        """
+        result = self.client("--tls", "--cafile", "/nonexistent/ca.pem", input="")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("/nonexistent/ca.pem", result.stdout + result.stderr)
+        self.assertNotIn("Traceback", result.stdout + result.stderr)

@@ -10,6 +10,8 @@ to a peer that stops reading is bounded.
 
 from __future__ import annotations
 
+import socket
+
 from twisted.internet.interfaces import IPushProducer
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
@@ -17,6 +19,44 @@ from zope.interface import implementer
 # How much output may wait for a peer that stopped reading, beyond what the
 # transport itself buffers (64 KiB), before the connection is cut.
 DEFAULT_SEND_QUEUE = 1 << 20
+
+
+# TCP keepalive: a peer silent for KEEPALIVE_IDLE seconds is probed every
+# KEEPALIVE_INTERVAL seconds and given up after KEEPALIVE_COUNT unanswered
+# probes, so a vanished client is noticed within about two minutes.
+KEEPALIVE_IDLE = 60
+KEEPALIVE_INTERVAL = 15
+KEEPALIVE_COUNT = 4
+
+
+def keepAlive(transport) -> bool:
+    """
+    Have the operating system probe an idle connection and report it lost
+    when the peer is gone, with timers far shorter than its two-hour default.
+
+    The native protocol's liveness check: a plain C{nc} user cannot answer
+    a PING, but every TCP stack answers keepalive probes.  Returns whether
+    the transport was a TCP socket (TLS included) that took the options.
+    """
+    handle = getattr(transport, "getHandle", lambda: None)()
+    if not isinstance(handle, socket.socket):
+        # Over TLS the handle is the TLS connection; its transport is TCP.
+        inner = getattr(transport, "transport", None)
+        handle = getattr(inner, "getHandle", lambda: None)() if inner else None
+    if not isinstance(handle, socket.socket) or handle.family not in (
+        socket.AF_INET,
+        socket.AF_INET6,
+    ):
+        return False
+    handle.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+    ):
+        if hasattr(socket, option):
+            handle.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+    return True
 
 
 @implementer(IPushProducer)

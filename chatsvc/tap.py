@@ -23,6 +23,7 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
+from chatsvc.lines import DEFAULT_SEND_QUEUE
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
@@ -120,6 +121,14 @@ class Options(usage.Options):
             _positiveInt,
         ],
         [
+            "send-queue",
+            None,
+            DEFAULT_SEND_QUEUE,
+            "Bytes of output that may wait for a client that stopped reading "
+            "(beyond the 64 KiB the transport holds) before it is cut off.",
+            _positiveInt,
+        ],
+        [
             "register-timeout",
             None,
             DEFAULT_REGISTRATION_TIMEOUT,
@@ -169,12 +178,17 @@ def makeService(options: Options, reactor=None) -> IService:
     service = ChatService(hub, reactor, grace=options["grace"])
     StreamServerEndpointService(
         serverFromString(reactor, options["port"]),
-        NativeFactory(hub, options["lang"]),
+        NativeFactory(hub, options["lang"], sendQueueLimit=options["send-queue"]),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
         StreamServerEndpointService(
             serverFromString(reactor, options["irc-port"]),
-            IRCFactory(hub, reactor, serverName=options["irc-name"]),
+            IRCFactory(
+                hub,
+                reactor,
+                serverName=options["irc-name"],
+                sendQueueLimit=options["send-queue"],
+            ),
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)
     return service

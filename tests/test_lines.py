@@ -182,3 +182,36 @@ class CloseTests(SynchronousTestCase):
         protocol.loseConnection()
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
+
+
+class KeepAliveTests(SynchronousTestCase):
+    def test_tcpSocketsProbed(self) -> None:
+        """
+        A TCP socket gets keepalive with short timers.
+        """
+        import socket
+
+        from chatsvc.lines import KEEPALIVE_IDLE, keepAlive
+
+        class Transport:
+            def __init__(self, handle):
+                self.handle = handle
+
+            def getHandle(self):
+                return self.handle
+
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as handle:
+            self.assertTrue(keepAlive(Transport(handle)))
+            self.assertEqual(handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), 1)
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                self.assertEqual(
+                    handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE), KEEPALIVE_IDLE
+                )
+
+    def test_otherTransportsLeftAlone(self) -> None:
+        """
+        Transports without a TCP socket (memory, UNIX sockets) are untouched.
+        """
+        from chatsvc.lines import keepAlive
+
+        self.assertFalse(keepAlive(StringTransport()))

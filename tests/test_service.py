@@ -130,3 +130,18 @@ class GracefulStopTests(SynchronousTestCase):
         self.hub.disconnect(member)
         self.successResultOf(stopped)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class SendQueueOptionTests(SynchronousTestCase):
+    def test_sendQueueReachesBothFrontEnds(self) -> None:
+        """
+        --send-queue sets the limit of native and IRC connections alike.
+        """
+        reactor = MemoryReactorClock()
+        options = Options()
+        options.parseOptions(["--send-queue", "4096", "--irc-port", "6667"])
+        makeService(options, reactor).startService()
+        factories = [factory for _, factory, _, _ in reactor.tcpServers]
+        self.assertEqual(len(factories), 2)
+        for factory in factories:
+            self.assertEqual(factory.buildProtocol(None).sendQueueLimit, 4096)

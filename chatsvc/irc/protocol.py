@@ -31,7 +31,7 @@ from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
 from chatsvc.irc import wire
 from chatsvc.irc.wire import formatMessage
-from chatsvc.lines import BoundedLineReceiver
+from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver
 from chatsvc.names import MAX_NAME_LENGTH, checkRoomName
 from chatsvc.native.wire import renderEvent
 from chatsvc.i18n import translation
@@ -745,8 +745,10 @@ class IRCFactory(ServerFactory):
         serverName: str = "chatsvc",
         motd: list[str] | None = None,
         wallClock: Callable[[], float] = time.time,
+        sendQueueLimit: int = DEFAULT_SEND_QUEUE,
     ) -> None:
         self.hub = hub
+        self.sendQueueLimit = sendQueueLimit
         self.clock = clock
         self.serverName = serverName
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]
@@ -764,7 +766,9 @@ class IRCFactory(ServerFactory):
         return seconds + getattr(self, "_offset", 0.0)
 
     def buildProtocol(self, addr) -> IRCProtocol:
-        return IRCProtocol(self)
+        protocol = IRCProtocol(self)
+        protocol.sendQueueLimit = self.sendQueueLimit
+        return protocol
 
     def mask(self, nickname: str) -> str:
         """

@@ -14,7 +14,7 @@ from chatsvc.errors import ChatError, NotRegistered, TooManyConnections
 from chatsvc.hub import Hub, Member
 from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
 from chatsvc.interfaces import IParticipant
-from chatsvc.lines import BoundedLineReceiver
+from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver, keepAlive
 from chatsvc.native import wire
 
 
@@ -38,6 +38,7 @@ class NativeProtocol(BoundedLineReceiver):
 
     def connectionMade(self) -> None:
         super().connectionMade()
+        keepAlive(self.transport)
         peer = self.transport.getPeer()
         try:
             self.member = self.hub.connect(
@@ -240,11 +241,18 @@ class NativeFactory(ServerFactory):
         it asks for another with C{/lang}.
     """
 
-    def __init__(self, hub: Hub, language: str = DEFAULT_LANGUAGE) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        language: str = DEFAULT_LANGUAGE,
+        sendQueueLimit: int = DEFAULT_SEND_QUEUE,
+    ) -> None:
         self.hub = hub
         self.language = language
+        self.sendQueueLimit = sendQueueLimit
 
     def buildProtocol(self, addr) -> NativeProtocol:
         protocol = NativeProtocol(self.hub, self.language)
         protocol.factory = self
+        protocol.sendQueueLimit = self.sendQueueLimit
         return protocol

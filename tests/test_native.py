@@ -394,3 +394,27 @@ class LimitTests(SynchronousTestCase):
         clock.advance(60)
         self.assertEqual(idle.lines(), ["! You took too long to choose a nickname. Goodbye!"])
         self.assertTrue(idle.transport.disconnecting)
+
+
+class RenderOnceTests(NativeTestCase):
+    def test_oneRenderingPerLanguage(self) -> None:
+        """
+        A line said to a room is worded and encoded once per language, however
+        many hear it.
+        """
+        from chatsvc.native import wire
+
+        connections = [self.connect(f"user{n}") for n in range(5)]
+        connections[0].say("/lang pl")
+        calls = []
+        original = wire.encodeEvent
+
+        def counting(event, language, viewer):
+            calls.append(language)
+            return original(event, language, viewer)
+
+        self.patch(wire, "encodeEvent", counting)
+        connections[1].say("hello all")
+        self.assertEqual(sorted(calls), ["en", "pl"])
+        for connection in connections[1:]:
+            self.assertEqual(connection.lines()[-1], "user1: hello all")

@@ -10,7 +10,6 @@ another kind, and user text can never begin a line.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from gettext import NullTranslations
 from typing import Union
 
@@ -367,14 +366,13 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
     raise TypeError(f"no rendering for {event!r}")
 
 
-@lru_cache(maxsize=4096)
 def encodeEvent(event: events.Event, language: str, viewer: str | None) -> bytes:
     """
     L{renderEvent} as wire bytes, each line ending in CRLF.
 
-    Cached: a line said to a room of n is worded and encoded once per
-    language, not n times.  Only private messages need the C{viewer}; pass
-    C{None} for everything else so that recipients share one entry.
+    Only private messages need the C{viewer}; for everything else the bytes
+    are the same for every recipient of one language, which
+    L{chatsvc.native.protocol.NativeFactory.encode} makes use of.
     """
     text = renderEvent(event, translation(language), viewer)
     return text.replace("\n", "\r\n").encode("utf-8") + b"\r\n"

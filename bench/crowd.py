@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.harness import ServerProcess  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from servers import limitOptions  # noqa: E402
 
 DEADLINE = 120.0
 
@@ -77,7 +81,8 @@ def peakRss(pid: int) -> int:
 
 
 def measure(clients: int, crowdSize: int, workdir: str) -> dict[str, float]:
-    server = ServerProcess("--crowd-size", str(crowdSize))
+    # Every client comes from 127.0.0.1: lift the per-address and total limits.
+    server = ServerProcess("--crowd-size", str(crowdSize), *limitOptions())
     server.start(workdir)
     try:
         result = asyncio.run(run(server.port, clients))
@@ -96,7 +101,7 @@ def main() -> None:
     arguments = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    workdir = os.getcwd()
+    workdir = tempfile.mkdtemp(prefix="chatsvc-crowd-")
     runs = [("policy", arguments.crowd_size)]
     if arguments.baseline_crowd_size:
         runs.append(("baseline", arguments.baseline_crowd_size))

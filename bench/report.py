@@ -1,0 +1,460 @@
+"""
+RESULTS.md from the runs: machine, versions, command, one table per
+scenario (median with min-max over the repetitions), ratios to the
+baselines, and every target met or missed by how much.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from typing import Callable, Iterable
+
+from servers import BENCH, ROOT, SERVERS
+
+GENERATOR_LIMIT = 0.8  # of a core: above it, the generator may be the bottleneck
+LABELS = {name: kind.label for name, kind in SERVERS.items()}
+
+
+def machine() -> dict:
+    """
+    What the numbers were measured on.
+    """
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        import twisted
+
+        twistedVersion = twisted.__version__
+    except ImportError:
+        twistedVersion = "?"
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        commit = "?"
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memoryGiB": memory / 2**30,
+        "kernel": platform.release(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "twisted": twistedVersion,
+        "commit": commit,
+        "executable": sys.executable,
+    }
+
+
+# Numbers
+
+
+def ok(records: list[dict]) -> list[dict]:
+    return [r for r in records if "error" not in r["result"]]
+
+
+def fmt(values: list[float], digits: int = 1, scale: float = 1.0) -> str:
+    """
+    Median, and the range when there is more than one value.
+    """
+    values = [v * scale for v in values if v is not None]
+    if not values:
+        return "–"
+    spec = f",.{digits}f"
+    median = format(statistics.median(values), spec)
+    if len(values) == 1 or min(values) == max(values):
+        return median
+    return f"{median} [{format(min(values), spec)}–{format(max(values), spec)}]"
+
+
+def median(values: Iterable[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def column(records: list[dict], get: Callable[[dict], float | None]) -> list[float]:
+    out = []
+    for record in records:
+        try:
+            out.append(get(record["result"]))
+        except (KeyError, TypeError, ZeroDivisionError):
+            pass
+    return [v for v in out if v is not None]
+
+
+def groups(records: list[dict], scenario: str) -> list[tuple[str, str, list[dict]]]:
+    """
+    (case, server, runs) for a scenario, in the order they first ran.
+    """
+    seen: dict[tuple[str, str], list[dict]] = {}
+    for record in records:
+        if record["scenario"] == scenario:
+            seen.setdefault((record["case"], record["server"]), []).append(record)
+    ordered = sorted(seen.items(), key=lambda item: (caseOrder(records, scenario, item[0][0]), serverOrder(item[0][1])))
+    return [(case, server, runs) for (case, server), runs in ordered]
+
+
+def caseOrder(records: list[dict], scenario: str, case: str) -> int:
+    cases = []
+    for record in records:
+        if record["scenario"] == scenario and record["case"] not in cases:
+            cases.append(record["case"])
+    return cases.index(case)
+
+
+def serverOrder(name: str) -> int:
+    order = ["chatsvc", "chatsvc-irc", "threaded", "words"]
+    return order.index(name) if name in order else len(order)
+
+
+def generatorFlag(runs: list[dict]) -> str:
+    worst = max(column(ok(runs), lambda r: r.get("generatorCpu") or r.get("generatorCpuRegistration")) or [0])
+    return " ⚠" if worst >= GENERATOR_LIMIT else ""
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def failures(runs: list[dict]) -> str:
+    failed = len(runs) - len(ok(runs))
+    return f" ({failed} of {len(runs)} runs failed)" if failed else ""
+
+
+def latencyCells(runs: list[dict], key: str = "latency") -> list[str]:
+    good = ok(runs)
+    return [fmt(column(good, lambda r, p=p: r[key][p]), 1) for p in ("p50", "p90", "p99", "max")]
+
+
+def loadRows(records: list[dict], scenario: str, extra: Callable[[list[dict]], list[str]] = lambda runs: []) -> list[list[str]]:
+    rows = []
+    for case, server, runs in groups(records, scenario):
+        good = ok(runs)
+        rows.append(
+            [
+                case,
+                LABELS.get(server, server) + failures(runs),
+                fmt(column(good, lambda r: r["deliveriesPerSecond"]), 0),
+                fmt(column(good, lambda r: r["messagesPerSecond"]), 0),
+                *latencyCells(runs),
+                fmt(column(good, lambda r: r["lost"]), 0),
+                fmt(column(good, lambda r: r["serverCpu"]), 2),
+                fmt(column(good, lambda r: r["generatorCpu"]), 2) + generatorFlag(runs),
+                *extra(runs),
+            ]
+        )
+    return rows
+
+
+LOAD_HEADER = [
+    "case", "server", "deliveries/s", "lines sent/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+    "lost", "server CPU (cores)", "generator CPU (cores)",
+]
+
+
+def perConnection(r: dict) -> float:
+    return (r["rssRegistered"] - r["rssIdle"]) / max(r["registered"], 1) / 1000
+
+
+def ratio(records: list[dict], scenario: str, case: str, ours: str, theirs: str, get: Callable[[dict], float]) -> tuple[float, float, float] | None:
+    """
+    Median of C{ours / theirs} and its range, pairing the runs of each
+    repetition.
+    """
+    mine = {r["rep"]: get(r["result"]) for r in ok(records) if (r["scenario"], r["case"], r["server"]) == (scenario, case, ours)}
+    other = {r["rep"]: get(r["result"]) for r in ok(records) if (r["scenario"], r["case"], r["server"]) == (scenario, case, theirs)}
+    ratios = [mine[k] / other[k] for k in mine if k in other and other[k]]
+    if not ratios:
+        return None
+    return statistics.median(ratios), min(ratios), max(ratios)
+
+
+def fmtRatio(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return "–"
+    m, lo, hi = value
+    return f"{m:.2f}× [{lo:.2f}–{hi:.2f}]" if lo != hi else f"{m:.2f}×"
+
+
+def pick(records: list[dict], scenario: str, case: str | None, server: str) -> list[dict]:
+    return [
+        r for r in ok(records)
+        if r["scenario"] == scenario and r["server"] == server and (case is None or r["case"] == case)
+    ]
+
+
+def caseNames(records: list[dict], scenario: str) -> list[str]:
+    names: list[str] = []
+    for record in records:
+        if record["scenario"] == scenario and record["case"] not in names:
+            names.append(record["case"])
+    return names
+
+
+# The document
+
+
+def render(meta: dict, records: list[dict]) -> str:
+    out: list[str] = []
+    add = out.append
+    add("# chatsvc benchmark results\n")
+    add(
+        "Written by `bench/run.py`; every number is the median over the repetitions, "
+        "with [min–max] when they differ.  See `bench/README.rst` for what each "
+        "scenario does and how the load generator works.\n"
+    )
+    add("## Machine and versions\n")
+    pin = meta["pinning"]
+    add(table(["", ""], [
+        ["CPU", f"{meta['cpu']}, {meta['cores']} cores"],
+        ["memory", f"{meta['memoryGiB']:.0f} GiB"],
+        ["kernel", meta["kernel"]],
+        ["Python", meta["python"]],
+        ["Twisted", meta["twisted"]],
+        ["chatsvc", f"`{meta['commit']}`"],
+        ["pinning", f"server on core {pin[0]}, load generator on core {pin[1]} (`taskset`)" if pin[0] is not None else "none (one core)"],
+        ["open files", f"{meta['fileLimit']:,} per process"],
+        ["run", f"{meta['started']}, {meta['minutes']:.1f} min, {meta['reps']} repetition(s){' (quick)' if meta['quick'] else ''}"],
+    ]))
+    add(f"\nCommand: `{meta['command']}`\n")
+    add(
+        "Servers: **chatsvc (native)** is `twistd -n chat`; **chatsvc (IRC)** the same server "
+        "through `--irc-port`; **threaded original** is `bench/baselines/threaded.py` (a thread "
+        "per client, a lock around the broadcast, blocking sends); **twistd words (IRC)** is "
+        "Twisted's own chat server, `bench/baselines/words.py`.  Each run gets a fresh server.  "
+        "A generator CPU marked ⚠ was at or above "
+        f"{GENERATOR_LIMIT:.0%} of a core: that run may measure the generator, not the server.\n"
+    )
+
+    flagged = [
+        r for r in ok(records)
+        if max(r["result"].get("generatorCpu") or 0, r["result"].get("generatorCpuRegistration") or 0) >= GENERATOR_LIMIT
+    ]
+    failed = [r for r in records if "error" in r["result"]]
+
+    out += targets(records)
+    analysis = BENCH / "analysis.md"
+    if analysis.exists():
+        add("\n" + analysis.read_text().strip() + "\n")
+
+    scenarios = meta["scenarios"]
+    if "S1" in scenarios:
+        add("\n## S1 fan-out: 100 clients in one room, 10 senders, closed loop\n")
+        add(
+            "Each sender keeps a window of lines in flight: it sends the next one when the "
+            "last-joined client (the tracker) has received one of its lines.  Deliveries/s "
+            "counts every line every client received during the measured seconds; latency "
+            "is measured at four receivers.\n"
+        )
+        add(table(LOAD_HEADER, loadRows(records, "S1")))
+        rows = []
+        for case in caseNames(records, "S1"):
+            for ours in ("chatsvc", "chatsvc-irc"):
+                if not pick(records, "S1", case, ours):
+                    continue
+                rows.append([case, LABELS[ours]] + [
+                    fmtRatio(ratio(records, "S1", case, ours, base, lambda r: r["deliveriesPerSecond"]))
+                    for base in ("threaded", "words")
+                ])
+        if rows:
+            add("\nDeliveries/s as a ratio to the baselines (paired by repetition):\n")
+            add(table(["case", "server", "÷ threaded original", "÷ twistd words"], rows))
+    if "S2" in scenarios:
+        add("\n## S2 big room: 1,000 clients in one room, 5 senders at 20 lines/s each (open loop)\n")
+        add(table(LOAD_HEADER + ["server RSS MB"], loadRows(
+            records, "S2", lambda runs: [fmt(column(ok(runs), lambda r: r["rssMax"]), 1, 1e-6)]
+        )))
+    if "S3" in scenarios:
+        add("\n## S3 capacity: idle connections\n")
+        add(
+            "Two generator processes (each with its own loopback source addresses) connect and "
+            "register every client, at most a few hundred handshakes in flight.  Native clients "
+            "end up in the lobby; IRC clients register (NICK/USER) and join no channel.  Memory "
+            "per connection is (resident memory once all are registered − resident memory of "
+            "the idle server) ÷ connections.\n"
+        )
+        rows = []
+        for case, server, runs in groups(records, "S3"):
+            good = ok(runs)
+            rows.append([
+                case,
+                LABELS.get(server, server) + failures(runs),
+                fmt(column(good, lambda r: r["registered"]), 0),
+                fmt(column(good, lambda r: r["registerSeconds"]), 2),
+                fmt(column(good, lambda r: r["registerRate"]), 0),
+                fmt(column(good, lambda r: r["registerPerClientP99"]), 0),
+                fmt(column(good, perConnection), 2),
+                fmt(column(good, lambda r: r["rssRegistered"]), 1, 1e-6),
+                fmt(column(good, lambda r: r["generatorCpuRegistration"]), 2) + generatorFlag(runs),
+                "yes" if any(r["result"].get("registerTimedOut") for r in good) else "",
+            ])
+        add(table(
+            ["case", "server", "registered", "registration s", "registered/s", "one handshake p99 ms",
+             "KB per connection", "server RSS MB", "generator CPU (cores)", "hit deadline"],
+            rows,
+        ))
+    if "S4" in scenarios:
+        add("\n## S4 many rooms: 10 clients a room, one sender per room at 4 lines/s\n")
+        add(
+            "Native clients `/join room<k>` after registering, IRC clients `JOIN #room<k>`.  "
+            "The threaded original has no rooms and is not run.\n"
+        )
+        add(table(LOAD_HEADER + ["registration s", "server RSS MB"], loadRows(
+            records, "S4", lambda runs: [
+                fmt(column(ok(runs), lambda r: r["registerSeconds"]), 2),
+                fmt(column(ok(runs), lambda r: r["rssMax"]), 1, 1e-6),
+            ]
+        )))
+    if "S5" in scenarios:
+        add("\n## S5 slow reader: 20 clients, 5 senders at 400 lines/s of 480 bytes; one stops reading\n")
+        add(
+            "The slow reader (receive buffer 8 KiB) reads like the others for 2 s (1.5 s with "
+            "`--quick`), then stops.  Latency and loss are those of the 19 clients that keep "
+            "reading (latency before / after the slow reader stopped; a lost line has no "
+            "latency, so look at both).  Resident memory growth is the server's peak during "
+            "the run over its size when the run began.\n"
+        )
+        rows = []
+        for case, server, runs in groups(records, "S5"):
+            good = ok(runs)
+            disconnected = [r["result"]["slow"]["disconnected"] for r in good]
+            at = column(good, lambda r: r["slow"]["at"])
+            rows.append([
+                LABELS.get(server, server) + failures(runs),
+                fmt(column(good, lambda r: r["latency"]["p99"]), 1),
+                fmt(column(good, lambda r: r["latencyAfterStop"]["p99"]), 1),
+                fmt(column(good, lambda r: r["latencyAfterStop"]["max"]), 1),
+                fmt(column(good, lambda r: r["lost"]), 0),
+                f"{sum(disconnected)} of {len(disconnected)}" + (f", {fmt(at, 1)} s in" if at else ""),
+                fmt(column(good, lambda r: r["rssMax"] - r["rssBefore"]), 1, 1e-6),
+                fmt(column(good, lambda r: r["serverCpu"]), 2),
+                fmt(column(good, lambda r: r["generatorCpu"]), 2) + generatorFlag(runs),
+            ])
+        add(table(
+            ["server", "p99 ms before", "p99 ms after", "max ms after", "lost (others)",
+             "slow reader cut off", "server RSS growth MB", "server CPU (cores)", "generator CPU (cores)"],
+            rows,
+        ))
+    add("\n## Checks\n")
+    add(f"- Runs where the generator used ≥ {GENERATOR_LIMIT:.0%} of a core: "
+        + (", ".join(f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1})" for r in flagged) or "none") + ".")
+    add("- Failed runs: " + (", ".join(f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1})" for r in failed) or "none") + ".")
+    tracebacks = [r for r in ok(records) if r["result"].get("tracebacks")]
+    add("- Server logs with a traceback: " + (", ".join(f"{r['scenario']} {r['case']} {r['server']}" for r in tracebacks) or "none") + ".")
+    short = [r for r in ok(records) if r["result"]["registered"] < r["result"]["clients"]]
+    add("- Runs where not every client registered: " + (", ".join(
+        f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1}): {r['result']['registered']:,} of {r['result']['clients']:,}"
+        + (f", {r['result']['registerFailures']}" if r['result']['registerFailures'] else "")
+        for r in short) or "none") + ".")
+    setupLoss = [r for r in ok(records) if r["result"].get("lostDuringSetup")]
+    add("- Connections lost before measuring: " + (", ".join(f"{r['scenario']} {r['server']}: {r['result']['lostDuringSetup']}" for r in setupLoss) or "none") + ".")
+    return "\n".join(out) + "\n"
+
+
+def targets(records: list[dict]) -> list[str]:
+    """
+    The issue's targets, each with the measured median and a verdict.
+    """
+    rows = []
+    notes = []
+
+    def verdict(value: float | None, good: Callable[[float], bool], missText: Callable[[float], str]) -> str:
+        if value is None:
+            return "not measured"
+        return "**met**" if good(value) else "**missed**: " + missText(value)
+
+    # S1
+    s1case = "8 in flight"
+    for base, goal in (("threaded", 2.0), ("words", 8.0)):
+        value = ratio(records, "S1", s1case, "chatsvc", base, lambda r: r["deliveriesPerSecond"])
+        m = value[0] if value else None
+        rows.append([
+            f"S1 deliveries/s ≥ {goal:g}× {LABELS[base]}",
+            fmtRatio(value),
+            verdict(m, lambda v, g=goal: v >= g, lambda v, g=goal: f"{v:.2f}× of {g:g}× ({100 * (1 - v / g):.0f}% short)"),
+        ])
+    runs = pick(records, "S1", s1case, "chatsvc")
+    p99 = median(column(runs, lambda r: r["latency"]["p99"]))
+    rate = median(column(runs, lambda r: r["messagesPerSecond"]))
+    rows.append([
+        "S1 p99 < 10 ms",
+        f"{p99:.1f} ms" if p99 is not None else "–",
+        verdict(p99, lambda v: v < 10, lambda v: f"{v - 10:.1f} ms over"),
+    ])
+    if rate:
+        notes.append(
+            f"S1 latency is set by the closed loop itself: 10 senders × 8 lines in flight = 80 "
+            f"lines queued at all times, so by Little's law the mean time in flight is "
+            f"80 ÷ {rate:,.0f} lines/s = {80 / rate * 1000:.1f} ms.  A p99 under 10 ms with 80 lines "
+            f"in flight needs more than 8,000 lines/s, i.e. 800,000 deliveries/s to 100 clients."
+            + (
+                f"  With one line in flight per sender (second S1 case) the same server answers in "
+                f"{fmt(column(pick(records, 'S1', '1 in flight', 'chatsvc'), lambda r: r['latency']['p99']), 1)} ms at p99."
+                if pick(records, "S1", "1 in flight", "chatsvc") else ""
+            )
+        )
+    # S2
+    runs = pick(records, "S2", None, "chatsvc")
+    p99 = median(column(runs, lambda r: r["latency"]["p99"]))
+    cpu = median(column(runs, lambda r: r["serverCpu"]))
+    rows.append(["S2 p99 < 15 ms", f"{p99:.1f} ms" if p99 is not None else "–",
+                 verdict(p99, lambda v: v < 15, lambda v: f"{v - 15:.1f} ms over ({v / 15:.1f}×)")])
+    rows.append(["S2 server < 0.5 core", f"{cpu:.2f} cores" if cpu is not None else "–",
+                 verdict(cpu, lambda v: v < 0.5, lambda v: f"{v - 0.5:.2f} core over ({v / 0.5:.1f}×)")])
+    # S3
+    s3cases = caseNames(records, "S3")
+    if s3cases:
+        big = s3cases[-1]
+        runs = pick(records, "S3", big, "chatsvc")
+        registered = median(column(runs, lambda r: r["registered"]))
+        per = median(column(runs, perConnection))
+        rateS3 = median(column(runs, lambda r: r["registerRate"]))
+        full = any(r["result"].get("clients", 0) >= 19_000 for r in runs)
+        rows.append([f"S3 ~20,000 connections ({big})", f"{registered:,.0f}" if registered is not None else "–",
+                     verdict(registered, lambda v: v >= 19_000, lambda v: f"{v:,.0f} registered")
+                     if full else "not measured at this size (--quick)"])
+        rows.append(["S3 ≤ 3 KB resident per connection", f"{per:.2f} KB" if per is not None else "–",
+                     verdict(per, lambda v: v <= 3.0, lambda v: f"{v - 3:.2f} KB over")])
+        rows.append(["S3 registration > 10,000/s", f"{rateS3:,.0f}/s" if rateS3 is not None else "–",
+                     verdict(rateS3, lambda v: v > 10_000, lambda v: f"{v / 10_000:.0%} of the target")])
+    # S4, S5
+    runs = pick(records, "S4", None, "chatsvc")
+    lost = median(column(runs, lambda r: r["lost"]))
+    rows.append(["S4 no loss", f"{lost:,.0f} lost" if lost is not None else "–",
+                 verdict(lost, lambda v: v == 0, lambda v: f"{v:,.0f} lines lost")])
+    grow = median(column(runs, lambda r: r["rssMax"] - r["rssRegistered"]))
+    rows.append(["S4 bounded memory", f"+{grow / 1e6:.1f} MB while measuring" if grow is not None else "–",
+                 verdict(grow, lambda v: v < 20e6, lambda v: f"grew {v / 1e6:.1f} MB")])
+    runs = pick(records, "S5", None, "chatsvc")
+    lost = median(column(runs, lambda r: r["lost"]))
+    cut = [r["result"]["slow"]["disconnected"] for r in runs]
+    grow = median(column(runs, lambda r: r["rssMax"] - r["rssBefore"]))
+    rows.append(["S5 no loss for the others", f"{lost:,.0f} lost" if lost is not None else "–",
+                 verdict(lost, lambda v: v == 0, lambda v: f"{v:,.0f} lines lost")])
+    rows.append(["S5 bounded memory (slow reader cut off)",
+                 (f"cut off in {sum(cut)} of {len(cut)} runs, peak +{grow / 1e6:.1f} MB") if cut else "–",
+                 verdict(grow if cut and all(cut) else (None if not cut else 1e12),
+                         lambda v: v < 20e6, lambda v: "not cut off" if v >= 1e12 else f"grew {v / 1e6:.1f} MB")])
+    before = median(column(runs, lambda r: r["latency"]["p99"]))
+    after = median(column(runs, lambda r: r["latencyAfterStop"]["p99"]))
+    if before is not None and after is not None:
+        rows.append(["S5 others' latency unharmed", f"p99 {before:.1f} ms before, {after:.1f} ms after",
+                     "**met**" if after <= max(2 * before, before + 5) else "**missed**: p99 grew "
+                     f"{after / before:.1f}×"])
+    lines = ["## Targets (chatsvc, native protocol)\n", table(["target", "measured", "verdict"], rows)]
+    if notes:
+        lines.append("")
+        lines += [f"- {note}" for note in notes]
+    return lines

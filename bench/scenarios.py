@@ -1,0 +1,366 @@
+"""
+The scenarios S1 to S5: what each asks of a server, and one run of it.
+
+A run starts a fresh server pinned to the server core, starts the load
+generator's worker process(es) pinned to the other core, has them register
+every client, measures, closes everything and stops the server.  It returns
+a flat dict of numbers for the report.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import selectors
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from loadgen import processCpu, processRss
+from servers import BENCH, Server, pinned
+
+WORKER_TIMEOUT = 120.0
+
+
+class Worker:
+    """
+    One load-generator process, driven a JSON line at a time.
+    """
+
+    def __init__(self, plan: dict, cpu: int | None, log: Path) -> None:
+        with open(log, "ab") as errors:
+            self.process = subprocess.Popen(
+                [*pinned(cpu), sys.executable, str(BENCH / "loadgen.py")],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                cwd=BENCH,
+            )
+        self.log = log
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.process.stdout, selectors.EVENT_READ)
+        self.buffer = b""
+        self.tell(json.dumps(plan))
+        self.pid = self.expect("loaded")["pid"]
+
+    def tell(self, line: str) -> None:
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+
+    def expect(self, event: str, timeout: float = WORKER_TIMEOUT) -> dict:
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.selector.select(left):
+                self.kill()
+                raise RuntimeError(f"load generator: no {event!r} within {timeout} s")
+            chunk = self.process.stdout.read1(65536)
+            if not chunk:
+                raise RuntimeError(
+                    f"load generator exited before {event!r}:\n"
+                    + self.log.read_text(errors="replace")[-2000:]
+                )
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        message = json.loads(line)
+        if message.get("event") != event:
+            raise RuntimeError(f"load generator said {message!r}, expected {event!r}")
+        return message
+
+    def finish(self) -> None:
+        try:
+            self.tell("close")
+            self.expect("closed", 30)
+            self.process.stdin.close()
+            self.process.wait(10)
+        except (RuntimeError, OSError, subprocess.TimeoutExpired):
+            self.kill()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class Load:
+    """
+    The clients of a run and what they do once registered.
+
+    @ivar room: everyone's room when C{roomSize} is 0; C{None} for IRC
+        clients that register and join nothing.
+    @ivar measure: the measurement phase (see L{loadgen.Generator.measure}),
+        or C{None} to register, hold and close.
+    """
+
+    clients: int
+    workers: int = 1
+    roomSize: int = 0
+    room: str | None = "lobby"
+    samples: list[int] = field(default_factory=list)
+    rcvbuf: dict[int, int] = field(default_factory=dict)
+    measure: dict | None = None
+    registerDeadline: float = 60.0
+    quietMin: float = 1.2
+    quietMax: float = 15.0
+
+
+def run(
+    server: Server,
+    load: Load,
+    workdir: Path,
+    serverCpu: int | None,
+    generatorCpu: int | None,
+    watch: Callable[[str, int], None] | None = None,
+) -> dict:
+    """
+    One run of C{load} against a fresh C{server}; the numbers it gave.
+
+    @param watch: called with a phase (C{"register"}, C{"measure"}) and the
+        server's PID just before that phase starts (to attach a profiler).
+    """
+    rooms = (
+        [f"room{k}" for k in range((load.clients + load.roomSize - 1) // load.roomSize)]
+        if load.roomSize
+        else []
+    )
+    server.start(workdir, serverCpu, users=load.clients, rooms=rooms)
+    workers: list[Worker] = []
+    try:
+        pid = server.pid
+        rssIdle = processRss(pid)
+        share = -(-load.clients // load.workers)
+        for w in range(load.workers):
+            first = w * share
+            count = min(share, load.clients - first)
+            plan = {
+                "host": "127.0.0.1",
+                "port": server.port,
+                "dialect": server.dialect,
+                "password": server.password,
+                "first": first,
+                "count": count,
+                "roomSize": load.roomSize,
+                "room": load.room,
+                "samples": load.samples,
+                "rcvbuf": {str(k): v for k, v in load.rcvbuf.items()},
+                "window": max(1, server.window // load.workers),
+                "registerDeadline": load.registerDeadline,
+                "quietMin": load.quietMin,
+                "quietMax": load.quietMax,
+                "serverPid": pid,
+                # Loopback source addresses of its own for each worker.
+                "sources": [f"127.0.0.{10 + 4 * w + j}" for j in range(4)],
+                "measure": load.measure,
+            }
+            workers.append(Worker(plan, generatorCpu, workdir / "loadgen.log"))
+        if watch is not None:
+            watch("register", pid)
+        cpu0 = processCpu(pid)
+        for worker in workers:
+            worker.tell("register")
+        registered = [w.expect("registered", load.registerDeadline + 30) for w in workers]
+        ready = [w.expect("ready", load.quietMax + 30) for w in workers]
+        result = registration(registered, load.clients)
+        result["rssIdle"] = rssIdle
+        result["rssRegistered"] = processRss(pid)
+        result["serverCpuRegistration"] = processCpu(pid) - cpu0
+        result["lostDuringSetup"] = sum(r["lost"] for r in ready)
+        if load.measure is not None:
+            (worker,) = workers
+            if watch is not None:
+                watch("measure", pid)
+            worker.tell("go")
+            timeout = load.measure.get("warmup", 1) + load.measure["duration"] + load.measure.get("drain", 5) + 30
+            result.update(worker.expect("result", timeout))
+            del result["event"]
+        return result
+    finally:
+        for worker in workers:
+            worker.finish()
+        server.stop()
+
+
+def registration(events: list[dict], clients: int) -> dict:
+    """
+    Registration across all workers: from the first connect to the last welcome.
+    """
+    begin = min(e["begin"] for e in events)
+    end = max(e["end"] for e in events)
+    registered = sum(e["registered"] for e in events)
+    seconds = max(end - begin, 1e-9)
+    failures: dict[str, int] = {}
+    for e in events:
+        for why, n in e["failures"].items():
+            failures[why] = failures.get(why, 0) + n
+    return {
+        "clients": clients,
+        "registered": registered,
+        "registerSeconds": seconds,
+        "registerRate": registered / seconds,
+        "registerFailures": failures,
+        "registerTimedOut": any(e["timedOut"] for e in events),
+        "registerPerClientP99": max(e["perClient"].get("p99", 0) for e in events),
+        "generatorCpuRegistration": sum(e["generatorCpu"] for e in events) / seconds,
+    }
+
+
+# The scenarios.  Each is a function of (server, quick) to a list of
+# (case, Load) pairs; a server a scenario does not apply to gets none.
+
+
+def s1(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Fan-out: 100 clients in one room, 10 senders, closed loop with 8 lines
+    in flight per sender; throughput and latency.  A second case keeps one
+    line in flight per sender: the latency of a server that is not queueing.
+    """
+    clients = 100
+
+    def load(window: int) -> Load:
+        return Load(
+            clients=clients,
+            samples=[clients - 1, 25, 50, 75],
+            measure={
+                "mode": "closed",
+                "senders": list(range(10)),
+                "window": window,
+                "tracker": clients - 1,
+                "warmup": 1.0,
+                "duration": 2.0 if quick else 5.0,
+                "drain": 5.0,
+                "textBytes": 40,
+                "bulkInterval": 0.01,
+            },
+        )
+
+    if quick:
+        return [("8 in flight", load(8))]
+    return [("8 in flight", load(8)), ("1 in flight", load(1))]
+
+
+def s2(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Big room: 1,000 clients in one room, 5 senders at 20 lines/s (open loop).
+    """
+    clients = 1000
+    return [
+        (
+            "1,000 clients",
+            Load(
+                clients=clients,
+                samples=[clients - 1 - 100 * k for k in range(10)],
+                measure={
+                    "mode": "open",
+                    "senders": list(range(5)),
+                    "rate": 20.0,
+                    "warmup": 1.0,
+                    "duration": 3.0 if quick else 8.0,
+                    "drain": 5.0,
+                    "textBytes": 40,
+                    "bulkInterval": 0.05,
+                },
+            ),
+        )
+    ]
+
+
+def s3(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Capacity: idle connections; registration time and memory per connection.
+
+    The threaded original announces every arrival to everyone with blocking
+    sends (O(n^2) lines), so it gets a deadline and only the smaller size.
+    IRC clients register and join no channel: twistd words, too, announces
+    every JOIN to every member.
+    """
+    # ~20,000 is what 20,000 open files per process allow the server.
+    ceiling = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 100
+    sizes = [min(size, ceiling) for size in ([5_000] if quick else [10_000, 19_900])]
+    if server.name == "threaded":
+        sizes = [1_000] if quick else sizes[:1]
+    deadline = 8.0 if quick else 30.0
+    room = None if server.dialect == "irc" else "lobby"
+    return [
+        (
+            f"{size:,} clients",
+            Load(
+                clients=size,
+                workers=2,
+                room=room,
+                registerDeadline=deadline if server.name == "threaded" else 60.0,
+                quietMax=10.0,
+            ),
+        )
+        for size in sizes
+    ]
+
+
+def s4(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Many rooms: 5,000 clients in 500 rooms of 10, one sender in every room.
+    """
+    if not server.rooms:
+        return []
+    clients = 1_000 if quick else 5_000
+    return [
+        (
+            f"{clients:,} clients, {clients // 10} rooms",
+            Load(
+                clients=clients,
+                roomSize=10,
+                samples=[k for k in range(9, clients, 100)],
+                measure={
+                    "mode": "open",
+                    "senders": list(range(0, clients, 10)),
+                    "rate": 4.0,
+                    "warmup": 1.0,
+                    "duration": 3.0 if quick else 8.0,
+                    "drain": 5.0,
+                    "textBytes": 40,
+                    "bulkInterval": 0.05,
+                },
+            ),
+        )
+    ]
+
+
+def s5(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Slow reader: 20 clients, 5 senders at 400 lines/s of 480 bytes (about
+    1 MB/s to each reader; short enough for any IRC server); one client,
+    with a small receive buffer, stops reading 2 s in.
+
+    Loopback TCP buffers about 3.5 MB for a reader that stopped before the
+    server's own buffers see any of it, so the server's bound (64 KiB plus
+    1 MiB for chatsvc) is reached about 5 s after the reader stops.
+    """
+    clients = 20
+    slow = clients - 1
+    return [
+        (
+            f"{clients} clients, 1 stops reading",
+            Load(
+                clients=clients,
+                samples=[4, 8, 12, 16, slow],
+                rcvbuf={slow: 8192},
+                measure={
+                    "mode": "open",
+                    "senders": list(range(5)),
+                    "rate": 400.0,
+                    "warmup": 0.5 if quick else 1.0,
+                    "duration": 6.0 if quick else 10.0,
+                    "drain": 3.0,
+                    "textBytes": 480,
+                    "bulkInterval": 0.02,
+                    "slow": {"index": slow, "stopAfter": 1.5 if quick else 2.0},
+                },
+            ),
+        )
+    ]
+
+
+SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5}

@@ -1,0 +1,275 @@
+"""
+The servers under test, each started fresh on a free loopback port.
+
+ - C{chatsvc}: C{twistd -n chat}, this checkout, native protocol;
+ - C{chatsvc-irc}: the same server through its IRC front-end
+   (C{--irc-port}), when this checkout has one;
+ - C{threaded}: the classic threaded original (C{baselines/threaded.py});
+ - C{words}: Twisted's C{twistd words} (C{baselines/words.py}), IRC.
+
+Every server listens on 127.0.0.1 only, is pinned to one core with
+C{taskset} when the machine has two or more, writes its output to a log file
+(never a pipe), and is stopped by its own process handle: SIGTERM, then
+SIGKILL after a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PASSWORD = "pw"
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+
+
+def freePort() -> int:
+    """
+    A loopback TCP port that was free a moment ago.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def twistdCommand() -> list[str]:
+    """
+    This interpreter's twistd, whether or not its script exists.
+    """
+    script = Path(sys.executable).parent / "twistd"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def pinned(cpu: int | None) -> list[str]:
+    """
+    A C{taskset} prefix that pins a command to C{cpu}, or nothing.
+    """
+    if cpu is None or shutil.which("taskset") is None:
+        return []
+    return ["taskset", "-c", str(cpu)]
+
+
+def _dieWithParent() -> None:
+    """
+    In the child, before exec: SIGTERM it if the benchmark dies (Linux).
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def hasIrcFrontEnd() -> bool:
+    """
+    Whether this checkout's C{twistd chat} takes C{--irc-port}.
+    """
+    return "irc-port" in (ROOT / "chatsvc" / "tap.py").read_text()
+
+
+def limitOptions() -> list[str]:
+    """
+    Options that lift C{twistd chat}'s connection limits, where it has them.
+
+    Every benchmark client comes from a handful of loopback addresses, and
+    S3 holds ~20,000 at once: the defaults (100 per address, 10,000 in all)
+    are for the Internet, not for this.
+    """
+    options = (ROOT / "chatsvc" / "tap.py").read_text()
+    lifted = []
+    if '"max-connections"' in options:
+        lifted += ["--max-connections", "100000"]
+    if '"max-per-address"' in options:
+        lifted += ["--max-per-address", "100000"]
+    return lifted
+
+
+class Server:
+    """
+    One kind of server; L{start} runs a fresh one, L{stop} ends it.
+
+    @cvar dialect: what the generator speaks to it.
+    @cvar window: at most this many registrations in flight at once (below
+        the server's listen backlog, so no SYN is dropped and retried).
+    @cvar rooms: whether it has rooms other than the one everyone is in.
+    """
+
+    name = ""
+    label = ""
+    dialect = "native"
+    password: str | None = None
+    window = 500
+    rooms = True
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.logPath: Path | None = None
+        self.wrapper: list[str] = []
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        raise NotImplementedError()
+
+    @property
+    def pid(self) -> int:
+        """
+        The server's own process (not C{taskset}'s or a profiler's).
+        """
+        assert self.process is not None
+        if not self.wrapper:
+            return self.process.pid
+        # A profiler wrapper starts the server as its child.
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pids = children.read_text().split()
+            if pids:
+                return int(pids[0])
+            time.sleep(0.05)
+        raise RuntimeError("the profiled server has no process")
+
+    def start(self, workdir: Path, cpu: int | None, users: int = 0, rooms: list[str] = ()) -> None:
+        self.port = freePort()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.logPath = workdir / f"{self.name}.log"
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(ROOT), environment.get("PYTHONPATH")])
+        )
+        with open(self.logPath, "wb") as log:
+            self.process = subprocess.Popen(
+                [*pinned(cpu), *self.wrapper, *self.command(workdir, users, list(rooms))],
+                cwd=workdir,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_dieWithParent,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.logTail()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} did not start listening")
+                time.sleep(0.05)
+        # Let the server finish with the probe connection (the threaded
+        # original waits for its nickname until it sees the close).
+        time.sleep(0.3)
+
+    def logTail(self, lines: int = 20) -> str:
+        if self.logPath is None or not self.logPath.exists():
+            return ""
+        return "\n".join(self.logPath.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def tracebacks(self) -> int:
+        if self.logPath is None or not self.logPath.exists():
+            return 0
+        return self.logPath.read_bytes().count(b"Traceback")
+
+
+class Chatsvc(Server):
+    name = "chatsvc"
+    label = "chatsvc (native)"
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        return [
+            *twistdCommand(),
+            "--pidfile=",
+            "-n",
+            "chat",
+            "--port",
+            f"tcp:{self.port}:interface=127.0.0.1",
+            *limitOptions(),
+        ]
+
+
+class ChatsvcIrc(Chatsvc):
+    """
+    The same server, measured through its IRC front-end; the native port
+    listens too, on a port nobody uses.
+    """
+
+    name = "chatsvc-irc"
+    label = "chatsvc (IRC)"
+    dialect = "irc"
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        nativePort = freePort()
+        return [
+            *twistdCommand(),
+            "--pidfile=",
+            "-n",
+            "chat",
+            "--port",
+            f"tcp:{nativePort}:interface=127.0.0.1",
+            "--irc-port",
+            f"tcp:{self.port}:interface=127.0.0.1",
+            *limitOptions(),
+        ]
+
+
+class Threaded(Server):
+    name = "threaded"
+    label = "threaded original"
+    # Its accept loop does each handshake before the next accept, and it
+    # listens with Python's default backlog (128).
+    window = 100
+    rooms = False
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        return [sys.executable, str(BENCH / "baselines" / "threaded.py"), "--port", str(self.port)]
+
+
+class Words(Server):
+    name = "words"
+    label = "twistd words (IRC)"
+    dialect = "irc"
+    password = PASSWORD
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        accounts = workdir / "words-accounts"
+        accounts.write_text(":".join(f"u{i}:{PASSWORD}" for i in range(max(users, 1))))
+        groups = []
+        for room in ["lobby", *rooms]:
+            groups += ["--group", room]
+        return [
+            sys.executable,
+            str(BENCH / "baselines" / "words.py"),
+            "--pidfile=",
+            "-n",
+            "words",
+            "--irc-port",
+            f"tcp:{self.port}:interface=127.0.0.1:backlog=1024",
+            "--auth",
+            f"memory:@{accounts}",
+            *groups,
+        ]
+
+
+SERVERS = {kind.name: kind for kind in (Chatsvc, ChatsvcIrc, Threaded, Words)}

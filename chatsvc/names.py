@@ -15,10 +15,10 @@ from chatsvc.errors import InvalidName
 MAX_NAME_LENGTH = 32
 
 # Compared by key (see nameKey), so "Server" and "SERVER" are reserved too.
-# "nick" would make a chat line "NICK: ..." easy to confuse with the prompt;
-# the others would let a user pass for the server.
+# "nick" and "pass" would make a chat line "NICK: ..." easy to confuse with a
+# prompt; the others would let a user pass for the server.
 RESERVED_NICKNAMES = frozenset(
-    {"nick", "server", "chatsvc", "system", "admin", "operator", "root", "everyone"}
+    {"nick", "pass", "server", "chatsvc", "system", "admin", "operator", "root", "everyone"}
 )
 
 

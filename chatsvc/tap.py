@@ -97,6 +97,13 @@ class Options(usage.Options):
             "or an endpoint description such as tcp:6667:interface=127.0.0.1.",
         ],
         ["irc-name", None, "chatsvc", "The server name IRC clients see."],
+        [
+            "password-file",
+            None,
+            None,
+            "A file whose first line is the password every client must give "
+            "(native: answer PASS; IRC: the PASS command).  Off unless given.",
+        ],
         ["room", None, DEFAULT_ROOM, "The room everyone starts in."],
         [
             "crowd-size",
@@ -154,6 +161,18 @@ class Options(usage.Options):
                 f"unknown language {self['lang']!r}; known: {', '.join(LANGUAGES)}"
             )
         self["lang"] = language
+        self["password"] = None
+        if self["password-file"] is not None:
+            try:
+                with open(self["password-file"], "rb") as file:
+                    password = file.readline().rstrip(b"\r\n")
+            except OSError as error:
+                raise usage.UsageError(
+                    f"cannot read the password file: {error.strerror}"
+                )
+            if not password:
+                raise usage.UsageError("the password file's first line is empty")
+            self["password"] = password
         try:
             self["room"] = checkRoomName(self["room"])
         except InvalidName:
@@ -178,7 +197,12 @@ def makeService(options: Options, reactor=None) -> IService:
     service = ChatService(hub, reactor, grace=options["grace"])
     StreamServerEndpointService(
         serverFromString(reactor, options["port"]),
-        NativeFactory(hub, options["lang"], sendQueueLimit=options["send-queue"]),
+        NativeFactory(
+            hub,
+            options["lang"],
+            sendQueueLimit=options["send-queue"],
+            password=options["password"],
+        ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
         StreamServerEndpointService(
@@ -188,6 +212,7 @@ def makeService(options: Options, reactor=None) -> IService:
                 reactor,
                 serverName=options["irc-name"],
                 sendQueueLimit=options["send-queue"],
+                password=options["password"],
             ),
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)

@@ -88,11 +88,13 @@ class ChatClientProtocol(BoundedLineReceiver):
         clock: IReactorTime,
         language: str = DEFAULT_LANGUAGE,
         nickname: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.view = view
         self.clock = clock
         self.language = language
         self.nickname = nickname
+        self.password = password
 
     # Connection
 
@@ -122,7 +124,17 @@ class ChatClientProtocol(BoundedLineReceiver):
     def textReceived(self, text: str) -> None:
         shown = wire.visible(text)
         line = wire.classify(shown)
-        if line.kind == "prompt":
+        if line.kind == "password":
+            if self.password is None:
+                self.view.connectionFailed(
+                    translation(self.language).gettext(
+                        "The server asks for a password; give it with --password-file."
+                    )
+                )
+                self._abort()
+            else:
+                self._send(self.password)
+        elif line.kind == "prompt":
             if self._awaitingLanguage:
                 self._promptPending = True
             else:

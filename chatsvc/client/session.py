@@ -67,6 +67,7 @@ class ClientOptions(usage.Options):
         ["nick", "n", None, None],
         ["lang", "l", None, None],
         ["cafile", None, None, None],
+        ["password-file", None, None, None],
     ]
     optFlags = [["tls", None, None]]
 
@@ -99,6 +100,10 @@ class ClientOptions(usage.Options):
                     "With --tls: trust the certificate authority in this PEM "
                     "file instead of the system's."
                 ),
+                "password-file": t.gettext(
+                    "A file whose first line is the server's password, for "
+                    "servers that ask for one."
+                ),
                 "help": t.gettext("Show this help and exit."),
                 "version": t.gettext("Show the version and exit."),
             }
@@ -126,6 +131,18 @@ class ClientOptions(usage.Options):
             )
         if not self["nick"]:
             self["nick"] = None
+        self["password"] = None
+        if self["password-file"] is not None:
+            try:
+                with open(self["password-file"], encoding="utf-8") as file:
+                    self["password"] = file.readline().rstrip("\r\n")
+            except (OSError, UnicodeDecodeError) as error:
+                raise usage.UsageError(
+                    t.gettext("Cannot read {path}: {reason}.").format(
+                        path=self["password-file"],
+                        reason=getattr(error, "strerror", None) or error,
+                    )
+                )
         if self["cafile"] is not None and not self["tls"]:
             self["tls"] = True
         if self["tls"] and not port.isdigit():
@@ -244,7 +261,9 @@ def runClient(
     else:
         terminal = None
         view = PlainLineView(language)
-    client = ChatClientProtocol(view, reactor, language, options["nick"])
+    client = ChatClientProtocol(
+        view, reactor, language, options["nick"], options["password"]
+    )
     view.client = client
 
     def interrupted(signum: int, frame: object) -> None:

@@ -8,6 +8,7 @@ questions, with every other command answered by its numeric.
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Callable, Iterable
 
@@ -85,6 +86,7 @@ class IRCProtocol(BoundedLineReceiver):
     _awaitingPong = False
     _nickname: str | None = None
     _user: tuple[str, str] | None = None
+    _givenPassword: bytes | None = None
     _negotiating = False
     _closing = False
     _invisible = False
@@ -279,7 +281,9 @@ class IRCProtocol(BoundedLineReceiver):
             self.reply(wire.ERR_ALREADYREGISTERED, "You may not reregister")
         elif not params:
             self.reply(wire.ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")
-        # No server password is configured: any password is accepted.
+        else:
+            # Checked when registration completes, as RFC 2812 has it.
+            self._givenPassword = params[0].encode("utf-8")
 
     def irc_NICK(self, params: tuple[str, ...]) -> None:
         if not params or not params[0]:
@@ -310,6 +314,16 @@ class IRCProtocol(BoundedLineReceiver):
 
     def _tryRegistration(self) -> None:
         if self._negotiating or self._nickname is None or self._user is None:
+            return
+        password = self.factory.password
+        if password is not None and not hmac.compare_digest(
+            self._givenPassword or b"", password
+        ):
+            self.log.info("wrong IRC password from {peer}", peer=self.transport.getPeer())
+            self.reply(wire.ERR_PASSWDMISMATCH, "Password incorrect")
+            self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} (Bad password)"))
+            self._closing = True
+            self.loseConnection()
             return
         self.member.username, self.member.realname = self._user
         try:
@@ -746,9 +760,11 @@ class IRCFactory(ServerFactory):
         motd: list[str] | None = None,
         wallClock: Callable[[], float] = time.time,
         sendQueueLimit: int = DEFAULT_SEND_QUEUE,
+        password: bytes | None = None,
     ) -> None:
         self.hub = hub
         self.sendQueueLimit = sendQueueLimit
+        self.password = password
         self.clock = clock
         self.serverName = serverName
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]

@@ -4,6 +4,8 @@ The native front-end: a thin protocol between C{chatsvc.native.wire} and the hub
 
 from __future__ import annotations
 
+import hmac
+
 from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
@@ -29,6 +31,8 @@ class NativeProtocol(BoundedLineReceiver):
 
     member: Member | None = None
     _closing = False
+    # The server password still to be given, if the server has one.
+    _password: bytes | None = None
 
     def __init__(self, hub: Hub, language: str = DEFAULT_LANGUAGE) -> None:
         self.hub = hub
@@ -51,7 +55,8 @@ class NativeProtocol(BoundedLineReceiver):
             self.loseConnection()
             return
         self.log.info("connection from {peer}", peer=peer)
-        self.sendLines([wire.NICK_PROMPT])
+        self._password = getattr(self.factory, "password", None)
+        self.sendLines([wire.PASSWORD_PROMPT if self._password else wire.NICK_PROMPT])
 
     def connectionLost(self, reason=None) -> None:
         super().connectionLost(reason)
@@ -100,6 +105,9 @@ class NativeProtocol(BoundedLineReceiver):
     def textReceived(self, text: str) -> None:
         if self._closing or not text.strip(" \t"):
             return
+        if self._password is not None:
+            self._checkPassword(text)
+            return
         if self.member.nickname is None:
             self._handshake(text)
             return
@@ -136,6 +144,21 @@ class NativeProtocol(BoundedLineReceiver):
         self.transport.abortConnection()
 
     # The handshake
+
+    def _checkPassword(self, text: str) -> None:
+        command = wire.parseLine(text) if text.startswith("/") else None
+        if isinstance(command, (wire.Language, wire.Quit)):
+            getattr(self, "command_" + type(command).__name__)(command)
+            return
+        if hmac.compare_digest(text.encode("utf-8"), self._password):
+            self._password = None
+            self.sendLines([wire.NICK_PROMPT])
+            return
+        # Never the attempt itself: it may be someone's real password.
+        self.log.info("wrong password from {peer}", peer=self.transport.getPeer())
+        self.sendLines([wire.error(self._t.gettext("Wrong password. Goodbye!"))])
+        self._closing = True
+        self.loseConnection()
 
     def _handshake(self, text: str) -> None:
         if text.startswith("/"):
@@ -242,6 +265,7 @@ class NativeFactory(ServerFactory):
 
     @ivar language: the language of server messages for a connection until
         it asks for another with C{/lang}.
+    @ivar password: the server password (UTF-8), if connections must give one.
     """
 
     def __init__(
@@ -249,10 +273,12 @@ class NativeFactory(ServerFactory):
         hub: Hub,
         language: str = DEFAULT_LANGUAGE,
         sendQueueLimit: int = DEFAULT_SEND_QUEUE,
+        password: bytes | None = None,
     ) -> None:
         self.hub = hub
         self.language = language
         self.sendQueueLimit = sendQueueLimit
+        self.password = password
 
     _lastEvent: object = None
     _lastBytes: dict[str, bytes] = {}

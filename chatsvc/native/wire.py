@@ -37,6 +37,7 @@ from chatsvc.names import MAX_NAME_LENGTH, isNickname
 MAX_LINE_BYTES = 2048
 
 NICK_PROMPT = "NICK"
+PASSWORD_PROMPT = "PASS"
 ERROR_PREFIX = "! "
 ACTION_PREFIX = "* "
 SENT_PRIVATE_PREFIX = "-> "
@@ -218,7 +219,7 @@ class Line:
     """
     A server line, classified.
 
-    @ivar kind: C{"prompt"}, C{"chat"}, C{"action"}, C{"private"} (received),
+    @ivar kind: C{"prompt"}, C{"password"}, C{"chat"}, C{"action"}, C{"private"} (received),
         C{"sent"} (your own private message, echoed), C{"error"} or
         C{"notice"}.
     @ivar nickname: who spoke, for chat and actions; the other party, for
@@ -234,13 +235,16 @@ def classify(line: str) -> Line:
     """
     Tell what kind of server line C{line} is, by its first characters alone.
 
-    The rules, in order: C{NICK} alone is the prompt; C{"! "} starts an error;
+    The rules, in order: C{NICK} alone is the prompt; C{PASS} alone asks
+    for the server password; C{"! "} starts an error;
     C{"* nick "} an action; C{"*nick* "} a private message to you;
     C{"-> *nick* "} your own private message; C{"nick: "} a chat line.  Any
     other line is a notice from the server.
     """
     if line == NICK_PROMPT:
         return Line("prompt", "")
+    if line == PASSWORD_PROMPT:
+        return Line("password", "")
     if line.startswith(ERROR_PREFIX):
         return Line("error", line[len(ERROR_PREFIX) :])
     if line.startswith(ACTION_PREFIX):

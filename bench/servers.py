@@ -90,6 +90,8 @@ def limitOptions() -> list[str]:
         lifted += ["--max-connections", "100000"]
     if '"max-per-address"' in options:
         lifted += ["--max-per-address", "100000"]
+    if '"flood-rate"' in options:
+        lifted += ["--flood-burst", "1000000", "--flood-rate", "1000000"]
     return lifted
 
 

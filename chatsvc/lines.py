@@ -12,13 +12,29 @@ from __future__ import annotations
 
 import socket
 
-from twisted.internet.interfaces import IPushProducer
+from attrs import frozen
+from twisted.internet.interfaces import IPushProducer, IReactorTime
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
 
 # How much output may wait for a peer that stopped reading, beyond what the
 # transport itself buffers (64 KiB), before the connection is cut.
 DEFAULT_SEND_QUEUE = 1 << 20
+
+
+@frozen
+class FloodPolicy:
+    """
+    How fast a client may send: C{burst} lines at once, then C{rate} lines a
+    second.  Lines beyond that wait their turn (nothing is lost, and the
+    connection is not read meanwhile, so the flood backs up into TCP); a
+    client that has had more than C{limit} lines delayed without ever
+    slowing down is disconnected.
+    """
+
+    burst: int = 10
+    rate: float = 5.0
+    limit: int = 100
 
 
 # TCP keepalive: a peer silent for KEEPALIVE_IDLE seconds is probed every
@@ -100,6 +116,15 @@ class BoundedLineReceiver(LineReceiver):
     _skipping = False
     _resume = b""
     _cutOff = False
+    # Flood control, off unless a front-end sets both.
+    floodPolicy: FloodPolicy | None = None
+    floodClock: IReactorTime | None = None
+    _tokens = 0.0
+    _filled: float | None = None
+    _delayed = 0
+    _warned = False
+    _waiting: str | None = None
+    _release = None
     _watch: _SendQueueWatch | None = None
 
     @property
@@ -115,18 +140,21 @@ class BoundedLineReceiver(LineReceiver):
         if self._watch is not None:
             self._watch = None
             self.transport.unregisterProducer()
+        if self._release is not None and self._release.active():
+            self._release.cancel()
 
     def dataReceived(self, data: bytes) -> None:
-        while data:
+        while True:
             if self._skipping:
                 end = data.find(self.delimiter)
                 if end == -1:
                     return
                 data = data[end + 1 :]
                 self._skipping = False
-                continue
             super().dataReceived(data)
             data, self._resume = self._resume, b""
+            if not data:
+                return
 
     def lineLengthExceeded(self, remainder: bytes) -> None:
         end = remainder.find(self.delimiter)
@@ -147,7 +175,52 @@ class BoundedLineReceiver(LineReceiver):
         except UnicodeDecodeError:
             self.undecodableLine(line)
             return
-        self.textReceived(text)
+        if self.floodPolicy is None or self._admit():
+            self.textReceived(text)
+            return
+        # Hold this line and stop reading until its turn comes.
+        self._waiting = text
+        self.pauseProducing()
+        policy = self.floodPolicy
+        self._delayed += 1
+        if self._delayed > policy.limit:
+            self.floodExceeded()
+            return
+        if not self._warned:
+            self._warned = True
+            self.floodWarned()
+        delay = (1 - self._tokens) / policy.rate
+        self._release = self.floodClock.callLater(delay, self._releaseWaiting)
+
+    def _admit(self) -> bool:
+        """
+        Take a token for one line if there is one.
+        """
+        policy = self.floodPolicy
+        now = self.floodClock.seconds()
+        if self._filled is None:
+            self._tokens = float(policy.burst)
+        else:
+            self._tokens = min(
+                float(policy.burst), self._tokens + (now - self._filled) * policy.rate
+            )
+        self._filled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            if self._tokens >= 1:
+                # Slowed down enough to have room again: a new episode.
+                self._delayed = 0
+            return True
+        return False
+
+    def _releaseWaiting(self) -> None:
+        self._release = None
+        text, self._waiting = self._waiting, None
+        self._admit()
+        if text is not None and not self._cutOff:
+            self.textReceived(text)
+        if self.transport is not None and not self.transport.disconnecting:
+            self.resumeProducing()
 
     def loseConnection(self) -> None:
         """
@@ -198,5 +271,17 @@ class BoundedLineReceiver(LineReceiver):
     def sendQueueOverflowed(self) -> None:
         """
         The peer stopped reading; nothing more will be written to it.
+        """
+        raise NotImplementedError()
+
+    def floodWarned(self) -> None:
+        """
+        The peer's lines are being delayed for the first time: tell it once.
+        """
+        raise NotImplementedError()
+
+    def floodExceeded(self) -> None:
+        """
+        The peer kept flooding past the policy's limit: disconnect it.
         """
         raise NotImplementedError()

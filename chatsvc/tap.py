@@ -23,7 +23,9 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
-from chatsvc.lines import DEFAULT_SEND_QUEUE
+from chatsvc.lines import DEFAULT_SEND_QUEUE, FloodPolicy
+
+DEFAULT_FLOOD = FloodPolicy()
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
@@ -136,6 +138,27 @@ class Options(usage.Options):
             _positiveInt,
         ],
         [
+            "flood-burst",
+            None,
+            DEFAULT_FLOOD.burst,
+            "Lines a client may send at once before the rest are delayed.",
+            _positiveInt,
+        ],
+        [
+            "flood-rate",
+            None,
+            DEFAULT_FLOOD.rate,
+            "Lines a second a client may send after its burst.",
+            _positiveFloat,
+        ],
+        [
+            "flood-limit",
+            None,
+            DEFAULT_FLOOD.limit,
+            "Delayed lines after which a client that keeps flooding is cut off.",
+            _positiveInt,
+        ],
+        [
             "register-timeout",
             None,
             DEFAULT_REGISTRATION_TIMEOUT,
@@ -195,6 +218,7 @@ def makeService(options: Options, reactor=None) -> IService:
         registrationTimeout=options["register-timeout"],
     )
     service = ChatService(hub, reactor, grace=options["grace"])
+    flood = FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"])
     StreamServerEndpointService(
         serverFromString(reactor, options["port"]),
         NativeFactory(
@@ -202,6 +226,8 @@ def makeService(options: Options, reactor=None) -> IService:
             options["lang"],
             sendQueueLimit=options["send-queue"],
             password=options["password"],
+            floodPolicy=flood,
+            clock=reactor,
         ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
@@ -213,6 +239,7 @@ def makeService(options: Options, reactor=None) -> IService:
                 serverName=options["irc-name"],
                 sendQueueLimit=options["send-queue"],
                 password=options["password"],
+                floodPolicy=flood,
             ),
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)

@@ -118,6 +118,12 @@ class ServerProcess:
                     "chat",
                     "--port",
                     f"tcp:{self.port}:interface=127.0.0.1",
+                    # Tests send in bursts; flood control has tests of its
+                    # own, which set these again (the last one counts).
+                    "--flood-burst",
+                    "1000000",
+                    "--flood-rate",
+                    "1000000",
                     *self.arguments,
                 ],
                 cwd=workdir,

@@ -215,3 +215,58 @@ class KeepAliveTests(SynchronousTestCase):
         from chatsvc.lines import keepAlive
 
         self.assertFalse(keepAlive(StringTransport()))
+
+
+class FloodTests(SynchronousTestCase):
+    def flooded(self, policy):
+        from twisted.internet.task import Clock
+
+        from chatsvc.lines import FloodPolicy
+
+        protocol, transport = connected()
+        protocol.floodPolicy = FloodPolicy(*policy)
+        protocol.floodClock = clock = Clock()
+        protocol.warnings = 0
+        protocol.exceeded = False
+        protocol.floodWarned = lambda: setattr(protocol, "warnings", protocol.warnings + 1)
+        protocol.floodExceeded = lambda: setattr(protocol, "exceeded", True)
+        return protocol, transport, clock
+
+    def test_burstThenRate(self) -> None:
+        """
+        A burst passes at once; later lines wait their turn at the rate, none
+        is lost, and the sender is warned once.
+        """
+        protocol, transport, clock = self.flooded((3, 2.0, 100))
+        protocol.dataReceived(b"".join(b"%d\n" % n for n in range(7)))
+        self.assertEqual(protocol.received, ["0", "1", "2"])
+        self.assertEqual(protocol.warnings, 1)
+        self.assertEqual(transport.producerState, "paused")
+        clock.advance(0.5)
+        self.assertEqual(protocol.received, ["0", "1", "2", "3"])
+        clock.advance(1.5)
+        self.assertEqual(protocol.received, [str(n) for n in range(7)])
+        self.assertEqual(protocol.warnings, 1)
+        self.assertEqual(transport.producerState, "producing")
+        self.assertFalse(protocol.exceeded)
+
+    def test_slowingDownRefills(self) -> None:
+        """
+        A client that pauses gets its burst back.
+        """
+        protocol, transport, clock = self.flooded((3, 2.0, 100))
+        protocol.dataReceived(b"a\nb\nc\n")
+        clock.advance(10)
+        protocol.dataReceived(b"d\ne\nf\n")
+        self.assertEqual(protocol.received, list("abcdef"))
+        self.assertEqual(protocol.warnings, 0)
+
+    def test_persistentFloodIsCutOff(self) -> None:
+        """
+        Far past the limit of delayed lines, the flooder is reported.
+        """
+        protocol, transport, clock = self.flooded((2, 10.0, 5))
+        protocol.dataReceived(b"x\n" * 50)
+        for _ in range(20):
+            clock.advance(0.1)
+        self.assertTrue(protocol.exceeded)

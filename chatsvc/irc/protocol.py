@@ -32,7 +32,7 @@ from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
 from chatsvc.irc import wire
 from chatsvc.irc.wire import formatMessage
-from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver
+from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver, FloodPolicy
 from chatsvc.names import MAX_NAME_LENGTH, checkRoomName
 from chatsvc.native.wire import renderEvent
 from chatsvc.i18n import translation
@@ -199,6 +199,25 @@ class IRCProtocol(BoundedLineReceiver):
                 prefix=self.factory.serverName,
             )
         )
+
+    def floodWarned(self) -> None:
+        policy = self.floodPolicy
+        self.send(
+            formatMessage(
+                "NOTICE",
+                self.member.nickname or "*",
+                f"*** Slow down: {policy.burst} lines at once, then {policy.rate:g} "
+                "a second; the rest wait their turn.",
+                prefix=self.factory.serverName,
+            )
+        )
+
+    def floodExceeded(self) -> None:
+        self.log.info("IRC {peer} kept flooding; disconnecting", peer=self.transport.getPeer())
+        self.hub.disconnect(self.member, "Excess Flood")
+        self.send(formatMessage("ERROR", f"Closing Link: {self.member.host} (Excess Flood)"))
+        self._closing = True
+        self.loseConnection()
 
     def sendQueueOverflowed(self) -> None:
         self.log.warn("IRC client {peer} stopped reading", peer=self.transport.getPeer())
@@ -761,10 +780,12 @@ class IRCFactory(ServerFactory):
         wallClock: Callable[[], float] = time.time,
         sendQueueLimit: int = DEFAULT_SEND_QUEUE,
         password: bytes | None = None,
+        floodPolicy: FloodPolicy | None = None,
     ) -> None:
         self.hub = hub
         self.sendQueueLimit = sendQueueLimit
         self.password = password
+        self.floodPolicy = floodPolicy
         self.clock = clock
         self.serverName = serverName
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]
@@ -784,6 +805,9 @@ class IRCFactory(ServerFactory):
     def buildProtocol(self, addr) -> IRCProtocol:
         protocol = IRCProtocol(self)
         protocol.sendQueueLimit = self.sendQueueLimit
+        if self.floodPolicy is not None:
+            protocol.floodPolicy = self.floodPolicy
+            protocol.floodClock = self.clock
         return protocol
 
     def mask(self, nickname: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hmac
 
-from twisted.internet.interfaces import IHalfCloseableProtocol
+from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime
 from twisted.internet.protocol import ServerFactory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -16,7 +16,12 @@ from chatsvc.errors import ChatError, NotRegistered, TooManyConnections
 from chatsvc.hub import Hub, Member
 from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
 from chatsvc.interfaces import IParticipant
-from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver, keepAlive
+from chatsvc.lines import (
+    DEFAULT_SEND_QUEUE,
+    BoundedLineReceiver,
+    FloodPolicy,
+    keepAlive,
+)
 from chatsvc.native import wire
 
 
@@ -136,6 +141,25 @@ class NativeProtocol(BoundedLineReceiver):
             # It was meant as a nickname: ask again, as for any bad one.
             lines.append(wire.NICK_PROMPT)
         self.sendLines(lines)
+
+    def floodWarned(self) -> None:
+        policy = self.floodPolicy
+        self.sendLines(
+            [
+                wire.error(
+                    self._t.gettext(
+                        "Slow down: {burst} lines at once, then {rate} a second; "
+                        "the rest wait their turn."
+                    ).format(burst=policy.burst, rate=f"{policy.rate:g}")
+                )
+            ]
+        )
+
+    def floodExceeded(self) -> None:
+        self.log.info("{peer} kept flooding; disconnecting", peer=self.transport.getPeer())
+        self.sendLines([wire.error(self._t.gettext("Excess flood. Goodbye!"))])
+        self._closing = True
+        self.loseConnection()
 
     def sendQueueOverflowed(self) -> None:
         self.log.warn(
@@ -274,11 +298,15 @@ class NativeFactory(ServerFactory):
         language: str = DEFAULT_LANGUAGE,
         sendQueueLimit: int = DEFAULT_SEND_QUEUE,
         password: bytes | None = None,
+        floodPolicy: FloodPolicy | None = None,
+        clock: IReactorTime | None = None,
     ) -> None:
         self.hub = hub
         self.language = language
         self.sendQueueLimit = sendQueueLimit
         self.password = password
+        self.floodPolicy = floodPolicy
+        self.clock = clock
 
     _lastEvent: object = None
     _lastBytes: dict[str, bytes] = {}
@@ -303,4 +331,7 @@ class NativeFactory(ServerFactory):
         protocol = NativeProtocol(self.hub, self.language)
         protocol.factory = self
         protocol.sendQueueLimit = self.sendQueueLimit
+        if self.floodPolicy is not None and self.clock is not None:
+            protocol.floodPolicy = self.floodPolicy
+            protocol.floodClock = self.clock
         return protocol

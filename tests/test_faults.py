@@ -171,3 +171,56 @@ class FaultTests(SynchronousTestCase):
             f"and delivered to {OBSERVERS} observers; RSS KiB before {before['VmRSS']}, "
             f"peak {peak['VmHWM']}, after {after['VmRSS']}"
         )
+
+
+class SlowReaderTests(SynchronousTestCase):
+    # What a reader that stopped may cost the server: its send queue (1 MiB)
+    # and the transport's 64 KiB, plus the transient cost of 3 MB of chat
+    # passing through, with room to spare.
+    BOUND_KIB = 16 * 1024
+
+    def test_slowReaderCutOffMemoryBounded(self) -> None:
+        """
+        A client that stops reading in a busy room is cut off at the
+        send-queue limit, the others get every line, and the server's memory
+        stays within the stated bound.
+        """
+        workdir = Path(self.mktemp()).resolve()
+        server = ServerProcess()
+        server.start(str(workdir))
+        self.addCleanup(server.stop)
+        pid = server.process.pid
+        watcher = LineClient(server.port)
+        watcher.register("Watcher")
+        sleeper = LineClient(server.port, receiveBuffer=4096)
+        sleeper.register("Sleeper")
+        sender = LineClient(server.port)
+        sender.register("Sender")
+        time.sleep(0.2)
+        before = memory(pid)
+        line = "x" * 2000
+        for batch in range(100):
+            sender.send((line + "\n").encode() * 50)
+            # Both readers that keep up read what has come so far (the sender
+            # hears its own lines too).
+            for reader in (watcher, sender):
+                reader.socket.setblocking(False)
+                try:
+                    while True:
+                        chunk = reader.socket.recv(1 << 20)
+                        if not chunk:
+                            break
+                        reader.buffer += chunk
+                except BlockingIOError:
+                    pass
+                reader.socket.settimeout(TIMEOUT)
+        sender.sendLine("done")
+        seen = watcher.readUntil("Sender: done")
+        self.assertEqual(seen.count(f"Sender: {line}"), 5000)
+        self.assertTrue("Sleeper left the chat." in seen, "the sleeper was not cut off")
+        peak = memory(pid)
+        self.assertLess(peak["VmHWM"] - before["VmRSS"], self.BOUND_KIB, (before, peak))
+        print(
+            f"\nslow reader: cut off while {5000 * 2008 // 1024} KiB went to the room; "
+            f"RSS KiB before {before['VmRSS']}, peak {peak['VmHWM']} (bound +{self.BOUND_KIB})"
+        )

@@ -45,7 +45,12 @@ KEEPALIVE_INTERVAL = 15
 KEEPALIVE_COUNT = 4
 
 
-def keepAlive(transport) -> bool:
+def keepAlive(
+    transport,
+    idle: float = KEEPALIVE_IDLE,
+    interval: float = KEEPALIVE_INTERVAL,
+    count: int = KEEPALIVE_COUNT,
+) -> bool:
     """
     Have the operating system probe an idle connection and report it lost
     when the peer is gone, with timers far shorter than its two-hour default.
@@ -66,9 +71,9 @@ def keepAlive(transport) -> bool:
         return False
     handle.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for option, value in (
-        ("TCP_KEEPIDLE", KEEPALIVE_IDLE),
-        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL),
-        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        ("TCP_KEEPIDLE", max(1, int(idle))),
+        ("TCP_KEEPINTVL", max(1, int(interval))),
+        ("TCP_KEEPCNT", count),
     ):
         if hasattr(socket, option):
             handle.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)

@@ -159,6 +159,21 @@ class Options(usage.Options):
             _positiveInt,
         ],
         [
+            "ping-interval",
+            None,
+            90.0,
+            "Seconds of silence before a connection is probed (a PING on IRC, "
+            "TCP keepalive on the native protocol).",
+            _positiveFloat,
+        ],
+        [
+            "ping-timeout",
+            None,
+            60.0,
+            "Seconds a probed connection has to answer before it is closed.",
+            _positiveFloat,
+        ],
+        [
             "register-timeout",
             None,
             DEFAULT_REGISTRATION_TIMEOUT,
@@ -228,19 +243,24 @@ def makeService(options: Options, reactor=None) -> IService:
             password=options["password"],
             floodPolicy=flood,
             clock=reactor,
+            pingInterval=options["ping-interval"],
+            pingTimeout=options["ping-timeout"],
         ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
+        ircFactory = IRCFactory(
+            hub,
+            reactor,
+            serverName=options["irc-name"],
+            sendQueueLimit=options["send-queue"],
+            password=options["password"],
+            floodPolicy=flood,
+        )
+        ircFactory.pingInterval = options["ping-interval"]
+        ircFactory.pingTimeout = options["ping-timeout"]
         StreamServerEndpointService(
             serverFromString(reactor, options["irc-port"]),
-            IRCFactory(
-                hub,
-                reactor,
-                serverName=options["irc-name"],
-                sendQueueLimit=options["send-queue"],
-                password=options["password"],
-                floodPolicy=flood,
-            ),
+            ircFactory,
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)
     return service

@@ -145,3 +145,17 @@ class SendQueueOptionTests(SynchronousTestCase):
         self.assertEqual(len(factories), 2)
         for factory in factories:
             self.assertEqual(factory.buildProtocol(None).sendQueueLimit, 4096)
+
+
+class PingOptionTests(SynchronousTestCase):
+    def test_pingOptionsReachBothFrontEnds(self) -> None:
+        """
+        --ping-interval and --ping-timeout set IRC's PING and the native
+        protocol's keepalive alike.
+        """
+        reactor = MemoryReactorClock()
+        options = Options()
+        options.parseOptions(["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667"])
+        makeService(options, reactor).startService()
+        for _, factory, _, _ in reactor.tcpServers:
+            self.assertEqual((factory.pingInterval, factory.pingTimeout), (30.0, 20.0))

@@ -237,6 +237,24 @@ class LineClient:
         self.buffer += chunk
         self.received += chunk
 
+    def catchUp(self) -> None:
+        """
+        Take in whatever has arrived, without waiting, so that a client that
+        is meant to keep up does not become a slow reader while a test sends.
+        """
+        self.socket.setblocking(False)
+        try:
+            while True:
+                chunk = self.socket.recv(1 << 20)
+                if not chunk:
+                    break
+                self.buffer += chunk
+                self.received += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            self.socket.settimeout(self.timeout)
+
     def readLine(self, deadline: float | None = None) -> str:
         """
         The next line, decoded, without its line ending.

@@ -18,7 +18,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc.native.wire import classify
-from tests.harness import TIMEOUT, LineClient, ServerProcess
+from tests.harness import LineClient, ServerProcess
 
 SESSIONS = 300
 AT_ONCE = 40
@@ -121,16 +121,7 @@ class FaultTests(SynchronousTestCase):
                 accepted.extend(chaos.accepted)
             # Keep the observers' buffers from filling while chaos goes on.
             for observer in observers:
-                observer.socket.setblocking(False)
-                try:
-                    while True:
-                        chunk = observer.socket.recv(1 << 20)
-                        if not chunk:
-                            break
-                        observer.buffer += chunk
-                except BlockingIOError:
-                    pass
-                observer.socket.settimeout(TIMEOUT)
+                observer.catchUp()
         peak = memory(pid)
 
         # Every accepted line reached every observer, once and in order.
@@ -204,16 +195,7 @@ class SlowReaderTests(SynchronousTestCase):
             # Both readers that keep up read what has come so far (the sender
             # hears its own lines too).
             for reader in (watcher, sender):
-                reader.socket.setblocking(False)
-                try:
-                    while True:
-                        chunk = reader.socket.recv(1 << 20)
-                        if not chunk:
-                            break
-                        reader.buffer += chunk
-                except BlockingIOError:
-                    pass
-                reader.socket.settimeout(TIMEOUT)
+                reader.catchUp()
         sender.sendLine("done")
         seen = watcher.readUntil("Sender: done")
         self.assertEqual(seen.count(f"Sender: {line}"), 5000)

@@ -321,8 +321,9 @@ class NativeFactory(ServerFactory):
         self.floodPolicy = floodPolicy
         self.clock = clock
 
+    # The last event encoded and its bytes per language (set on first use).
     _lastEvent: object = None
-    _lastBytes: dict[str, bytes] = {}
+    _lastBytes: dict[str, bytes]
 
     def encode(self, event: events.Event, language: str) -> bytes:
         """

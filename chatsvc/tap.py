@@ -23,13 +23,13 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
-from chatsvc.lines import DEFAULT_SEND_QUEUE, FloodPolicy
-
-DEFAULT_FLOOD = FloodPolicy()
+from chatsvc.lines import DEFAULT_SEND_QUEUE, FloodPolicy, Outbox
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
 from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
+
+DEFAULT_FLOOD = FloodPolicy()
 
 
 # Twisted listens with a backlog of 50.  When a class or a load test connects
@@ -133,8 +133,8 @@ class Options(usage.Options):
             "send-queue",
             None,
             DEFAULT_SEND_QUEUE,
-            "Bytes of output that may wait for a client that stopped reading "
-            "(beyond the 64 KiB the transport holds) before it is cut off.",
+            "Bytes of output that may wait in the server for a client that "
+            "stopped reading (beyond the socket buffer) before it is cut off.",
             _positiveInt,
         ],
         [
@@ -234,6 +234,7 @@ def makeService(options: Options, reactor=None) -> IService:
     )
     service = ChatService(hub, reactor, grace=options["grace"])
     flood = FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"])
+    outbox = Outbox(reactor)
     StreamServerEndpointService(
         serverFromString(reactor, options["port"]),
         NativeFactory(
@@ -245,6 +246,7 @@ def makeService(options: Options, reactor=None) -> IService:
             clock=reactor,
             pingInterval=options["ping-interval"],
             pingTimeout=options["ping-timeout"],
+            outbox=outbox,
         ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
@@ -255,6 +257,7 @@ def makeService(options: Options, reactor=None) -> IService:
             sendQueueLimit=options["send-queue"],
             password=options["password"],
             floodPolicy=flood,
+            outbox=outbox,
         )
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]

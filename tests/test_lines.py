@@ -3,11 +3,16 @@ Tests for L{chatsvc.lines}: framing that splits first, decodes per line,
 skips over-long lines and bounds what waits for a slow reader.
 """
 
-from hypothesis import given, strategies as st
-from twisted.internet.testing import StringTransport
-from twisted.trial.unittest import SynchronousTestCase
+import socket
 
-from chatsvc.lines import BoundedLineReceiver
+from hypothesis import given, strategies as st
+from twisted.internet.defer import Deferred
+from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from chatsvc.lines import BoundedLineReceiver, Outbox
 
 
 class Recorder(BoundedLineReceiver):
@@ -172,16 +177,299 @@ class SendQueueTests(SynchronousTestCase):
 
 
 class CloseTests(SynchronousTestCase):
-    def test_closeUnregistersTheWatch(self) -> None:
+    def test_closeUnregistersTheWriter(self) -> None:
         """
-        A graceful close unregisters the send-queue watch first: Twisted holds
-        a connection open while a producer is registered (always, over TLS).
+        A graceful close unregisters the writer first: Twisted holds a
+        connection open while a producer is registered (always, over TLS).
         """
         protocol, transport = connected()
         transport.producer.pauseProducing()
         protocol.loseConnection()
         self.assertIsNone(transport.producer)
         self.assertTrue(transport.disconnecting)
+
+
+class CountingTransport(StringTransport):
+    writes = 0
+
+    def write(self, data: bytes) -> None:
+        self.writes += 1
+        super().write(data)
+
+
+class OutboxTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.outbox = Outbox(self.clock)
+
+    def connect(self) -> tuple[Recorder, CountingTransport]:
+        protocol = Recorder()
+        protocol.outbox = self.outbox
+        transport = CountingTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_oneWritePerTurn(self) -> None:
+        """
+        Everything written to a connection during one turn of the reactor
+        leaves at the end of the turn, in order, in one write.
+        """
+        protocol, transport = self.connect()
+        for text in (b"one\n", b"two\n", b"three\n"):
+            protocol.write(text)
+        self.assertEqual(transport.value(), b"")
+        self.clock.advance(0)
+        self.assertEqual(transport.value(), b"one\ntwo\nthree\n")
+        self.assertEqual(transport.writes, 1)
+        protocol.write(b"four\n")
+        self.clock.advance(0)
+        self.assertEqual(transport.value(), b"one\ntwo\nthree\nfour\n")
+        self.assertEqual(transport.writes, 2)
+
+    def test_everyConnectionFlushed(self) -> None:
+        """
+        One flush at the end of the turn serves every connection written to.
+        """
+        connections = [self.connect() for _ in range(3)]
+        for index, (protocol, _) in enumerate(connections):
+            protocol.write(b"%d\n" % index)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.advance(0)
+        self.assertEqual(
+            [transport.value() for _, transport in connections], [b"0\n", b"1\n", b"2\n"]
+        )
+
+    def test_closeSendsWhatIsWaiting(self) -> None:
+        """
+        Lines written just before a graceful close are sent before it.
+        """
+        protocol, transport = self.connect()
+        protocol.write(b"goodbye\n")
+        protocol.loseConnection()
+        self.assertEqual(transport.value(), b"goodbye\n")
+        self.assertTrue(transport.disconnecting)
+
+    def test_nothingAfterTheConnectionIsLost(self) -> None:
+        """
+        Output still waiting when the connection is lost is dropped, not
+        written to a closed transport.
+        """
+        protocol, transport = self.connect()
+        protocol.write(b"late\n")
+        protocol.connectionLost()
+        self.clock.advance(0)
+        self.assertEqual(transport.writes, 0)
+
+    def test_overflowWhileWaiting(self) -> None:
+        """
+        The send queue's bound holds for output flushed through the outbox.
+        """
+        protocol, transport = self.connect()
+        transport.producer.pauseProducing()
+        protocol.write(b"a" * 101)
+        self.assertFalse(protocol.overflowed)
+        self.clock.advance(0)
+        self.assertTrue(protocol.overflowed)
+
+
+class SocketTransport(StringTransport):
+    """
+    A test transport over a real socket, as Twisted's TCP transport is.
+    """
+
+    def __init__(self, handle: socket.socket) -> None:
+        super().__init__()
+        self.handle = handle
+
+    def getHandle(self) -> socket.socket:
+        return self.handle
+
+
+class SocketWriterTests(SynchronousTestCase):
+    """
+    On a plain socket, output goes straight to the socket while the
+    transport has nothing buffered.
+    """
+
+    def setUp(self) -> None:
+        self.ours, self.peer = socket.socketpair()
+        self.addCleanup(self.ours.close)
+        self.addCleanup(self.peer.close)
+        self.ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        self.ours.setblocking(False)
+        self.peer.setblocking(False)
+        self.connect(1 << 20)
+
+    def connect(self, limit: int) -> None:
+        self.protocol = Recorder()
+        self.protocol.sendQueueLimit = limit
+        self.transport = SocketTransport(self.ours)
+        self.protocol.makeConnection(self.transport)
+
+    def received(self) -> bytes:
+        data = b""
+        while True:
+            try:
+                chunk = self.peer.recv(65536)
+            except BlockingIOError:
+                return data
+            data += chunk
+
+    def fill(self) -> bytes:
+        """
+        Write numbered lines until the socket no longer takes them all.
+        """
+        lines = []
+        while not self.transport.value():
+            lines.append(b"line %d\n" % len(lines))
+            self.protocol.write(lines[-1])
+        return b"".join(lines)
+
+    def test_straightToTheSocket(self) -> None:
+        self.protocol.write(b"hello\n")
+        self.assertEqual(self.received(), b"hello\n")
+        self.assertEqual(self.transport.value(), b"")
+
+    def test_restGoesToTheTransportInOrder(self) -> None:
+        """
+        What the socket does not take goes to the transport, and so does
+        everything after it until the transport says it has sent it all;
+        then the socket is written to directly again.
+        """
+        written = self.fill()
+        direct = self.received()
+        # The socket has room again, but the transport still holds lines
+        # that must go first.
+        self.protocol.write(b"after\n")
+        self.assertEqual(self.received(), b"")
+        self.assertEqual(direct + self.transport.value(), written + b"after\n")
+        # The transport has sent its buffer and asks its producer for more.
+        self.transport.producer.resumeProducing()
+        self.transport.clear()
+        self.protocol.write(b"direct again\n")
+        self.assertEqual(self.received(), b"direct again\n")
+        self.assertEqual(self.transport.value(), b"")
+
+    def test_boundOnWhatTheTransportHolds(self) -> None:
+        """
+        A peer that stops reading is cut off once more than the send
+        queue's limit has gone to the transport since it last caught up.
+        """
+        self.connect(1000)
+        self.fill()
+        while not self.protocol.overflowed:
+            self.protocol.write(b"x" * 100)
+        self.assertLessEqual(len(self.transport.value()), 1000)
+
+    def test_brokenSocketLeftToTheTransport(self) -> None:
+        """
+        A send that fails hands the data to the transport, which will find
+        the connection broken and report it lost.
+        """
+        self.peer.close()
+        self.protocol.write(b"into the void\n")
+        self.protocol.write(b"and more\n")
+        self.assertEqual(self.transport.value(), b"into the void\nand more\n")
+
+
+class Reader(Protocol):
+    """
+    A client that reads only when told to.
+    """
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.done = Deferred()
+
+    def dataReceived(self, data: bytes) -> None:
+        self.data += data
+
+    def connectionLost(self, reason=None) -> None:
+        self.done.callback(self.data)
+
+
+class RealTransportTests(TestCase):
+    """
+    The socket writer with Twisted's own TCP transport and reactor.
+    """
+
+    def test_backlogDrainsInOrder(self) -> None:
+        """
+        Output to a peer that stops reading for a while backs up into the
+        transport; once the peer reads again every line arrives, once and
+        in order, and the writer sends directly again.
+        """
+        from twisted.internet import reactor
+
+        outbox = Outbox(reactor)
+        servers: list[Recorder] = []
+
+        class SmallBuffer(Recorder):
+            def connectionMade(self) -> None:
+                # Fixed and small, so output backs up into the transport soon.
+                handle = self.transport.getHandle()
+                handle.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+                super().connectionMade()
+
+        class Server(ServerFactory):
+            def buildProtocol(self, addr):
+                protocol = SmallBuffer()
+                protocol.sendQueueLimit = 1 << 24
+                protocol.outbox = outbox
+                servers.append(protocol)
+                return protocol
+
+        port = reactor.listenTCP(0, Server(), interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        reader = Reader()
+        connected = Deferred()
+        factory = ClientFactory.forProtocol(lambda: reader)
+        factory.clientConnectionFailed = lambda connector, reason: connected.errback(reason)
+        reactor.connectTCP("127.0.0.1", port.getHost().port, factory)
+
+        expected = b"".join(b"line %-95d\n" % n for n in range(20000))
+        handedOver = []
+
+        def write(batch: int = 0) -> None:
+            if not servers:
+                reactor.callLater(0.01, write)
+                return
+            protocol = servers[0]
+            if batch == 0:
+                reader.transport.pauseProducing()
+                transportWrite = protocol.transport.write
+                protocol.transport.write = lambda data: (
+                    handedOver.append(len(data)),
+                    transportWrite(data),
+                )
+            for n in range(batch * 1000, batch * 1000 + 1000):
+                protocol.write(b"line %-95d\n" % n)
+            if batch == 9:
+                reader.transport.resumeProducing()
+            if batch < 19:
+                reactor.callLater(0.01, write, batch + 1)
+            else:
+                reactor.callLater(0.01, finish, protocol)
+
+        directAgain = []
+
+        def finish(protocol: Recorder) -> None:
+            if len(reader.data) < len(expected):
+                reactor.callLater(0.01, finish, protocol)
+                return
+            before = len(handedOver)
+            protocol.write(b"the end\n")
+            protocol.loseConnection()
+            directAgain.append(len(handedOver) == before)
+
+        write()
+
+        def check(data: bytes) -> None:
+            self.assertEqual(data, expected + b"the end\n")
+            self.assertTrue(handedOver, "the peer never fell behind")
+            self.assertEqual(directAgain, [True])
+
+        return reader.done.addCallback(check)
 
 
 class KeepAliveTests(SynchronousTestCase):

@@ -32,7 +32,7 @@ from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
 from chatsvc.irc import wire
 from chatsvc.irc.wire import formatMessage
-from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver, FloodPolicy
+from chatsvc.lines import DEFAULT_SEND_QUEUE, BoundedLineReceiver, FloodPolicy, Outbox
 from chatsvc.names import MAX_NAME_LENGTH, checkRoomName
 from chatsvc.native.wire import renderEvent
 from chatsvc.i18n import translation
@@ -781,8 +781,10 @@ class IRCFactory(ServerFactory):
         sendQueueLimit: int = DEFAULT_SEND_QUEUE,
         password: bytes | None = None,
         floodPolicy: FloodPolicy | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.hub = hub
+        self.outbox = outbox
         self.sendQueueLimit = sendQueueLimit
         self.password = password
         self.floodPolicy = floodPolicy
@@ -805,6 +807,7 @@ class IRCFactory(ServerFactory):
     def buildProtocol(self, addr) -> IRCProtocol:
         protocol = IRCProtocol(self)
         protocol.sendQueueLimit = self.sendQueueLimit
+        protocol.outbox = self.outbox
         if self.floodPolicy is not None:
             protocol.floodPolicy = self.floodPolicy
             protocol.floodClock = self.clock

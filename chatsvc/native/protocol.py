@@ -21,6 +21,7 @@ from chatsvc.lines import (
     KEEPALIVE_COUNT,
     BoundedLineReceiver,
     FloodPolicy,
+    Outbox,
     keepAlive,
 )
 from chatsvc.native import wire
@@ -311,7 +312,9 @@ class NativeFactory(ServerFactory):
         clock: IReactorTime | None = None,
         pingInterval: float = 90.0,
         pingTimeout: float = 60.0,
+        outbox: Outbox | None = None,
     ) -> None:
+        self.outbox = outbox
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
         self.hub = hub
@@ -345,6 +348,7 @@ class NativeFactory(ServerFactory):
         protocol = NativeProtocol(self.hub, self.language)
         protocol.factory = self
         protocol.sendQueueLimit = self.sendQueueLimit
+        protocol.outbox = self.outbox
         if self.floodPolicy is not None and self.clock is not None:
             protocol.floodPolicy = self.floodPolicy
             protocol.floodClock = self.clock

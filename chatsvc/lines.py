@@ -274,7 +274,7 @@ class BoundedLineReceiver(LineReceiver):
             self._writer = _SocketWriter(self.transport, sock, self.sendQueueLimit)
 
     def connectionLost(self, reason=None) -> None:
-        self._unsent = []
+        self._unsent.clear()
         self._detachWriter()
         if self._release is not None and self._release.active():
             self._release.cancel()
@@ -382,24 +382,24 @@ class BoundedLineReceiver(LineReceiver):
         """
         if self._cutOff:
             return
+        unsent = self._unsent
+        unsent.append(data)
         if self.outbox is None:
-            self._writeOut(data)
-            return
-        pending = self._unsent
-        pending.append(data)
-        if len(pending) == 1:
+            self.flush()
+        elif len(unsent) == 1:
             self.outbox.add(self)
 
     def flush(self) -> None:
         """
         Send everything written since the last flush, with one write.
         """
-        pending = self._unsent
-        if pending:
-            self._unsent = []
-            self._writeOut(pending[0] if len(pending) == 1 else b"".join(pending))
-
-    def _writeOut(self, data: bytes) -> None:
+        unsent = self._unsent
+        if not unsent:
+            return
+        # One list per connection, reused: a new one per flush would be an
+        # allocation per delivery for the garbage collector to count.
+        data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        unsent.clear()
         if self._cutOff:
             return
         if self._writer is None:

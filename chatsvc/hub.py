@@ -30,6 +30,7 @@ from chatsvc.errors import (
 )
 from chatsvc.interfaces import IParticipant
 from chatsvc.names import checkNickname, checkRoomName, nameKey
+from chatsvc.storm import StormLog
 
 DEFAULT_ROOM = "lobby"
 DEFAULT_CROWD_SIZE = 100
@@ -133,6 +134,10 @@ class Hub:
         self._byNickname: dict[str, Member] = {}
         self._rooms: dict[str, Room] = {}
         self._emptyWaiters: list[Callable[[], None]] = []
+        self._logArrival = StormLog(
+            self.log, clock, "{who} registered", "{count} more registered: {who}"
+        )
+        self._logDeparture = StormLog(self.log, clock, "{who} left", "{count} more left: {who}")
 
     # Connections
 
@@ -181,7 +186,7 @@ class Hub:
         self._byNickname[nameKey(nickname)] = member
         member.nickname = nickname
         member.signon = member.lastSpoke = self._clock.seconds()
-        self.log.info("{nickname} registered", nickname=nickname)
+        self._logArrival(f"{nickname} ({member.username}@{member.host})")
         if enter:
             room = self._enter(member, self.defaultRoom)
             member.participant.deliver(events.Welcome(nickname, room.name))
@@ -230,8 +235,13 @@ class Hub:
             # describe who left (an IRC QUIT names nick!user@host).
             self._broadcast(recipients, events.Left(member.nickname, reason))
             del self._byNickname[nameKey(member.nickname)]
-            self.log.info("{nickname} left", nickname=member.nickname)
+            self._logDeparture(member.nickname)
+        else:
+            self._logDeparture(f"a connection from {member.host} without a nickname")
         if not self.members:
+            # Nobody left to group with: log what is held now.
+            self._logArrival.flush()
+            self._logDeparture.flush()
             waiters, self._emptyWaiters = self._emptyWaiters, []
             for waiter in waiters:
                 waiter()

@@ -86,12 +86,11 @@ def keepAlive(
 
 def _socketOf(transport) -> socket.socket | None:
     """
-    The TCP or Unix stream socket under C{transport}, if it is one.
+    The socket under C{transport}, if it is one (TCP or Unix; line
+    protocols do not run over datagrams).
     """
     handle = getattr(transport, "getHandle", lambda: None)()
-    if isinstance(handle, socket.socket) and handle.type == socket.SOCK_STREAM:
-        return handle
-    return None
+    return handle if isinstance(handle, socket.socket) else None
 
 
 class Outbox:

@@ -1037,7 +1037,7 @@ class LogTests(SynchronousTestCase):
         server.stop()
 
         output = server.output.decode()
-        self.assertIn("Alicja registered", output)
-        self.assertIn("Bob registered", output)
-        self.assertIn("connection from", output)
+        self.assertIn("Alicja (native@127.0.0.1) registered", output)
+        self.assertIn("Bob (native@127.0.0.1) registered", output)
+        self.assertIn("Alicja left", output)
         self.assertNotIn(secret, output)

@@ -114,7 +114,6 @@ class IRCProtocol(BoundedLineReceiver):
             self._closing = True
             self.loseConnection()
             return
-        self.log.info("IRC connection from {peer}", peer=peer)
         self._heard()
 
     def connectionLost(self, reason=None) -> None:
@@ -352,7 +351,6 @@ class IRCProtocol(BoundedLineReceiver):
             self.reply(wire.ERR_NICKNAMEINUSE, self._nickname, "Nickname is already in use")
             self._nickname = None
             return
-        self.log.info("IRC user {nickname} registered", nickname=self._nickname)
         self._welcome()
 
     def _welcome(self) -> None:

@@ -69,18 +69,12 @@ class NativeProtocol(BoundedLineReceiver):
             self._closing = True
             self.loseConnection()
             return
-        self.log.info("connection from {peer}", peer=peer)
         self._password = getattr(self.factory, "password", None)
         self.sendLines([wire.PASSWORD_PROMPT if self._password else wire.NICK_PROMPT])
 
     def connectionLost(self, reason=None) -> None:
         super().connectionLost(reason)
         if self.member is not None:
-            self.log.info(
-                "connection from {peer} closed{nickname}",
-                peer=self.transport.getPeer(),
-                nickname=f" ({self.member.nickname})" if self.member.nickname else "",
-            )
             self.hub.disconnect(self.member)
 
     def readConnectionLost(self) -> None:

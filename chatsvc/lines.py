@@ -135,6 +135,8 @@ class _TransportWriter:
     Works over any transport (TLS, test transports).
     """
 
+    __slots__ = ("_transport", "_limit", "_full", "_queued")
+
     def __init__(self, transport, limit: int) -> None:
         self._transport = transport
         self._limit = limit
@@ -185,6 +187,9 @@ class _SocketWriter:
     producer this writer is told when the transport has sent everything,
     and sends by itself again from then on.
     """
+
+    # One per connection: slots keep tens of thousands of them small.
+    __slots__ = ("_transport", "_socket", "_limit", "_queued", "_buffering")
 
     def __init__(self, transport, sock: socket.socket, limit: int) -> None:
         self._transport = transport

@@ -390,10 +390,16 @@ def targets(records: list[dict]) -> list[str]:
     rate = median(column(runs, lambda r: r["messagesPerSecond"]))
     rows.append([
         "S1 p99 < 10 ms",
-        f"{p99:.1f} ms" if p99 is not None else "–",
+        f"{fmt(column(runs, lambda r: r['latency']['p99']))} ms" if p99 is not None else "–",
         verdict(p99, lambda v: v < 10, lambda v: f"{v - 10:.1f} ms over"),
     ])
-    if rate:
+    over = [v for v in column(runs, lambda r: r["latency"]["p99"]) if v >= 10]
+    if p99 is not None and p99 < 10 and over:
+        notes.append(
+            f"S1 p99 is met by the median only: in {len(over)} of {len(runs)} runs it was over 10 ms "
+            f"({', '.join(f'{v:.1f}' for v in over)} ms); see Nagle and delayed ACKs below."
+        )
+    if rate and p99 is not None and p99 >= 10:
         notes.append(
             f"S1 latency is set by the closed loop itself: 10 senders × 8 lines in flight = 80 "
             f"lines queued at all times, so by Little's law the mean time in flight is "
@@ -409,9 +415,9 @@ def targets(records: list[dict]) -> list[str]:
     runs = pick(records, "S2", None, "chatsvc")
     p99 = median(column(runs, lambda r: r["latency"]["p99"]))
     cpu = median(column(runs, lambda r: r["serverCpu"]))
-    rows.append(["S2 p99 < 15 ms", f"{p99:.1f} ms" if p99 is not None else "–",
+    rows.append(["S2 p99 < 15 ms", f"{fmt(column(runs, lambda r: r['latency']['p99']))} ms" if p99 is not None else "–",
                  verdict(p99, lambda v: v < 15, lambda v: f"{v - 15:.1f} ms over ({v / 15:.1f}×)")])
-    rows.append(["S2 server < 0.5 core", f"{cpu:.2f} cores" if cpu is not None else "–",
+    rows.append(["S2 server < 0.5 core", f"{fmt(column(runs, lambda r: r['serverCpu']), 2)} cores" if cpu is not None else "–",
                  verdict(cpu, lambda v: v < 0.5, lambda v: f"{v - 0.5:.2f} core over ({v / 0.5:.1f}×)")])
     # S3
     s3cases = caseNames(records, "S3")

@@ -240,7 +240,9 @@ class BoundedLineReceiver(LineReceiver):
 
     Lines end in LF or CRLF.  Subclasses set C{maxLineBytes} and implement
     L{textReceived}, L{lineTooLong}, L{undecodableLine} and
-    L{sendQueueOverflowed}, and write with L{write}.
+    L{sendQueueOverflowed}, and write with L{write}.  Given an L{Outbox}
+    (the factory sets C{outbox}), output leaves once per reactor turn;
+    without one, at once.
     """
 
     delimiter = b"\n"

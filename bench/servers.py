@@ -26,28 +26,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
+# The checkout's helpers, whichever chatsvc is installed.
+sys.path.insert(0, str(ROOT))
+
+from chatsvc.testing import dieWithParent, freePort, twistdCommand  # noqa: E402
+
 PASSWORD = "pw"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
-
-
-def freePort() -> int:
-    """
-    A loopback TCP port that was free a moment ago.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def twistdCommand() -> list[str]:
-    """
-    This interpreter's twistd, whether or not its script exists.
-    """
-    script = Path(sys.executable).parent / "twistd"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 
 
 def pinned(cpu: int | None) -> list[str]:
@@ -57,16 +43,6 @@ def pinned(cpu: int | None) -> list[str]:
     if cpu is None or shutil.which("taskset") is None:
         return []
     return ["taskset", "-c", str(cpu)]
-
-
-def _dieWithParent() -> None:
-    """
-    In the child, before exec: SIGTERM it if the benchmark dies (Linux).
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def hasIrcFrontEnd() -> bool:
@@ -155,7 +131,7 @@ class Server:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_dieWithParent,
+                preexec_fn=dieWithParent,
             )
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -1,9 +1,15 @@
 """
 Test doubles for code built on the hub, shipped so that front-ends and
-plugins outside this package can test against the same fakes.
+plugins outside this package can test against the same fakes; and what
+the integration tests and the benchmark share to start the real server.
 """
 
 from __future__ import annotations
+
+import signal
+import socket
+import sys
+from pathlib import Path
 
 from zope.interface import implementer
 
@@ -36,3 +42,35 @@ class RecordingParticipant:
         """
         taken, self.events = self.events, []
         return taken
+
+
+def freePort() -> int:
+    """
+    A loopback TCP port that was free a moment ago.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def twistdCommand() -> list[str]:
+    """
+    How to run this interpreter's twistd, whether or not its script exists.
+    """
+    script = Path(sys.executable).parent / "twistd"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+
+
+def dieWithParent() -> None:
+    """
+    For C{preexec_fn}: on Linux, ask for SIGTERM when the parent dies, so
+    that no server outlives a test run or a benchmark that crashed or exited
+    without stopping it.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -15,7 +15,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -25,41 +24,11 @@ from typing import Iterator
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatsvc.testing import dieWithParent, freePort, twistdCommand
+
 TIMEOUT = 10.0
 
 GOODBYE = "The server is shutting down. Goodbye!"
-
-
-def freePort() -> int:
-    """
-    A loopback TCP port that was free a moment ago.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def twistdCommand() -> list[str]:
-    """
-    How to run this interpreter's twistd, whether or not its script exists.
-    """
-    script = Path(sys.executable).parent / "twistd"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-
-
-def _dieWithParent() -> None:
-    """
-    In the child, before exec: on Linux, ask for SIGTERM when the test
-    process dies, so that no server outlives a test run that crashed or
-    exited without stopping it.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ServerProcess:
@@ -131,7 +100,7 @@ class ServerProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_dieWithParent,
+                preexec_fn=dieWithParent,
             )
         deadline = time.monotonic() + TIMEOUT
         for port in filter(None, (self.port, self.ircPort)):

@@ -126,23 +126,52 @@ class Outbox:
             receiver.flush()
 
 
+class _Writer:
+    """
+    Output to one peer through its transport, as that transport's producer,
+    refusing more once too much waits there for a peer that does not read.
+    """
+
+    # One per connection: slots keep tens of thousands of them small.
+    __slots__ = ("_transport", "_limit", "_queued")
+
+    def __init__(self, transport, limit: int, streaming: bool) -> None:
+        self._transport = transport
+        self._limit = limit
+        # Bytes given to the transport since it was last caught up.
+        self._queued = 0
+        transport.registerProducer(self, streaming)
+
+    def _queue(self, data: bytes) -> bool:
+        """
+        Give C{data} to the transport to send when it can, unless the limit
+        would be passed.
+        """
+        self._queued += len(data)
+        if self._queued > self._limit:
+            return False
+        self._transport.write(data)
+        return True
+
+    def detach(self) -> None:
+        self._transport.unregisterProducer()
+
+
 @implementer(IPushProducer)
-class _TransportWriter:
+class _TransportWriter(_Writer):
     """
     Writes through the transport, which buffers what the peer has not yet
-    taken and, as a consumer, says when that buffer is full.
+    taken and, as a consumer, says when that buffer is full; what is written
+    while it is full counts towards the limit.
 
     Works over any transport (TLS, test transports).
     """
 
-    __slots__ = ("_transport", "_limit", "_full", "_queued")
+    __slots__ = ("_full",)
 
     def __init__(self, transport, limit: int) -> None:
-        self._transport = transport
-        self._limit = limit
         self._full = False
-        self._queued = 0
-        transport.registerProducer(self, True)
+        super().__init__(transport, limit, streaming=True)
 
     def write(self, data: bytes) -> bool:
         """
@@ -150,14 +179,9 @@ class _TransportWriter:
         limit pile up beyond the transport's own buffer.
         """
         if self._full:
-            self._queued += len(data)
-            if self._queued > self._limit:
-                return False
+            return self._queue(data)
         self._transport.write(data)
         return True
-
-    def detach(self) -> None:
-        self._transport.unregisterProducer()
 
     def pauseProducing(self) -> None:
         if not self._full:
@@ -172,7 +196,7 @@ class _TransportWriter:
 
 
 @implementer(IPullProducer)
-class _SocketWriter:
+class _SocketWriter(_Writer):
     """
     Writes to a plain socket with one C{send()} while the transport has
     nothing buffered, and through the transport otherwise.
@@ -188,17 +212,12 @@ class _SocketWriter:
     and sends by itself again from then on.
     """
 
-    # One per connection: slots keep tens of thousands of them small.
-    __slots__ = ("_transport", "_socket", "_limit", "_queued", "_buffering")
+    __slots__ = ("_socket", "_buffering")
 
     def __init__(self, transport, sock: socket.socket, limit: int) -> None:
-        self._transport = transport
         self._socket = sock
-        self._limit = limit
-        # Bytes handed to the transport since its buffer was last empty.
-        self._queued = 0
         self._buffering = False
-        transport.registerProducer(self, False)
+        super().__init__(transport, limit, streaming=False)
 
     def write(self, data: bytes) -> bool:
         """
@@ -216,14 +235,7 @@ class _SocketWriter:
                 return True
             data = data[sent:]
             self._buffering = True
-        self._queued += len(data)
-        if self._queued > self._limit:
-            return False
-        self._transport.write(data)
-        return True
-
-    def detach(self) -> None:
-        self._transport.unregisterProducer()
+        return self._queue(data)
 
     def resumeProducing(self) -> None:
         # The transport has sent all it had (or has just registered us).

@@ -23,7 +23,13 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
-from chatsvc.lines import DEFAULT_SEND_QUEUE, FloodPolicy, Outbox
+from chatsvc.lines import (
+    DEFAULT_SEND_QUEUE,
+    KEEPALIVE_COUNT,
+    FloodPolicy,
+    KeepAliveEndpoint,
+    Outbox,
+)
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
@@ -236,7 +242,13 @@ def makeService(options: Options, reactor=None) -> IService:
     flood = FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"])
     outbox = Outbox(reactor)
     StreamServerEndpointService(
-        serverFromString(reactor, options["port"]),
+        # Probing starts after --ping-interval; four probes over --ping-timeout.
+        KeepAliveEndpoint(
+            serverFromString(reactor, options["port"]),
+            options["ping-interval"],
+            options["ping-timeout"] / KEEPALIVE_COUNT,
+            KEEPALIVE_COUNT,
+        ),
         NativeFactory(
             hub,
             options["lang"],
@@ -244,8 +256,6 @@ def makeService(options: Options, reactor=None) -> IService:
             password=options["password"],
             floodPolicy=flood,
             clock=reactor,
-            pingInterval=options["ping-interval"],
-            pingTimeout=options["ping-timeout"],
             outbox=outbox,
         ),
     ).setServiceParent(service)

@@ -1041,3 +1041,41 @@ class LogTests(SynchronousTestCase):
         self.assertIn("Bob (native@127.0.0.1) registered", output)
         self.assertIn("Alicja left", output)
         self.assertNotIn(secret, output)
+
+
+class KeepAliveTests(SynchronousTestCase):
+    """
+    Native connections are probed by TCP keepalive with the server's timers.
+    """
+
+    def test_connectionsProbed(self) -> None:
+        """
+        The kernel shows a keepalive timer, no longer than --ping-interval,
+        on the server's side of a native connection.
+        """
+        import shutil
+        import subprocess
+
+        if shutil.which("ss") is None:
+            self.skipTest("needs ss (iproute2) to see the server's socket timers")
+        server = ServerProcess("--ping-interval", "30", "--ping-timeout", "20")
+        server.start(self.mktemp())
+        self.addCleanup(server.stop)
+        client = LineClient(server.port)
+        self.addCleanup(client.close)
+        client.register("Ola")
+        client.catchUp()
+        # ss shows one timer per socket: retransmission while output is
+        # unacknowledged, keepalive once the connection is idle.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            shown = subprocess.run(
+                ["ss", "-tnoH", "state", "established", f"( sport = :{server.port} )"],
+                capture_output=True, text=True, timeout=TIMEOUT, check=True,
+            ).stdout
+            timers = [int(s) for s in re.findall(r"timer:\(keepalive,(\d+)sec", shown)]
+            if timers or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(len(timers), 1, shown)
+        self.assertLessEqual(timers[0], 30)

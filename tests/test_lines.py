@@ -477,19 +477,14 @@ class KeepAliveTests(SynchronousTestCase):
         """
         A TCP socket gets keepalive with short timers.
         """
-        import socket
-
         from chatsvc.lines import KEEPALIVE_IDLE, keepAlive
 
-        class Transport:
+        class Port:
             def __init__(self, handle):
-                self.handle = handle
-
-            def getHandle(self):
-                return self.handle
+                self.fileno = handle.fileno
 
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as handle:
-            self.assertTrue(keepAlive(Transport(handle)))
+            self.assertTrue(keepAlive(Port(handle)))
             self.assertEqual(handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), 1)
             if hasattr(socket, "TCP_KEEPIDLE"):
                 self.assertEqual(
@@ -498,11 +493,62 @@ class KeepAliveTests(SynchronousTestCase):
 
     def test_otherTransportsLeftAlone(self) -> None:
         """
-        Transports without a TCP socket (memory, UNIX sockets) are untouched.
+        Ports without a TCP socket (memory, UNIX sockets) are untouched.
         """
         from chatsvc.lines import keepAlive
 
         self.assertFalse(keepAlive(StringTransport()))
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            self.assertFalse(keepAlive(ours))
+
+
+class KeepAliveEndpointTests(TestCase):
+    def test_acceptedConnectionsInherit(self) -> None:
+        """
+        The listening socket gets the options, and the connections it
+        accepts have them without being touched.
+        """
+        from twisted.internet import reactor
+        from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+
+        from chatsvc.lines import KeepAliveEndpoint
+
+        accepted = Deferred()
+
+        class Server(ServerFactory):
+            def buildProtocol(self, addr):
+                protocol = Protocol()
+                protocol.connectionMade = lambda: accepted.callback(protocol.transport)
+                return protocol
+
+        endpoint = KeepAliveEndpoint(
+            TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), idle=77, interval=11, count=3
+        )
+
+        def listening(port):
+            self.addCleanup(port.stopListening)
+            client = TCP4ClientEndpoint(reactor, "127.0.0.1", port.getHost().port)
+            return client.connect(ClientFactory.forProtocol(Protocol))
+
+        def connected(client):
+            self.addCleanup(client.transport.loseConnection)
+            return accepted
+
+        def check(transport):
+            handle = transport.getHandle()
+            self.assertEqual(handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), 1)
+            if hasattr(socket, "TCP_KEEPIDLE"):
+                self.assertEqual(
+                    [
+                        handle.getsockopt(socket.IPPROTO_TCP, option)
+                        for option in (socket.TCP_KEEPIDLE, socket.TCP_KEEPINTVL, socket.TCP_KEEPCNT)
+                    ],
+                    [77, 11, 3],
+                )
+            transport.loseConnection()
+
+        return endpoint.listen(Server()).addCallback(listening).addCallback(connected).addCallback(check)
 
 
 class FloodTests(SynchronousTestCase):

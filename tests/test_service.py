@@ -153,9 +153,16 @@ class PingOptionTests(SynchronousTestCase):
         --ping-interval and --ping-timeout set IRC's PING and the native
         protocol's keepalive alike.
         """
-        reactor = MemoryReactorClock()
+        from twisted.application.internet import StreamServerEndpointService
+
+        from chatsvc.irc.protocol import IRCFactory
+        from chatsvc.lines import KeepAliveEndpoint
+
         options = Options()
         options.parseOptions(["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667"])
-        makeService(options, reactor).startService()
-        for _, factory, _, _ in reactor.tcpServers:
-            self.assertEqual((factory.pingInterval, factory.pingTimeout), (30.0, 20.0))
+        service = makeService(options, MemoryReactorClock())
+        listeners = [s for s in service if isinstance(s, StreamServerEndpointService)]
+        (native,) = [s.endpoint for s in listeners if isinstance(s.endpoint, KeepAliveEndpoint)]
+        self.assertEqual((native.idle, native.interval, native.count), (30.0, 5.0, 4))
+        (irc,) = [s.factory for s in listeners if isinstance(s.factory, IRCFactory)]
+        self.assertEqual((irc.pingInterval, irc.pingTimeout), (30.0, 20.0))

@@ -18,11 +18,9 @@ from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
 from chatsvc.interfaces import IParticipant
 from chatsvc.lines import (
     DEFAULT_SEND_QUEUE,
-    KEEPALIVE_COUNT,
     BoundedLineReceiver,
     FloodPolicy,
     Outbox,
-    keepAlive,
 )
 from chatsvc.native import wire
 
@@ -49,15 +47,6 @@ class NativeProtocol(BoundedLineReceiver):
 
     def connectionMade(self) -> None:
         super().connectionMade()
-        factory = getattr(self, "factory", None)
-        if factory is not None:
-            # Probing starts after pingInterval; four probes over pingTimeout.
-            keepAlive(
-                self.transport,
-                factory.pingInterval,
-                factory.pingTimeout / KEEPALIVE_COUNT,
-                KEEPALIVE_COUNT,
-            )
         peer = self.transport.getPeer()
         try:
             self.member = self.hub.connect(
@@ -304,13 +293,9 @@ class NativeFactory(ServerFactory):
         password: bytes | None = None,
         floodPolicy: FloodPolicy | None = None,
         clock: IReactorTime | None = None,
-        pingInterval: float = 90.0,
-        pingTimeout: float = 60.0,
         outbox: Outbox | None = None,
     ) -> None:
         self.outbox = outbox
-        self.pingInterval = pingInterval
-        self.pingTimeout = pingTimeout
         self.hub = hub
         self.language = language
         self.sendQueueLimit = sendQueueLimit

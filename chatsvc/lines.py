@@ -212,7 +212,7 @@ class _TransportWriter(_Writer):
         self._full = False
         super().__init__(transport, limit, streaming=True)
 
-    def write(self, data: bytes) -> bool:
+    def write(self, data: bytes, batch: bool = False) -> bool:
         """
         Write C{data}, or return C{False} if the peer has let more than the
         limit pile up beyond the transport's own buffer.
@@ -249,21 +249,34 @@ class _SocketWriter(_Writer):
     it, and everything written after it, in order.  As the transport's pull
     producer this writer is told when the transport has sent everything,
     and sends by itself again from then on.
+
+    Nagle's algorithm stays on for a connection handed a line at a time: in
+    a big room it merges a trickle of lines into fewer segments (half the
+    CPU, measured).  A batch of several lines is already merged, and Nagle
+    would only hold the next one back until the client acknowledges this
+    one, which a client that only reads may delay by 40 ms: batches go out
+    with C{TCP_NODELAY}, switched only when the kind of write changes.
     """
 
-    __slots__ = ("_socket", "_buffering")
+    __slots__ = ("_socket", "_buffering", "_noDelay")
 
     def __init__(self, transport, sock: socket.socket, limit: int) -> None:
         self._socket = sock
         self._buffering = False
+        # None: not TCP (a Unix socket), nothing to switch.
+        self._noDelay = False if sock.family in (socket.AF_INET, socket.AF_INET6) else None
         super().__init__(transport, limit, streaming=False)
 
-    def write(self, data: bytes) -> bool:
+    def write(self, data: bytes, batch: bool = False) -> bool:
         """
-        Write C{data}, or return C{False} if more than the limit has gone
-        to the transport's buffer since the peer last caught up.
+        Write C{data} (several lines if C{batch}), or return C{False} if
+        more than the limit has gone to the transport's buffer since the
+        peer last caught up.
         """
         if not self._buffering:
+            if batch is not self._noDelay and self._noDelay is not None:
+                self._noDelay = batch
+                self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, batch)
             try:
                 sent = self._socket.send(data)
             except OSError:
@@ -455,13 +468,14 @@ class BoundedLineReceiver(LineReceiver):
             return
         # One list per connection, reused: a new one per flush would be an
         # allocation per delivery for the garbage collector to count.
-        data = unsent[0] if len(unsent) == 1 else b"".join(unsent)
+        batch = len(unsent) > 1
+        data = b"".join(unsent) if batch else unsent[0]
         unsent.clear()
         if self._cutOff:
             return
         if self._writer is None:
             self.transport.write(data)
-        elif not self._writer.write(data):
+        elif not self._writer.write(data, batch):
             self._cutOff = True
             self.sendQueueOverflowed()
 

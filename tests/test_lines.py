@@ -372,6 +372,59 @@ class SocketWriterTests(SynchronousTestCase):
         self.assertEqual(self.transport.value(), b"into the void\nand more\n")
 
 
+class NagleTests(SynchronousTestCase):
+    """
+    A TCP connection handed several lines in one turn gets them with
+    TCP_NODELAY; one handed a line at a time is left to Nagle's algorithm.
+    """
+
+    def connect(self, family: int) -> tuple[Recorder, socket.socket]:
+        if family == socket.AF_UNIX:
+            ours, peer = socket.socketpair()
+        else:
+            with socket.socket() as listener:
+                listener.bind(("127.0.0.1", 0))
+                listener.listen()
+                peer = socket.create_connection(listener.getsockname())
+                ours, _ = listener.accept()
+        self.addCleanup(ours.close)
+        self.addCleanup(peer.close)
+        ours.setblocking(False)
+        clock = Clock()
+        protocol = Recorder()
+        protocol.outbox = Outbox(clock)
+        protocol.makeConnection(SocketTransport(ours))
+        self.clock = clock
+        self.peer = peer
+        return protocol, ours
+
+    def noDelay(self, sock: socket.socket) -> bool:
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    def test_batchesSentAtOnce(self) -> None:
+        protocol, ours = self.connect(socket.AF_INET)
+        protocol.write(b"one\n")
+        self.clock.advance(0)
+        self.assertFalse(self.noDelay(ours))
+        protocol.write(b"two\n")
+        protocol.write(b"three\n")
+        self.clock.advance(0)
+        self.assertTrue(self.noDelay(ours))
+        protocol.write(b"four\n")
+        self.clock.advance(0)
+        self.assertFalse(self.noDelay(ours))
+
+    def test_unixSocketsLeftAlone(self) -> None:
+        """
+        A Unix socket has no Nagle to switch; batches are written all the same.
+        """
+        protocol, ours = self.connect(socket.AF_UNIX)
+        protocol.write(b"two\n")
+        protocol.write(b"three\n")
+        self.clock.advance(0)
+        self.assertEqual(self.peer.recv(100), b"two\nthree\n")
+
+
 class Reader(Protocol):
     """
     A client that reads only when told to.

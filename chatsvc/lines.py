@@ -25,6 +25,8 @@ from twisted.internet.interfaces import (
     IPushProducer,
     IReactorTime,
     IStreamServerEndpoint,
+    ITCPTransport,
+    IUNIXTransport,
 )
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
@@ -169,17 +171,34 @@ class _Writer:
     """
     Output to one peer through its transport, as that transport's producer,
     refusing more once too much waits there for a peer that does not read.
+
+    Nagle's algorithm stays on for a TCP connection handed a line at a time:
+    in a big room it merges a trickle of lines into fewer segments (half the
+    CPU, measured).  A batch of several lines is already merged, and Nagle
+    would only hold the next one back until the client acknowledges this
+    one, which a client that only reads may delay by 40 ms: batches go out
+    with C{TCP_NODELAY}, switched only when the kind of write changes.
     """
 
     # One per connection: slots keep tens of thousands of them small.
-    __slots__ = ("_transport", "_limit", "_queued")
+    __slots__ = ("_transport", "_limit", "_queued", "_noDelay")
 
-    def __init__(self, transport, limit: int, streaming: bool) -> None:
+    def __init__(self, transport, limit: int, streaming: bool, tcp: bool) -> None:
         self._transport = transport
         self._limit = limit
         # Bytes given to the transport since it was last caught up.
         self._queued = 0
+        # None: not TCP, no Nagle to switch.
+        self._noDelay = False if tcp else None
         transport.registerProducer(self, streaming)
+
+    def _nagle(self, batch: bool) -> None:
+        """
+        Nagle for a single line, C{TCP_NODELAY} for a batch.
+        """
+        if batch is not self._noDelay and self._noDelay is not None:
+            self._noDelay = batch
+            self._transport.setTcpNoDelay(batch)
 
     def _queue(self, data: bytes) -> bool:
         """
@@ -210,13 +229,17 @@ class _TransportWriter(_Writer):
 
     def __init__(self, transport, limit: int) -> None:
         self._full = False
-        super().__init__(transport, limit, streaming=True)
+        # TCP, or TLS over TCP (which provides its transport's interfaces).
+        tcp = ITCPTransport.providedBy(transport) and not IUNIXTransport.providedBy(transport)
+        super().__init__(transport, limit, streaming=True, tcp=tcp)
 
     def write(self, data: bytes, batch: bool = False) -> bool:
         """
-        Write C{data}, or return C{False} if the peer has let more than the
-        limit pile up beyond the transport's own buffer.
+        Write C{data} (several lines if C{batch}), or return C{False} if the
+        peer has let more than the limit pile up beyond the transport's own
+        buffer.
         """
+        self._nagle(batch)
         if self._full:
             return self._queue(data)
         self._transport.write(data)
@@ -249,23 +272,15 @@ class _SocketWriter(_Writer):
     it, and everything written after it, in order.  As the transport's pull
     producer this writer is told when the transport has sent everything,
     and sends by itself again from then on.
-
-    Nagle's algorithm stays on for a connection handed a line at a time: in
-    a big room it merges a trickle of lines into fewer segments (half the
-    CPU, measured).  A batch of several lines is already merged, and Nagle
-    would only hold the next one back until the client acknowledges this
-    one, which a client that only reads may delay by 40 ms: batches go out
-    with C{TCP_NODELAY}, switched only when the kind of write changes.
     """
 
-    __slots__ = ("_socket", "_buffering", "_noDelay")
+    __slots__ = ("_socket", "_buffering")
 
     def __init__(self, transport, sock: socket.socket, limit: int) -> None:
         self._socket = sock
         self._buffering = False
-        # None: not TCP (a Unix socket), nothing to switch.
-        self._noDelay = False if sock.family in (socket.AF_INET, socket.AF_INET6) else None
-        super().__init__(transport, limit, streaming=False)
+        tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
+        super().__init__(transport, limit, streaming=False, tcp=tcp)
 
     def write(self, data: bytes, batch: bool = False) -> bool:
         """
@@ -274,9 +289,7 @@ class _SocketWriter(_Writer):
         peer last caught up.
         """
         if not self._buffering:
-            if batch is not self._noDelay and self._noDelay is not None:
-                self._noDelay = batch
-                self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, batch)
+            self._nagle(batch)
             try:
                 sent = self._socket.send(data)
             except OSError:

@@ -284,6 +284,9 @@ class SocketTransport(StringTransport):
     def getHandle(self) -> socket.socket:
         return self.handle
 
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, enabled)
+
 
 class SocketWriterTests(SynchronousTestCase):
     """
@@ -423,6 +426,59 @@ class NagleTests(SynchronousTestCase):
         protocol.write(b"three\n")
         self.clock.advance(0)
         self.assertEqual(self.peer.recv(100), b"two\nthree\n")
+
+
+class TransportNagleTests(SynchronousTestCase):
+    """
+    Over a transport without a socket of its own (TLS), the same switch
+    goes through the transport's setTcpNoDelay.
+    """
+
+    def connect(self, *interfaces):
+        from zope.interface import directlyProvides
+
+        class Transport(StringTransport):
+            noDelay: list[bool]
+
+            def setTcpNoDelay(self, enabled: bool) -> None:
+                self.noDelay.append(enabled)
+
+        transport = Transport()
+        transport.noDelay = []
+        directlyProvides(transport, *interfaces)
+        self.clock = Clock()
+        protocol = Recorder()
+        protocol.outbox = Outbox(self.clock)
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def say(self, protocol, *lines: bytes) -> None:
+        for line in lines:
+            protocol.write(line)
+        self.clock.advance(0)
+
+    def test_tcp(self) -> None:
+        from twisted.internet.interfaces import ITCPTransport
+
+        protocol, transport = self.connect(ITCPTransport)
+        self.say(protocol, b"one\n")
+        self.say(protocol, b"two\n", b"three\n")
+        self.say(protocol, b"four\n", b"five\n")
+        self.say(protocol, b"six\n")
+        self.assertEqual(transport.noDelay, [True, False])
+        self.assertEqual(transport.value(), b"one\ntwo\nthree\nfour\nfive\nsix\n")
+
+    def test_notTcp(self) -> None:
+        """
+        Unix sockets (whose transport is also a TCP transport to Twisted)
+        and transports of no kind are left alone.
+        """
+        from twisted.internet.interfaces import ITCPTransport, IUNIXTransport
+
+        for interfaces in [(ITCPTransport, IUNIXTransport), ()]:
+            protocol, transport = self.connect(*interfaces)
+            self.say(protocol, b"two\n", b"three\n")
+            self.assertEqual(transport.noDelay, [])
 
 
 class Reader(Protocol):

@@ -183,12 +183,15 @@ class _Writer:
     # One per connection: slots keep tens of thousands of them small.
     __slots__ = ("_transport", "_limit", "_queued", "_noDelay")
 
-    def __init__(self, transport, limit: int, streaming: bool, tcp: bool) -> None:
+    def __init__(self, transport, limit: int, streaming: bool) -> None:
         self._transport = transport
         self._limit = limit
         # Bytes given to the transport since it was last caught up.
         self._queued = 0
-        # None: not TCP, no Nagle to switch.
+        # TCP, or TLS over TCP (which provides its transport's interfaces);
+        # Twisted's Unix transports are TCP transports too, without Nagle.
+        tcp = ITCPTransport.providedBy(transport) and not IUNIXTransport.providedBy(transport)
+        # None: no Nagle to switch.
         self._noDelay = False if tcp else None
         transport.registerProducer(self, streaming)
 
@@ -229,9 +232,7 @@ class _TransportWriter(_Writer):
 
     def __init__(self, transport, limit: int) -> None:
         self._full = False
-        # TCP, or TLS over TCP (which provides its transport's interfaces).
-        tcp = ITCPTransport.providedBy(transport) and not IUNIXTransport.providedBy(transport)
-        super().__init__(transport, limit, streaming=True, tcp=tcp)
+        super().__init__(transport, limit, streaming=True)
 
     def write(self, data: bytes, batch: bool = False) -> bool:
         """
@@ -279,8 +280,7 @@ class _SocketWriter(_Writer):
     def __init__(self, transport, sock: socket.socket, limit: int) -> None:
         self._socket = sock
         self._buffering = False
-        tcp = sock.family in (socket.AF_INET, socket.AF_INET6)
-        super().__init__(transport, limit, streaming=False, tcp=tcp)
+        super().__init__(transport, limit, streaming=False)
 
     def write(self, data: bytes, batch: bool = False) -> bool:
         """

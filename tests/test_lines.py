@@ -7,10 +7,12 @@ import socket
 
 from hypothesis import given, strategies as st
 from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import ITCPTransport, IUNIXTransport
 from twisted.internet.protocol import ClientFactory, Protocol, ServerFactory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface import directlyProvides
 
 from chatsvc.lines import BoundedLineReceiver, Outbox
 
@@ -396,7 +398,14 @@ class NagleTests(SynchronousTestCase):
         clock = Clock()
         protocol = Recorder()
         protocol.outbox = Outbox(clock)
-        protocol.makeConnection(SocketTransport(ours))
+        transport = SocketTransport(ours)
+        # What Twisted's TCP and Unix transports provide.
+        directlyProvides(
+            transport,
+            ITCPTransport,
+            *([IUNIXTransport] if family == socket.AF_UNIX else []),
+        )
+        protocol.makeConnection(transport)
         self.clock = clock
         self.peer = peer
         return protocol, ours
@@ -435,8 +444,6 @@ class TransportNagleTests(SynchronousTestCase):
     """
 
     def connect(self, *interfaces):
-        from zope.interface import directlyProvides
-
         class Transport(StringTransport):
             noDelay: list[bool]
 
@@ -458,8 +465,6 @@ class TransportNagleTests(SynchronousTestCase):
         self.clock.advance(0)
 
     def test_tcp(self) -> None:
-        from twisted.internet.interfaces import ITCPTransport
-
         protocol, transport = self.connect(ITCPTransport)
         self.say(protocol, b"one\n")
         self.say(protocol, b"two\n", b"three\n")
@@ -473,8 +478,6 @@ class TransportNagleTests(SynchronousTestCase):
         Unix sockets (whose transport is also a TCP transport to Twisted)
         and transports of no kind are left alone.
         """
-        from twisted.internet.interfaces import ITCPTransport, IUNIXTransport
-
         for interfaces in [(ITCPTransport, IUNIXTransport), ()]:
             protocol, transport = self.connect(*interfaces)
             self.say(protocol, b"two\n", b"three\n")

@@ -22,20 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twisted.internet.task import Clock  # noqa: E402
-from twisted.internet.testing import StringTransport  # noqa: E402
 
 from chatsvc.hub import Hub  # noqa: E402
 from chatsvc.lines import Outbox  # noqa: E402
 from chatsvc.native.protocol import NativeFactory  # noqa: E402
-
-
-class SocketTransport(StringTransport):
-    def __init__(self, handle: socket.socket) -> None:
-        super().__init__()
-        self.handle = handle
-
-    def getHandle(self) -> socket.socket:
-        return self.handle
+from chatsvc.testing import SocketTransport  # noqa: E402
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import socket
 import sys
 from pathlib import Path
 
+from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from chatsvc import events
@@ -43,6 +44,24 @@ class RecordingParticipant:
         taken, self.events = self.events, []
         return taken
 
+
+
+class SocketTransport(StringTransport):
+    """
+    A test transport over a real socket, as Twisted's TCP transport is: what
+    is written through it is recorded, and C{getHandle()} gives the socket
+    for writers that send on it directly.
+    """
+
+    def __init__(self, handle: socket.socket) -> None:
+        super().__init__()
+        self.handle = handle
+
+    def getHandle(self) -> socket.socket:
+        return self.handle
+
+    def setTcpNoDelay(self, enabled: bool) -> None:
+        self.handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, enabled)
 
 def freePort() -> int:
     """

@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 from zope.interface import directlyProvides
 
 from chatsvc.lines import BoundedLineReceiver, Outbox
+from chatsvc.testing import SocketTransport
 
 
 class Recorder(BoundedLineReceiver):
@@ -272,22 +273,6 @@ class OutboxTests(SynchronousTestCase):
         self.assertFalse(protocol.overflowed)
         self.clock.advance(0)
         self.assertTrue(protocol.overflowed)
-
-
-class SocketTransport(StringTransport):
-    """
-    A test transport over a real socket, as Twisted's TCP transport is.
-    """
-
-    def __init__(self, handle: socket.socket) -> None:
-        super().__init__()
-        self.handle = handle
-
-    def getHandle(self) -> socket.socket:
-        return self.handle
-
-    def setTcpNoDelay(self, enabled: bool) -> None:
-        self.handle.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, enabled)
 
 
 class SocketWriterTests(SynchronousTestCase):

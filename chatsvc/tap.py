@@ -11,7 +11,10 @@ import re
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IStreamServerEndpoint
+from twisted.logger import Logger
 from twisted.python import usage
+from zope.interface import implementer
 
 from chatsvc.hub import (
     DEFAULT_CROWD_SIZE,
@@ -60,6 +63,37 @@ def endpointDescription(value: str) -> str:
     if kind in _BACKLOG_TYPES and not re.search(r"(^|:)backlog=", parameters):
         description += f":backlog={DEFAULT_BACKLOG}"
     return description
+
+
+@implementer(IStreamServerEndpoint)
+class AnnouncedEndpoint:
+    """
+    Listens through another endpoint and logs where it listens, port number
+    included: C{native listening on 127.0.0.1:5555}.
+
+    Given port 0, the system picks a free port and this line is how anyone
+    (a test, an operator) learns which; the integration tests start every
+    server that way, which no other process can race for.
+    """
+
+    log = Logger()
+
+    def __init__(self, endpoint: IStreamServerEndpoint, name: str) -> None:
+        self.endpoint = endpoint
+        self.name = name
+
+    def listen(self, protocolFactory):
+        def announce(port):
+            address = port.getHost()
+            where = getattr(address, "host", None)
+            if where is not None and hasattr(address, "port"):
+                where = f"[{where}]:{address.port}" if ":" in where else f"{where}:{address.port}"
+            else:
+                where = getattr(address, "name", None) or str(address)
+            self.log.info("{name} listening on {where}", name=self.name, where=where)
+            return port
+
+        return self.endpoint.listen(protocolFactory).addCallback(announce)
 
 
 def _positiveInt(value: str) -> int:
@@ -243,11 +277,14 @@ def makeService(options: Options, reactor=None) -> IService:
     outbox = Outbox(reactor)
     StreamServerEndpointService(
         # Probing starts after --ping-interval; four probes over --ping-timeout.
-        KeepAliveEndpoint(
-            serverFromString(reactor, options["port"]),
-            options["ping-interval"],
-            options["ping-timeout"] / KEEPALIVE_COUNT,
-            KEEPALIVE_COUNT,
+        AnnouncedEndpoint(
+            KeepAliveEndpoint(
+                serverFromString(reactor, options["port"]),
+                options["ping-interval"],
+                options["ping-timeout"] / KEEPALIVE_COUNT,
+                KEEPALIVE_COUNT,
+            ),
+            "native",
         ),
         NativeFactory(
             hub,
@@ -272,7 +309,7 @@ def makeService(options: Options, reactor=None) -> IService:
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]
         StreamServerEndpointService(
-            serverFromString(reactor, options["irc-port"]),
+            AnnouncedEndpoint(serverFromString(reactor, options["irc-port"]), "irc"),
             ircFactory,
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)

@@ -147,6 +147,50 @@ class SendQueueOptionTests(SynchronousTestCase):
             self.assertEqual(factory.buildProtocol(None).sendQueueLimit, 4096)
 
 
+class AnnouncedEndpointTests(SynchronousTestCase):
+    def test_logsWhereItListens(self) -> None:
+        """
+        Each front-end logs the address it listens on, port number included,
+        so that a server started on port 0 can be found.
+        """
+        from twisted.logger import globalLogPublisher
+
+        from chatsvc.tap import AnnouncedEndpoint
+
+        seen: list[str] = []
+
+        def observer(event: dict) -> None:
+            if event.get("log_namespace", "").startswith("chatsvc.tap"):
+                from twisted.logger import formatEvent
+
+                seen.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        from twisted.internet.address import IPv4Address, IPv6Address
+        from twisted.internet.defer import succeed
+
+        class Port:
+            def __init__(self, address) -> None:
+                self.address = address
+
+            def getHost(self):
+                return self.address
+
+        class Endpoint:
+            def __init__(self, address) -> None:
+                self.address = address
+
+            def listen(self, factory):
+                return succeed(Port(self.address))
+
+        for address in (IPv4Address("TCP", "127.0.0.1", 43210), IPv6Address("TCP", "::1", 6667)):
+            self.successResultOf(AnnouncedEndpoint(Endpoint(address), "native").listen(None))
+        self.assertEqual(
+            seen, ["native listening on 127.0.0.1:43210", "native listening on [::1]:6667"]
+        )
+
+
 class PingOptionTests(SynchronousTestCase):
     def test_pingOptionsReachBothFrontEnds(self) -> None:
         """
@@ -162,7 +206,11 @@ class PingOptionTests(SynchronousTestCase):
         options.parseOptions(["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667"])
         service = makeService(options, MemoryReactorClock())
         listeners = [s for s in service if isinstance(s, StreamServerEndpointService)]
-        (native,) = [s.endpoint for s in listeners if isinstance(s.endpoint, KeepAliveEndpoint)]
+        (native,) = [
+            s.endpoint.endpoint
+            for s in listeners
+            if isinstance(s.endpoint.endpoint, KeepAliveEndpoint)
+        ]
         self.assertEqual((native.idle, native.interval, native.count), (30.0, 5.0, 4))
         (irc,) = [s.factory for s in listeners if isinstance(s.factory, IRCFactory)]
         self.assertEqual((irc.pingInterval, irc.pingTimeout), (30.0, 20.0))

@@ -1,21 +1,73 @@
 """
 What the hub tells participants: small immutable values, one class per kind.
 
-Events name people and rooms by their display names and carry no wording:
-each front-end renders them for its own wire format and language.  Being
-frozen and hashable, one event object is shared by every recipient, so a
-front-end may render it once and reuse the result.
+Every event carries its identity, stamped once by the hub when it accepted
+what caused it: C{id}, unique and stable (an IRCv3 C{msgid}, a history
+row's key), and C{time}, the hub clock's reading then.  Events that someone
+caused name that someone by L{Identity}, whole, so no front-end ever asks
+the hub who a nickname is while rendering, and a second node needs no hub
+of its own to describe a sender.
+
+Events carry no wording: each front-end renders them for its own wire
+format and language.  Being frozen, one event object is shared by every
+recipient, so a front-end renders it once and reuses the result.  Two
+events are equal when they say the same thing: C{id} and C{time} take no
+part in comparisons.
 """
 
 from __future__ import annotations
 
-from attrs import frozen
+from attrs import field, frozen
 
 
 @frozen
-class Welcome:
+class Identity:
     """
-    Your nickname was accepted and you are in C{room}.
+    Who someone is, as every front-end needs to show it.
+
+    @ivar username: the user name of an IRC mask (C{nick!user@host}).
+    @ivar host: where the connection comes from.
+    @ivar account: the account logged in to, if any (accounts come later).
+    """
+
+    nickname: str
+    username: str = "user"
+    host: str = "unknown"
+    account: str | None = None
+
+    @property
+    def mask(self) -> str:
+        """
+        C{nick!user@host}, as IRC prefixes name people.
+        """
+        return f"{self.nickname}!{self.username}@{self.host}"
+
+
+@frozen
+class _Event:
+    """
+    What every event has: its id and the time it was accepted.
+    """
+
+    id: str = field(default="", eq=False, kw_only=True)
+    time: float = field(default=0.0, eq=False, kw_only=True)
+
+
+@frozen
+class _Caused(_Event):
+    """
+    An event someone caused; C{nickname} is theirs, for short.
+    """
+
+    @property
+    def nickname(self) -> str:
+        return self.sender.nickname  # type: ignore[attr-defined]
+
+
+@frozen
+class Welcome(_Event):
+    """
+    Your nickname was accepted and you are in C{room} (empty: in no room).
     """
 
     nickname: str
@@ -23,84 +75,85 @@ class Welcome:
 
 
 @frozen
-class Joined:
+class Joined(_Caused):
     """
-    C{nickname} connected and entered C{room}.
+    C{sender} connected and entered C{room}.
     """
 
-    nickname: str
+    sender: Identity
     room: str
 
 
 @frozen
-class Left:
+class Left(_Caused):
     """
-    C{nickname} disconnected; C{reason} is theirs, if they gave one.
+    C{sender} disconnected; C{reason} is theirs, if they gave one.
 
     Delivered once to everyone who shared a room with them, however many
     rooms that was.
     """
 
-    nickname: str
+    sender: Identity
     reason: str | None = None
 
 
 @frozen
-class Parted:
+class Parted(_Caused):
     """
-    C{nickname} left C{room} but stays connected (an IRC PART).
+    C{sender} left C{room} but stays connected (an IRC PART).
     """
 
-    nickname: str
+    sender: Identity
     room: str
     reason: str | None = None
 
 
 @frozen
-class TopicChanged:
+class TopicChanged(_Caused):
     """
-    C{nickname} set the topic of C{room} to C{topic} (empty: no topic).
+    C{sender} set the topic of C{room} to C{topic} (empty: no topic).
     """
 
-    nickname: str
+    sender: Identity
     room: str
     topic: str
 
 
 @frozen
-class Said:
+class Said(_Caused):
     """
-    C{nickname} said C{text} in C{room}.
+    C{sender} said C{text} in C{room}.
 
     C{notice} marks an IRC NOTICE: text that automatic clients must not
-    answer.  Delivered to the sender too; front-ends whose clients do not
-    expect an echo skip their own lines.
+    answer.  Published to the sender too, who sees it as its own line:
+    front-ends whose clients do not expect an echo render nothing for it.
     """
 
-    nickname: str
+    sender: Identity
     room: str
     text: str
     notice: bool = False
 
 
 @frozen
-class Acted:
+class Acted(_Caused):
     """
-    C{nickname} performed C{text} (C{/me}, an IRC CTCP ACTION) in C{room}.
+    C{sender} performed C{text} (C{/me}, an IRC CTCP ACTION) in C{room}.
     """
 
-    nickname: str
+    sender: Identity
     room: str
     text: str
 
 
 @frozen
-class Whispered:
+class Whispered(_Caused):
     """
-    A private message; delivered to the recipient and echoed to the sender.
+    A private message from C{sender} to C{recipient}; published to the
+    recipient and echoed to the sender.
     """
 
-    sender: str
+    sender: Identity
     recipient: str
     text: str
     action: bool = False
@@ -108,40 +161,44 @@ class Whispered:
 
 
 @frozen
-class Renamed:
+class Renamed(_Caused):
     """
-    C{old} is now called C{new}; delivered once to everyone who shares a room
-    with them, and to themselves.
+    C{sender} (by its old nickname) is now called C{new}; delivered once to
+    everyone who shares a room with them, and to themselves.
     """
 
-    old: str
+    sender: Identity
     new: str
+
+    @property
+    def old(self) -> str:
+        return self.sender.nickname
 
 
 @frozen
-class Departed:
+class Departed(_Caused):
     """
-    C{nickname} left C{room} for the room C{destination}.
+    C{sender} left C{room} for the room C{destination}.
     """
 
-    nickname: str
+    sender: Identity
     room: str
     destination: str
 
 
 @frozen
-class Arrived:
+class Arrived(_Caused):
     """
-    C{nickname} came into C{room} from the room C{origin}.
+    C{sender} came into C{room} from the room C{origin}.
     """
 
-    nickname: str
+    sender: Identity
     room: str
     origin: str
 
 
 @frozen
-class Moved:
+class Moved(_Event):
     """
     You are now in C{room}, with C{count} members including you.
     """
@@ -151,7 +208,7 @@ class Moved:
 
 
 @frozen
-class Crowd:
+class Crowd(_Event):
     """
     A summary of who came and went in a crowded C{room} since the last one.
 
@@ -166,14 +223,17 @@ class Crowd:
 
 
 @frozen
-class TimedOut:
+class TimedOut(_Event):
     """
-    The connection did not choose a nickname in time; it ends after this.
+    The connection from C{host} did not choose a nickname in time; it ends
+    after this.
     """
+
+    host: str = "unknown"
 
 
 @frozen
-class Closing:
+class Closing(_Event):
     """
     The server is shutting down; the connection ends after this.
     """
@@ -195,4 +255,20 @@ Event = (
     | Crowd
     | TimedOut
     | Closing
+)
+
+# Events published to an audience (recorded, and later carried between
+# nodes), as opposed to the notices the hub sends one connection about itself.
+PUBLISHED = (
+    Joined,
+    Left,
+    Parted,
+    TopicChanged,
+    Said,
+    Acted,
+    Whispered,
+    Renamed,
+    Departed,
+    Arrived,
+    Crowd,
 )

@@ -3,7 +3,9 @@ The hub: nickname registry, rooms, membership and delivery of events.
 
 It knows nothing of bytes, sockets or wording.  Front-ends call it with
 decoded requests and it answers by raising L{chatsvc.errors.ChatError} or by
-delivering L{chatsvc.events} to L{chatsvc.interfaces.IParticipant}s.
+publishing L{chatsvc.events}, each once, on the one delivery path
+(L{chatsvc.delivery}), stamped with an id, the time and its sender's
+identity.
 
 A member may be in several rooms at once (IRC channels); the native front-end
 keeps its members in exactly one, moving them with L{Hub.move}.
@@ -11,13 +13,14 @@ keeps its members in exactly one, moving them with L{Hub.move}.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Callable
 
 from attrs import define, field
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from chatsvc import events
+from chatsvc.delivery import Audience, Delivery
 from chatsvc.errors import (
     AlreadyInRoom,
     AlreadyRegistered,
@@ -28,6 +31,7 @@ from chatsvc.errors import (
     NotRegistered,
     TooManyConnections,
 )
+from chatsvc.ids import MessageIds
 from chatsvc.interfaces import IParticipant
 from chatsvc.names import checkNickname, checkRoomName, nameKey
 from chatsvc.storm import StormLog
@@ -56,6 +60,8 @@ class Member:
     @ivar away: the away message, if the user is away.
     @ivar signon: when the connection registered, by the hub's clock.
     @ivar lastSpoke: when it last said anything, by the hub's clock.
+    @ivar identity: who it is, as events name it (once it has a nickname).
+    @ivar connected: until the hub forgets it.
     """
 
     participant: IParticipant
@@ -68,6 +74,8 @@ class Member:
     signon: float = 0.0
     lastSpoke: float = 0.0
     deadline: IDelayedCall | None = None
+    identity: events.Identity | None = None
+    connected: bool = True
 
     @property
     def room(self) -> Room | None:
@@ -121,8 +129,13 @@ class Hub:
         maxConnections: int = DEFAULT_MAX_CONNECTIONS,
         maxPerAddress: int = DEFAULT_MAX_PER_ADDRESS,
         registrationTimeout: float = DEFAULT_REGISTRATION_TIMEOUT,
+        ids: MessageIds | None = None,
     ) -> None:
         self._clock = clock
+        self._ids = ids if ids is not None else MessageIds()
+        # Where every event leaves; observers (history, a bus) attach to it.
+        self.delivery = Delivery(self._failed)
+        self._failing: set[Member] = set()
         self._maxConnections = maxConnections
         self._maxPerAddress = maxPerAddress
         self._registrationTimeout = registrationTimeout
@@ -138,6 +151,13 @@ class Hub:
             self.log, clock, "{who} registered", "{count} more registered: {who}"
         )
         self._logDeparture = StormLog(self.log, clock, "{who} left", "{count} more left: {who}")
+
+    @property
+    def clock(self) -> IReactorTime:
+        """
+        The clock events are stamped by, for front-ends that keep time.
+        """
+        return self._clock
 
     # Connections
 
@@ -167,12 +187,19 @@ class Hub:
         member.deadline = None
         if member in self.members and member.nickname is None:
             self.log.info("a connection from {host} never chose a nickname", host=member.host)
-            member.participant.deliver(events.TimedOut())
+            self.delivery.direct(member, events.TimedOut(member.host, **self._stamp()))
 
-    def register(self, member: Member, nickname: str, enter: bool = True) -> None:
+    def register(
+        self,
+        member: Member,
+        nickname: str,
+        enter: bool = True,
+        username: str | None = None,
+        realname: str | None = None,
+    ) -> None:
         """
-        Give C{member} its first nickname and, if C{enter}, put it in the
-        default room.
+        Give C{member} its first nickname (and, if given, its user name and
+        real name) and, if C{enter}, put it in the default room.
 
         @raise InvalidName: the nickname breaks the rule.
         @raise NicknameInUse: someone holds it.
@@ -183,16 +210,22 @@ class Hub:
         if member.deadline is not None:
             member.deadline.cancel()
             member.deadline = None
+        if username is not None:
+            member.username = username
+        if realname is not None:
+            member.realname = realname
         self._byNickname[nameKey(nickname)] = member
-        member.nickname = nickname
+        self._name(member, nickname)
         member.signon = member.lastSpoke = self._clock.seconds()
         self._logArrival(f"{nickname} ({member.username}@{member.host})")
         if enter:
             room = self._enter(member, self.defaultRoom)
-            member.participant.deliver(events.Welcome(nickname, room.name))
-            self._announceArrival(room, member, events.Joined(nickname, room.name))
+            self.delivery.direct(member, events.Welcome(nickname, room.name, **self._stamp()))
+            self._announceArrival(
+                room, member, events.Joined(member.identity, room.name, **self._stamp())
+            )
         else:
-            member.participant.deliver(events.Welcome(nickname, ""))
+            self.delivery.direct(member, events.Welcome(nickname, "", **self._stamp()))
 
     def checkAvailable(self, nickname: str) -> str:
         """
@@ -217,6 +250,8 @@ class Hub:
         if member not in self.members:
             return
         self.members.discard(member)
+        member.connected = False
+        self._failing.discard(member)
         if member.deadline is not None:
             member.deadline.cancel()
             member.deadline = None
@@ -224,17 +259,17 @@ class Hub:
         if remaining:
             self._perAddress[member.host] = remaining
         if member.nickname is not None:
-            recipients: dict[Member, None] = {}
+            del self._byNickname[nameKey(member.nickname)]
+            told: list[Room] = []
             for room in list(member.rooms):
                 self._leave(member, room)
                 if self._isCrowded(room, len(room.members) + 1):
                     self._batchDeparture(room, member)
                 else:
-                    recipients.update(room.members)
-            # Still findable while the leave is told, so that front-ends can
-            # describe who left (an IRC QUIT names nick!user@host).
-            self._broadcast(recipients, events.Left(member.nickname, reason))
-            del self._byNickname[nameKey(member.nickname)]
+                    told.append(room)
+            self._publish(
+                events.Left(member.identity, reason, **self._stamp()), rooms=tuple(told)
+            )
             self._logDeparture(member.nickname)
         else:
             self._logDeparture(f"a connection from {member.host} without a nickname")
@@ -262,9 +297,12 @@ class Hub:
         @raise NotInRoom: C{member} is not in that room.
         """
         room = self._roomOf(member, roomName)
-        member.lastSpoke = self._clock.seconds()
-        self._broadcast(
-            room.members, events.Said(member.nickname, room.name, text, notice)
+        stamp = self._stamp()
+        member.lastSpoke = stamp["time"]
+        self._publish(
+            events.Said(member.identity, room.name, text, notice, **stamp),
+            rooms=(room,),
+            actor=member,
         )
 
     def act(self, member: Member, text: str, roomName: str | None = None) -> None:
@@ -272,8 +310,13 @@ class Hub:
         Like L{say}, for an action ("/me waves").
         """
         room = self._roomOf(member, roomName)
-        member.lastSpoke = self._clock.seconds()
-        self._broadcast(room.members, events.Acted(member.nickname, room.name, text))
+        stamp = self._stamp()
+        member.lastSpoke = stamp["time"]
+        self._publish(
+            events.Acted(member.identity, room.name, text, **stamp),
+            rooms=(room,),
+            actor=member,
+        )
 
     def whisper(
         self,
@@ -291,11 +334,16 @@ class Hub:
         """
         self._registered(member)
         target = self.find(nickname)
-        member.lastSpoke = self._clock.seconds()
-        event = events.Whispered(member.nickname, target.nickname, text, action, notice)
-        target.participant.deliver(event)
-        if target is not member:
-            member.participant.deliver(event)
+        stamp = self._stamp()
+        member.lastSpoke = stamp["time"]
+        event = events.Whispered(
+            member.identity, target.nickname, text, action, notice, **stamp
+        )
+        if target is member:
+            # A note to oneself arrives once, as a message received.
+            self._publish(event, members=(target,))
+        else:
+            self._publish(event, members=(target,), actor=member)
         return target
 
     def rename(self, member: Member, nickname: str) -> None:
@@ -314,15 +362,18 @@ class Hub:
                 raise NicknameInUse(nickname)
             del self._byNickname[oldKey]
             self._byNickname[key] = member
-        member.nickname = nickname
-        recipients: dict[Member, None] = {member: None}
+        identity = member.identity
+        self._name(member, nickname)
         for room in member.rooms:
             if old in room.joined:
                 del room.joined[old]
                 room.joined[nickname] = None
-            recipients.update(room.members)
         self.log.info("{old} is now {new}", old=old, new=nickname)
-        self._broadcast(recipients, events.Renamed(old, nickname))
+        self._publish(
+            events.Renamed(identity, nickname, **self._stamp()),
+            rooms=tuple(member.rooms),
+            actor=member,
+        )
 
     def move(self, member: Member, roomName: str) -> None:
         """
@@ -336,15 +387,15 @@ class Hub:
         roomName = checkRoomName(roomName)
         if nameKey(roomName) == nameKey(current.name):
             raise AlreadyInRoom(current.name)
-        nickname = member.nickname
+        identity = member.identity
         self._leave(member, current)
         room = self._enter(member, roomName)
         self._announceDeparture(
-            current, member, events.Departed(nickname, current.name, room.name)
+            current, member, events.Departed(identity, current.name, room.name, **self._stamp())
         )
-        member.participant.deliver(events.Moved(room.name, len(room.members)))
+        self.delivery.direct(member, events.Moved(room.name, len(room.members), **self._stamp()))
         self._announceArrival(
-            room, member, events.Arrived(nickname, room.name, current.name)
+            room, member, events.Arrived(identity, room.name, current.name, **self._stamp())
         )
 
     def enter(self, member: Member, roomName: str) -> Room:
@@ -363,7 +414,9 @@ class Hub:
         if room is not None and member in room.members:
             raise AlreadyInRoom(room.name)
         room = self._enter(member, roomName)
-        self._announceArrival(room, member, events.Joined(member.nickname, room.name))
+        self._announceArrival(
+            room, member, events.Joined(member.identity, room.name, **self._stamp())
+        )
         return room
 
     def part(self, member: Member, roomName: str, reason: str | None = None) -> Room:
@@ -376,7 +429,7 @@ class Hub:
         room = self._roomOf(member, roomName)
         self._leave(member, room)
         self._announceDeparture(
-            room, member, events.Parted(member.nickname, room.name, reason)
+            room, member, events.Parted(member.identity, room.name, reason, **self._stamp())
         )
         return room
 
@@ -386,8 +439,10 @@ class Hub:
         """
         room = self._roomOf(member, roomName)
         room.topic = topic
-        self._broadcast(
-            room.members, events.TopicChanged(member.nickname, room.name, topic)
+        self._publish(
+            events.TopicChanged(member.identity, room.name, topic, **self._stamp()),
+            rooms=(room,),
+            actor=member,
         )
 
     def setAway(self, member: Member, message: str | None) -> None:
@@ -457,7 +512,8 @@ class Hub:
             if room.summary is not None:
                 room.summary.cancel()
                 room.summary = None
-        self._broadcast(list(self.members), events.Closing())
+        for member in list(self.members):
+            self.delivery.direct(member, events.Closing(**self._stamp()))
 
     def whenEmpty(self, callback: Callable[[], None]) -> None:
         """
@@ -512,9 +568,43 @@ class Hub:
                 room.summary = None
             del self._rooms[nameKey(room.name)]
 
-    def _broadcast(self, members: Iterable[Member], event: events.Event) -> None:
-        for member in members:
-            member.participant.deliver(event)
+    def _stamp(self) -> dict[str, object]:
+        """
+        The identity of an event accepted now: a new id and the time.
+        """
+        return {"id": self._ids.next(), "time": self._clock.seconds()}
+
+    def _name(self, member: Member, nickname: str) -> None:
+        member.nickname = nickname
+        member.identity = events.Identity(nickname, member.username, member.host)
+
+    def _publish(
+        self,
+        event: events.Event,
+        rooms: tuple[Room, ...] = (),
+        members: tuple[Member, ...] = (),
+        actor: Member | None = None,
+        echo: bool = True,
+    ) -> None:
+        """
+        Every event that someone other than its own connection hears leaves
+        the hub here, once.
+        """
+        self.delivery.publish(event, Audience(rooms, members, actor, echo and actor is not None))
+
+    def _failed(self, member: Member) -> None:
+        """
+        C{member}'s participant raised while being told something: drop it
+        after this turn, once, so that the delivery under way goes on.
+        """
+        if member in self._failing or member not in self.members:
+            return
+        self._failing.add(member)
+        try:
+            member.participant.close()
+        except Exception:
+            self.log.failure("closing a failed participant failed too")
+        self._clock.callLater(0, self.disconnect, member, "Internal error")
 
     def _isCrowded(self, room: Room, size: int) -> bool:
         return room.summary is not None or size >= self._crowdSize
@@ -524,7 +614,7 @@ class Hub:
             room.joined[member.nickname] = None
             self._scheduleSummary(room)
         else:
-            self._broadcast((m for m in room.members if m is not member), event)
+            self._publish(event, rooms=(room,), actor=member, echo=False)
 
     def _announceDeparture(
         self, room: Room, member: Member, event: events.Event
@@ -532,7 +622,7 @@ class Hub:
         if self._isCrowded(room, len(room.members) + 1):
             self._batchDeparture(room, member)
         else:
-            self._broadcast(room.members, event)
+            self._publish(event, rooms=(room,))
 
     def _batchDeparture(self, room: Room, member: Member) -> None:
         if not room.members:
@@ -556,4 +646,4 @@ class Hub:
         room.joined.clear()
         room.left.clear()
         if joined or left:
-            self._broadcast(room.members, events.Crowd(room.name, joined, left))
+            self._publish(events.Crowd(room.name, joined, left, **self._stamp()), rooms=(room,))

@@ -1,26 +1,60 @@
 """
-The seam between the hub and its front-ends.
+The seams between the hub, the delivery path and the front-ends.
 """
 
 from __future__ import annotations
 
-from zope.interface import Interface
+from zope.interface import Attribute, Interface
+
+
+class IRenderer(Interface):
+    """
+    Words events for every participant that sees them alike: one per
+    front-end and variant (language, negotiated capabilities), shared.
+
+    The delivery path renders each published event once per renderer and
+    hands the bytes to every participant that has it, so its methods are
+    called once per event, not once per recipient.
+    """
+
+    def render(event):
+        """
+        C{event} as wire bytes for anyone but its sender (C{b""}: nothing).
+
+        @raise TypeError: no rendering for such an event, which a test of
+            every front-end against the event union rules out.
+        """
+
+    def renderOwn(event):
+        """
+        C{event} as wire bytes for the participant who caused it: its own
+        line, its own private message, its own rename (C{b""}: nothing, for
+        clients that show their own lines themselves).
+        """
 
 
 class IParticipant(Interface):
     """
-    One connection as the hub sees it, whatever its wire protocol.
-
-    Each front-end implements this once (the native line protocol, IRC, ...);
-    the hub calls it and never touches a transport.
+    One connection as the hub and the delivery path see it, whatever its
+    wire protocol and transport.
     """
+
+    renderer = Attribute("The L{IRenderer} that words events for this participant.")
+
+    def send(data):
+        """
+        Queue C{data}, rendered by this participant's renderer, for output.
+
+        Called once per recipient of every published event, so it does at
+        most an append; the output leaves once per reactor turn.  Must not
+        block, raise, or call back into the hub.
+        """
 
     def deliver(event):
         """
-        Show C{event} (one of L{chatsvc.events}) to the user.
-
-        Called synchronously while the hub handles someone's request, once
-        per recipient, so it must not block, raise, or call back into the hub.
+        A notice the hub sends this connection alone (L{chatsvc.events.Welcome},
+        L{chatsvc.events.Moved}, L{chatsvc.events.TimedOut},
+        L{chatsvc.events.Closing}); after the last two it closes.
         """
 
     def close():
@@ -28,6 +62,72 @@ class IParticipant(Interface):
         End the connection at once, without waiting for queued output.
 
         The hub calls this only when a graceful close (after L{Closing}) has
-        taken too long; the front-end then reports the loss to the hub as
-        usual.
+        taken too long, or when the participant failed; the front-end then
+        reports the loss to the hub as usual.
+        """
+
+
+class IObserver(Interface):
+    """
+    Something that sees every published event once, before any participant
+    does: history recording, a bus to other nodes.
+    """
+
+    def published(event, audience):
+        """
+        C{event} was published to C{audience} (a L{chatsvc.delivery.Audience}).
+        """
+
+
+class ISession(Interface):
+    """
+    A front-end's conversation with one client, in decoded text lines.
+
+    It knows no transport: a L{chatsvc.net.connection.ServerConnection}
+    admits the client, frames, paces and sends its lines and closes it, and
+    asks the session only what to say.
+    """
+
+    name = Attribute("The front-end's name, for logs: C{native}, C{irc}.")
+    renderer = Attribute("The L{IRenderer} for this client's events.")
+
+    def start(connection):
+        """
+        The client was admitted; greet it through C{connection}.
+        """
+
+    def lineReceived(text):
+        """
+        A whole line from the client, decoded, within the flood policy.
+        """
+
+    def lineTooLong():
+        """
+        The client sent a line over the front-end's limit; it was dropped.
+        """
+
+    def undecodableLine(line):
+        """
+        The client sent C{line}, which is not UTF-8; it was dropped.
+        """
+
+    def refusedLines(error):
+        """
+        What to say to a client refused by a connection limit
+        (L{chatsvc.errors.TooManyConnections}) before closing.
+        """
+
+    def floodWarningLines(policy):
+        """
+        What to say, once, when a client's lines start being delayed.
+        """
+
+    def floodExceededLines():
+        """
+        What to say before closing a client that kept flooding.
+        """
+
+    def stop():
+        """
+        The connection is gone: cancel whatever the session has scheduled.
         """

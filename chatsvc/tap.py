@@ -26,14 +26,11 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
-from chatsvc.lines import (
-    DEFAULT_SEND_QUEUE,
-    KEEPALIVE_COUNT,
-    FloodPolicy,
-    KeepAliveEndpoint,
-    Outbox,
-)
 from chatsvc.native.protocol import NativeFactory
+from chatsvc.net.connection import Limits
+from chatsvc.net.flood import FloodPolicy
+from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
+from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
 from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
@@ -273,7 +270,12 @@ def makeService(options: Options, reactor=None) -> IService:
         registrationTimeout=options["register-timeout"],
     )
     service = ChatService(hub, reactor, grace=options["grace"])
-    flood = FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"])
+    limits = Limits(
+        sendQueue=options["send-queue"],
+        password=options["password"],
+        flood=FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"]),
+    )
+    # One outbox for every front-end: each connection written once a turn.
     outbox = Outbox(reactor)
     StreamServerEndpointService(
         # Probing starts after --ping-interval; four probes over --ping-timeout.
@@ -286,25 +288,16 @@ def makeService(options: Options, reactor=None) -> IService:
             ),
             "native",
         ),
-        NativeFactory(
-            hub,
-            options["lang"],
-            sendQueueLimit=options["send-queue"],
-            password=options["password"],
-            floodPolicy=flood,
-            clock=reactor,
-            outbox=outbox,
-        ),
+        NativeFactory(hub, options["lang"], limits=limits, clock=reactor, outbox=outbox),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
         ircFactory = IRCFactory(
             hub,
             reactor,
             serverName=options["irc-name"],
-            sendQueueLimit=options["send-queue"],
-            password=options["password"],
-            floodPolicy=flood,
+            limits=limits,
             outbox=outbox,
+            language=options["lang"],
         )
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]

@@ -15,21 +15,40 @@ from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from chatsvc import events
-from chatsvc.interfaces import IParticipant
+from chatsvc.interfaces import IParticipant, IRenderer
+
+
+@implementer(IRenderer)
+class EventRenderer:
+    """
+    Renders every event as itself, for fakes that record events rather than
+    bytes; the delivery path hands its "rendering" on untouched.
+    """
+
+    def render(self, event: events.Event) -> events.Event:  # type: ignore[override]
+        return event
+
+    def renderOwn(self, event: events.Event) -> events.Event:  # type: ignore[override]
+        return event
 
 
 @implementer(IParticipant)
 class RecordingParticipant:
     """
-    A participant that remembers what it was told.
+    A participant that remembers what it was told, published or direct.
 
     @ivar events: every event delivered, in order.
     @ivar closed: whether the hub asked it to close.
     """
 
+    renderer = EventRenderer()
+
     def __init__(self) -> None:
         self.events: list[events.Event] = []
         self.closed = False
+
+    def send(self, data: events.Event) -> None:  # type: ignore[override]
+        self.events.append(data)
 
     def deliver(self, event: events.Event) -> None:
         self.events.append(event)
@@ -93,3 +112,12 @@ def dieWithParent() -> None:
 
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    """
+    C{data} cut at C{cuts} (taken modulo its length), for feeding a stream
+    to a protocol in arbitrary reads.
+    """
+    points = sorted({cut % (len(data) + 1) for cut in cuts} | {0, len(data)})
+    return [data[start:end] for start, end in zip(points, points[1:])]

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatsvc.hub import Hub
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.native.protocol import NativeFactory
-from tests.test_lines import chunked
+from chatsvc.testing import chunked
 
 # Fragments that reach deep into the grammars, mixed with arbitrary bytes.
 FRAGMENTS = [

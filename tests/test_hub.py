@@ -23,6 +23,13 @@ from chatsvc.interfaces import IParticipant
 from chatsvc.testing import RecordingParticipant
 
 
+def who(nickname: str) -> events.Identity:
+    """
+    The identity of a member connected by L{HubTestCase.connect}.
+    """
+    return events.Identity(nickname)
+
+
 class HubTestCase(SynchronousTestCase):
     crowdSize = 100
 
@@ -56,7 +63,7 @@ class RegistrationTests(HubTestCase):
         bob, bobSees = self.connect()
         self.hub.register(bob, "Bob")
         self.assertEqual(bobSees.take(), [events.Welcome("Bob", "lobby")])
-        self.assertEqual(alicjaSees.take(), [events.Joined("Bob", "lobby")])
+        self.assertEqual(alicjaSees.take(), [events.Joined(who("Bob"), "lobby")])
         self.assertEqual(bob.nickname, "Bob")
 
     def test_takenNicknameIgnoringCase(self) -> None:
@@ -114,7 +121,7 @@ class ChatTests(HubTestCase):
         bobSees.take()
         carolSees.take()
         self.hub.say(bob, "Hi everyone!")
-        said = events.Said("Bob", "lobby", "Hi everyone!")
+        said = events.Said(who("Bob"), "lobby", "Hi everyone!")
         self.assertEqual(alicjaSees.take(), [said])
         self.assertEqual(bobSees.take(), [said])
         self.assertEqual(carolSees.take(), [])
@@ -125,7 +132,7 @@ class ChatTests(HubTestCase):
         """
         alicja, alicjaSees = self.connect("Alicja")
         self.hub.act(alicja, "waves")
-        self.assertEqual(alicjaSees.take(), [events.Acted("Alicja", "lobby", "waves")])
+        self.assertEqual(alicjaSees.take(), [events.Acted(who("Alicja"), "lobby", "waves")])
 
     def test_whisper(self) -> None:
         """
@@ -138,7 +145,7 @@ class ChatTests(HubTestCase):
         for participant in (alicjaSees, bobSees, carolSees):
             participant.take()
         self.hub.whisper(alicja, "bob", "psst")
-        whispered = events.Whispered("Alicja", "Bob", "psst")
+        whispered = events.Whispered(who("Alicja"), "Bob", "psst")
         self.assertEqual(bobSees.take(), [whispered])
         self.assertEqual(alicjaSees.take(), [whispered])
         self.assertEqual(carolSees.take(), [])
@@ -170,7 +177,7 @@ class RenameTests(HubTestCase):
         bob, bobSees = self.connect("Bob")
         alicjaSees.take()
         self.hub.rename(alicja, "Ala")
-        renamed = events.Renamed("Alicja", "Ala")
+        renamed = events.Renamed(who("Alicja"), "Ala")
         self.assertEqual(alicjaSees.take(), [renamed])
         self.assertEqual(bobSees.take(), [renamed])
         self.assertIs(self.hub.find("ala"), alicja)
@@ -184,7 +191,7 @@ class RenameTests(HubTestCase):
         """
         bob, bobSees = self.connect("bob")
         self.hub.rename(bob, "Bob")
-        self.assertEqual(bobSees.take(), [events.Renamed("bob", "Bob")])
+        self.assertEqual(bobSees.take(), [events.Renamed(who("bob"), "Bob")])
 
     def test_renameToTaken(self) -> None:
         """
@@ -210,8 +217,8 @@ class RoomTests(HubTestCase):
         alicjaSees.take()
         bobSees.take()
         self.hub.move(bob, "#Kitchen")
-        self.assertEqual(alicjaSees.take(), [events.Departed("Bob", "lobby", "kitchen")])
-        self.assertEqual(carolSees.take()[-1], events.Arrived("Bob", "kitchen", "lobby"))
+        self.assertEqual(alicjaSees.take(), [events.Departed(who("Bob"), "lobby", "kitchen")])
+        self.assertEqual(carolSees.take()[-1], events.Arrived(who("Bob"), "kitchen", "lobby"))
         self.assertEqual(bobSees.take(), [events.Moved("kitchen", 2)])
         self.assertEqual(self.hub.who(bob), ["Carol", "Bob"])
 
@@ -251,7 +258,7 @@ class LeaveTests(HubTestCase):
         alicjaSees.take()
         self.hub.disconnect(bob, "bye")
         self.hub.disconnect(bob)
-        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "bye")])
+        self.assertEqual(alicjaSees.take(), [events.Left(who("Bob"), "bye")])
         self.assertRaises(NoSuchNickname, self.hub.find, "Bob")
 
     def test_unregisteredLeaveIsSilent(self) -> None:
@@ -274,7 +281,7 @@ class CrowdTests(HubTestCase):
         """
         alicja, alicjaSees = self.connect("Alicja")
         self.connect("Bob")
-        self.assertEqual(alicjaSees.take(), [events.Joined("Bob", "lobby")])
+        self.assertEqual(alicjaSees.take(), [events.Joined(who("Bob"), "lobby")])
 
     def test_crowdedRoomsSummarize(self) -> None:
         """
@@ -307,7 +314,7 @@ class CrowdTests(HubTestCase):
         self.connect("Carol")
         alicjaSees.take()
         self.hub.say(alicja, "now")
-        self.assertEqual(alicjaSees.take(), [events.Said("Alicja", "lobby", "now")])
+        self.assertEqual(alicjaSees.take(), [events.Said(who("Alicja"), "lobby", "now")])
 
     def test_renameWhilePending(self) -> None:
         """
@@ -409,7 +416,7 @@ class ManyRoomsTests(HubTestCase):
         self.hub.enter(alicja, "kitchen")
         self.hub.enter(bob, "#kitchen")
         self.assertEqual([room.name for room in bob.rooms], ["lobby", "kitchen"])
-        self.assertEqual(alicjaSees.take()[-1], events.Joined("Bob", "kitchen"))
+        self.assertEqual(alicjaSees.take()[-1], events.Joined(who("Bob"), "kitchen"))
         self.assertRaises(AlreadyInRoom, self.hub.enter, bob, "Kitchen")
 
     def test_sayInANamedRoom(self) -> None:
@@ -425,7 +432,7 @@ class ManyRoomsTests(HubTestCase):
         for participant in (alicjaSees, bobSees):
             participant.take()
         self.hub.say(bob, "in the kitchen", "kitchen", notice=True)
-        said = events.Said("Bob", "kitchen", "in the kitchen", True)
+        said = events.Said(who("Bob"), "kitchen", "in the kitchen", True)
         self.assertEqual(alicjaSees.take(), [said])
         self.assertEqual(carolSees.take(), [])
         self.assertRaises(NotInRoom, self.hub.say, carol, "hi", "kitchen")
@@ -441,7 +448,7 @@ class ManyRoomsTests(HubTestCase):
         self.hub.enter(bob, "kitchen")
         alicjaSees.take()
         self.hub.disconnect(bob, "bye")
-        self.assertEqual(alicjaSees.take(), [events.Left("Bob", "bye")])
+        self.assertEqual(alicjaSees.take(), [events.Left(who("Bob"), "bye")])
         self.assertEqual(self.hub.who(alicja, "kitchen"), ["Alicja"])
 
     def test_renameHeardOnce(self) -> None:
@@ -455,8 +462,8 @@ class ManyRoomsTests(HubTestCase):
         alicjaSees.take()
         bobSees.take()
         self.hub.rename(bob, "Robert")
-        self.assertEqual(alicjaSees.take(), [events.Renamed("Bob", "Robert")])
-        self.assertEqual(bobSees.take(), [events.Renamed("Bob", "Robert")])
+        self.assertEqual(alicjaSees.take(), [events.Renamed(who("Bob"), "Robert")])
+        self.assertEqual(bobSees.take(), [events.Renamed(who("Bob"), "Robert")])
 
     def test_part(self) -> None:
         """
@@ -468,7 +475,7 @@ class ManyRoomsTests(HubTestCase):
         self.hub.enter(bob, "kitchen")
         alicjaSees.take()
         self.hub.part(bob, "kitchen", "dinner done")
-        self.assertEqual(alicjaSees.take(), [events.Parted("Bob", "kitchen", "dinner done")])
+        self.assertEqual(alicjaSees.take(), [events.Parted(who("Bob"), "kitchen", "dinner done")])
         self.assertEqual([room.name for room in bob.rooms], ["lobby"])
         self.assertRaises(NotInRoom, self.hub.part, bob, "kitchen")
 
@@ -491,7 +498,7 @@ class ManyRoomsTests(HubTestCase):
         alicja, alicjaSees = self.connect("Alicja")
         self.hub.setTopic(alicja, "lobby", "Welcome!")
         self.assertEqual(self.hub.room("LOBBY").topic, "Welcome!")
-        self.assertEqual(alicjaSees.take(), [events.TopicChanged("Alicja", "lobby", "Welcome!")])
+        self.assertEqual(alicjaSees.take(), [events.TopicChanged(who("Alicja"), "lobby", "Welcome!")])
 
     def test_away(self) -> None:
         """

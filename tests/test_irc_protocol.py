@@ -13,7 +13,8 @@ from chatsvc.interfaces import IParticipant
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.irc.wire import parseMessage
 from chatsvc.native.protocol import NativeFactory
-from tests.test_native import Connection
+from chatsvc.net.output import Outbox
+from tests.test_native import UNLIMITED, Connection
 
 
 class IRCConnection:
@@ -22,6 +23,7 @@ class IRCConnection:
     """
 
     def __init__(self, factory: IRCFactory) -> None:
+        self.factory = factory
         self.protocol = factory.buildProtocol(None)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)
@@ -30,6 +32,7 @@ class IRCConnection:
         self.protocol.dataReceived("".join(line + "\r\n" for line in lines).encode("utf-8"))
 
     def raw(self) -> bytes:
+        self.factory.clock.advance(0)
         data = self.transport.value()
         self.transport.clear()
         return data
@@ -47,9 +50,12 @@ class IRCTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.hub = Hub(self.clock)
-        self.factory = IRCFactory(self.hub, self.clock, wallClock=lambda: 1_000_000.0)
+        outbox = Outbox(self.clock)
+        self.factory = IRCFactory(
+            self.hub, self.clock, wallClock=lambda: 1_000_000.0, limits=UNLIMITED, outbox=outbox
+        )
         self.factory.startFactory()
-        self.native = NativeFactory(self.hub)
+        self.native = NativeFactory(self.hub, limits=UNLIMITED, outbox=outbox)
 
     def irc(self, nickname: str | None = None, *channels: str) -> IRCConnection:
         connection = IRCConnection(self.factory)
@@ -73,7 +79,7 @@ class RegistrationTests(IRCTestCase):
         """
         The IRC protocol is a hub participant like the native one.
         """
-        self.assertTrue(verifyObject(IParticipant, self.factory.buildProtocol(None)))
+        self.assertTrue(verifyObject(IParticipant, self.irc().protocol.connection))
 
     def test_welcomeBurst(self) -> None:
         """
@@ -308,7 +314,24 @@ class ChannelTests(IRCTestCase):
         self.clock.advance(1)
         [notice] = ola.messages()
         self.assertEqual(notice.command, "NOTICE")
-        self.assertEqual(notice.params, ("#lobby", "Ewa and Iga joined the chat!"))
+        self.assertEqual(notice.params, ("#lobby", "Joined #lobby: Ewa and Iga"))
+
+    def test_crowdSummaryInTheServersLanguage(self) -> None:
+        """
+        The summary is worded by the IRC front-end itself, in the language
+        the server was given (--lang).
+        """
+        hub = Hub(self.clock, crowdSize=2)
+        factory = IRCFactory(hub, self.clock, language="pl")
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O", "JOIN #lobby")
+        for name in ["Ewa", "Iga", "Ula", "Zoe"]:
+            other = IRCConnection(factory)
+            other.send(f"NICK {name}", "USER x 0 * :x", "JOIN #lobby")
+        ola.raw()
+        self.clock.advance(1)
+        [notice] = ola.messages()
+        self.assertEqual(notice.params, ("#lobby", "Do #lobby dołączyli: Ewa, Iga, Ula i 1 inna osoba"))
 
 
 class QueryTests(IRCTestCase):

@@ -10,7 +10,13 @@ from zope.interface.verify import verifyObject
 
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IParticipant
-from chatsvc.native.protocol import NativeFactory, NativeProtocol
+from chatsvc.native.protocol import NativeFactory
+from chatsvc.net.connection import Limits, ServerConnection
+from chatsvc.net.output import Outbox
+
+# Unit tests send in bursts at one moment of a Clock; flood control has
+# tests of its own.
+UNLIMITED = Limits(flood=None)
 
 
 class Connection:
@@ -19,6 +25,7 @@ class Connection:
     """
 
     def __init__(self, factory: NativeFactory) -> None:
+        self.factory = factory
         self.protocol = factory.buildProtocol(None)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)
@@ -31,8 +38,9 @@ class Connection:
 
     def lines(self) -> list[str]:
         """
-        What arrived since the last call.
+        What arrived since the last call, once the reactor turn is over.
         """
+        self.factory.clock.advance(0)
         data = self.transport.value()
         self.transport.clear()
         self.assertCrlf(data)
@@ -48,7 +56,9 @@ class NativeTestCase(SynchronousTestCase):
     def setUp(self) -> None:
         self.clock = Clock()
         self.hub = Hub(self.clock)
-        self.factory = NativeFactory(self.hub, self.language)
+        self.factory = NativeFactory(
+            self.hub, self.language, limits=UNLIMITED, outbox=Outbox(self.clock)
+        )
 
     def connect(self, nickname: str | None = None) -> Connection:
         connection = Connection(self.factory)
@@ -64,7 +74,9 @@ class HandshakeTests(NativeTestCase):
         """
         The protocol is a hub participant.
         """
-        self.assertTrue(verifyObject(IParticipant, NativeProtocol(self.hub)))
+        connection = self.connect().protocol.connection
+        self.assertIsInstance(connection, ServerConnection)
+        self.assertTrue(verifyObject(IParticipant, connection))
 
     def test_seedTranscript(self) -> None:
         """
@@ -321,6 +333,7 @@ class BadInputTests(NativeTestCase):
         self.bob.transport.producer.pauseProducing()
         for number in range(1000):
             self.alicja.say("x" * 2000)
+        self.clock.advance(0)
         self.assertTrue(self.bob.transport.disconnecting)
         self.bob.protocol.connectionLost(None)
         self.alicja.lines()
@@ -402,19 +415,20 @@ class RenderOnceTests(NativeTestCase):
         A line said to a room is worded and encoded once per language, however
         many hear it.
         """
-        from chatsvc.native import wire
+        from chatsvc.native import render
 
         connections = [self.connect(f"user{n}") for n in range(5)]
         connections[0].say("/lang pl")
         calls = []
-        original = wire.encodeEvent
+        original = render.encodeEvent
 
-        def counting(event, language, viewer):
-            calls.append(language)
-            return original(event, language, viewer)
+        def counting(event, language, own=False):
+            calls.append((language, own))
+            return original(event, language, own)
 
-        self.patch(wire, "encodeEvent", counting)
+        self.patch(render, "encodeEvent", counting)
         connections[1].say("hello all")
-        self.assertEqual(sorted(calls), ["en", "pl"])
+        # The sender's own view is the others' view: not worded again.
+        self.assertEqual(sorted(calls), [("en", False), ("pl", False)])
         for connection in connections[1:]:
             self.assertEqual(connection.lines()[-1], "user1: hello all")

@@ -17,6 +17,7 @@ from chatsvc.hub import Hub
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.native import wire
 from chatsvc.native.protocol import NativeFactory
+from chatsvc.net.connection import Limits
 from chatsvc.tap import Options
 from tests.harness import TIMEOUT, ServerProcess
 from tests.test_irc_protocol import IRCConnection
@@ -27,7 +28,7 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 
 class NativePasswordTests(SynchronousTestCase):
     def setUp(self) -> None:
-        self.factory = NativeFactory(Hub(Clock()), password="sezam otwórz".encode())
+        self.factory = NativeFactory(Hub(Clock()), limits=Limits(password="sezam otwórz".encode()))
 
     def test_rightPassword(self) -> None:
         """
@@ -71,7 +72,7 @@ class NativePasswordTests(SynchronousTestCase):
 class IRCPasswordTests(SynchronousTestCase):
     def setUp(self) -> None:
         clock = Clock()
-        self.factory = IRCFactory(Hub(clock), clock, password=b"sesame")
+        self.factory = IRCFactory(Hub(clock), clock, limits=Limits(password=b"sesame"))
 
     def test_rightPassword(self) -> None:
         """

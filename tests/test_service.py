@@ -144,7 +144,7 @@ class SendQueueOptionTests(SynchronousTestCase):
         factories = [factory for _, factory, _, _ in reactor.tcpServers]
         self.assertEqual(len(factories), 2)
         for factory in factories:
-            self.assertEqual(factory.buildProtocol(None).sendQueueLimit, 4096)
+            self.assertEqual(factory.limits.sendQueue, 4096)
 
 
 class AnnouncedEndpointTests(SynchronousTestCase):
@@ -200,7 +200,7 @@ class PingOptionTests(SynchronousTestCase):
         from twisted.application.internet import StreamServerEndpointService
 
         from chatsvc.irc.protocol import IRCFactory
-        from chatsvc.lines import KeepAliveEndpoint
+        from chatsvc.net.keepalive import KeepAliveEndpoint
 
         options = Options()
         options.parseOptions(["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667"])

@@ -7,6 +7,7 @@ from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc import events
+from chatsvc.events import Identity
 from chatsvc.errors import (
     AlreadyInRoom,
     AlreadyRegistered,
@@ -147,16 +148,16 @@ class ClassifyTests(SynchronousTestCase):
 def sampleEvents(nickname: str, other: str, text: str) -> list:
     return [
         events.Welcome(nickname, "lobby"),
-        events.Joined(nickname, "lobby"),
-        events.Left(nickname),
-        events.Left(nickname, text),
-        events.Renamed(nickname, other),
-        events.Parted(nickname, "lobby"),
-        events.Parted(nickname, "lobby", text),
-        events.TopicChanged(nickname, "lobby", text),
-        events.TopicChanged(nickname, "lobby", ""),
-        events.Departed(nickname, "lobby", "kuchnia"),
-        events.Arrived(nickname, "kuchnia", "lobby"),
+        events.Joined(Identity(nickname), "lobby"),
+        events.Left(Identity(nickname)),
+        events.Left(Identity(nickname), text),
+        events.Renamed(Identity(nickname), other),
+        events.Parted(Identity(nickname), "lobby"),
+        events.Parted(Identity(nickname), "lobby", text),
+        events.TopicChanged(Identity(nickname), "lobby", text),
+        events.TopicChanged(Identity(nickname), "lobby", ""),
+        events.Departed(Identity(nickname), "lobby", "kuchnia"),
+        events.Arrived(Identity(nickname), "kuchnia", "lobby"),
         events.Moved("kuchnia", 1),
         events.Moved("kuchnia", 3),
         events.Moved("kuchnia", 22),
@@ -197,9 +198,9 @@ class ForgeryTests(SynchronousTestCase):
         text cannot end the line.
         """
         t = translation("en")
-        said = wire.renderEvent(events.Said(nickname, "lobby", text), t, other)
+        said = wire.renderEvent(events.Said(Identity(nickname), "lobby", text), t)
         self.assertEqual(wire.classify(said), wire.Line("chat", wire.visible(text), nickname))
-        acted = wire.renderEvent(events.Acted(nickname, "lobby", text), t, other)
+        acted = wire.renderEvent(events.Acted(Identity(nickname), "lobby", text), t)
         self.assertEqual(wire.classify(acted), wire.Line("action", wire.visible(text), nickname))
         self.assertNotIn("\n", said + acted)
         self.assertNotIn("\r", said + acted)
@@ -211,11 +212,10 @@ class ForgeryTests(SynchronousTestCase):
         echo naming the recipient.
         """
         t = translation("en")
-        event = events.Whispered(sender, recipient, text)
-        if sender != recipient:
-            echo = wire.classify(wire.renderEvent(event, t, sender))
-            self.assertEqual(echo, wire.Line("sent", wire.visible(text), recipient))
-        received = wire.classify(wire.renderEvent(event, t, recipient))
+        event = events.Whispered(Identity(sender), recipient, text)
+        echo = wire.classify(wire.renderEvent(event, t, own=True))
+        self.assertEqual(echo, wire.Line("sent", wire.visible(text), recipient))
+        received = wire.classify(wire.renderEvent(event, t))
         self.assertEqual(received, wire.Line("private", wire.visible(text), sender))
 
     @given(heldNicknames, heldNicknames, anyText)
@@ -228,7 +228,7 @@ class ForgeryTests(SynchronousTestCase):
             lines = [
                 line
                 for event in sampleEvents(nickname, other, text)
-                for line in wire.renderEvent(event, t, other).split("\n")
+                for line in wire.renderEvent(event, t).split("\n")
             ]
             lines += wire.helpLines(t)
             lines.append(wire.whoLine("lobby", [nickname, other], t))
@@ -259,7 +259,7 @@ class EncodeTests(SynchronousTestCase):
         """
         event = events.Crowd("lobby", ("Żaneta",), ("Bob",))
         self.assertEqual(
-            wire.encodeEvent(event, "en", None),
+            wire.encodeEvent(event, "en"),
             "Żaneta joined the chat!\r\nBob left the chat.\r\n".encode(),
         )
 
@@ -267,9 +267,9 @@ class EncodeTests(SynchronousTestCase):
         """
         The seed's own Polish lines come out exactly.
         """
-        self.assertEqual(wire.encodeEvent(events.Welcome("Alicja", "lobby"), "pl", None), "Połączono z serwerem!\r\n".encode())
-        self.assertEqual(wire.encodeEvent(events.Joined("Bob", "lobby"), "pl", None), "Bob dołączył do czatu!\r\n".encode())
-        self.assertEqual(wire.encodeEvent(events.Left("Bob"), "pl", None), "Bob opuścił czat.\r\n".encode())
+        self.assertEqual(wire.encodeEvent(events.Welcome("Alicja", "lobby"), "pl"), "Połączono z serwerem!\r\n".encode())
+        self.assertEqual(wire.encodeEvent(events.Joined(Identity("Bob"), "lobby"), "pl"), "Bob dołączył do czatu!\r\n".encode())
+        self.assertEqual(wire.encodeEvent(events.Left(Identity("Bob")), "pl"), "Bob opuścił czat.\r\n".encode())
 
     def test_crowdWording(self) -> None:
         """
@@ -278,15 +278,15 @@ class EncodeTests(SynchronousTestCase):
         t = translation("en")
         event = events.Crowd("lobby", ("A", "B", "C", "D", "E"), ("F",))
         self.assertEqual(
-            wire.renderEvent(event, t, None),
+            wire.renderEvent(event, t),
             "A, B, C and 2 others joined the chat!\nF left the chat.",
         )
         pl = translation("pl")
         self.assertEqual(
-            wire.renderEvent(events.Crowd("lobby", ("A", "B"), ()), pl, None),
+            wire.renderEvent(events.Crowd("lobby", ("A", "B"), ()), pl),
             "A i B dołączyli do czatu!",
         )
         self.assertEqual(
-            wire.renderEvent(events.Crowd("lobby", tuple("ABCDEFGH"), ()), pl, None),
+            wire.renderEvent(events.Crowd("lobby", tuple("ABCDEFGH"), ()), pl),
             "A, B, C i 5 innych osób dołączyli do czatu!",
         )

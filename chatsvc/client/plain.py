@@ -39,14 +39,14 @@ from chatsvc.client.views import (
     nicknamePrompt,
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
-from chatsvc.lines import BoundedLineReceiver
+from chatsvc.client.lines import ClientLineProtocol
 from chatsvc.native import wire
 
 _END_OF_INPUT = None
 
 
 @implementer(IChatView, IHalfCloseableProtocol)
-class PlainLineView(BoundedLineReceiver):
+class PlainLineView(ClientLineProtocol):
     """
     The client as lines on standard input and output (see the module docstring).
 
@@ -92,9 +92,7 @@ class PlainLineView(BoundedLineReceiver):
         )
 
     def readConnectionLost(self) -> None:
-        rest = self.clearLineBuffer()
-        if rest and not self._skipping:
-            self.lineReceived(rest)
+        self.framer.finish()
         self._pending.append(_END_OF_INPUT)
         self._drain()
 

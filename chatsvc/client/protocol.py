@@ -32,7 +32,7 @@ from zope.interface import implementer
 
 from chatsvc.client.interfaces import IChatInput, IChatView
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
-from chatsvc.lines import BoundedLineReceiver
+from chatsvc.client.lines import ClientLineProtocol
 from chatsvc.native import wire
 
 # Far above anything the server sends (a client line of MAX_LINE_BYTES plus
@@ -58,7 +58,7 @@ def isQuit(text: str) -> bool:
 
 
 @implementer(IChatInput)
-class ChatClientProtocol(BoundedLineReceiver):
+class ChatClientProtocol(ClientLineProtocol):
     """
     One connection to a chat server, reporting to an L{IChatView}.
 

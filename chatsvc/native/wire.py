@@ -29,6 +29,7 @@ from chatsvc.errors import (
     TooManyConnections,
 )
 from chatsvc.i18n import LANGUAGES, translation
+from chatsvc.text import listNames
 from chatsvc.names import MAX_NAME_LENGTH, isNickname
 
 # The longest line a client may send, in bytes of UTF-8 without its line
@@ -266,26 +267,12 @@ def classify(line: str) -> Line:
     return Line("notice", line)
 
 
-def _names(names: tuple[str, ...] | list[str], limit: int, t: NullTranslations) -> str:
-    shown = list(names[:limit])
-    rest = len(names) - len(shown)
-    if rest:
-        return t.ngettext(
-            "{names} and {count} other", "{names} and {count} others", rest
-        ).format(names=", ".join(shown), count=rest)
-    if len(shown) == 1:
-        return shown[0]
-    return t.gettext("{names} and {last}").format(
-        names=", ".join(shown[:-1]), last=shown[-1]
-    )
-
-
-def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) -> str:
+def renderEvent(event: events.Event, t: NullTranslations, own: bool = False) -> str:
     """
     Word C{event} for a client; several lines are separated by C{"\\n"}.
 
-    @param viewer: the recipient's nickname, needed only to tell the two ends
-        of a private message apart.
+    @param own: for the client who caused it; only a private message reads
+        differently to its sender (C{-> *recipient* text}).
     """
     if isinstance(event, events.Said):
         return f"{event.nickname}: {visible(event.text)}"
@@ -294,10 +281,10 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
     if isinstance(event, events.Whispered):
         text = visible(event.text)
         if event.action:
-            text = f"{ACTION_PREFIX}{event.sender} {text}"
-        if event.recipient == viewer:
-            return f"*{event.sender}* {text}"
-        return f"{SENT_PRIVATE_PREFIX}*{event.recipient}* {text}"
+            text = f"{ACTION_PREFIX}{event.nickname} {text}"
+        if own:
+            return f"{SENT_PRIVATE_PREFIX}*{event.recipient}* {text}"
+        return f"*{event.nickname}* {text}"
     if isinstance(event, events.Welcome):
         return t.gettext("Connected to server!")
     if isinstance(event, events.Joined):
@@ -350,7 +337,7 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
                     "{names} joined the chat!",
                     "{names} joined the chat!",
                     len(event.joined),
-                ).format(names=_names(event.joined, MAX_CROWD_NAMES, t))
+                ).format(names=listNames(event.joined, MAX_CROWD_NAMES, t))
             )
         if event.left:
             lines.append(
@@ -358,7 +345,7 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
                     "{names} left the chat.",
                     "{names} left the chat.",
                     len(event.left),
-                ).format(names=_names(event.left, MAX_CROWD_NAMES, t))
+                ).format(names=listNames(event.left, MAX_CROWD_NAMES, t))
             )
         return "\n".join(lines)
     if isinstance(event, events.Closing):
@@ -370,15 +357,11 @@ def renderEvent(event: events.Event, t: NullTranslations, viewer: str | None) ->
     raise TypeError(f"no rendering for {event!r}")
 
 
-def encodeEvent(event: events.Event, language: str, viewer: str | None) -> bytes:
+def encodeEvent(event: events.Event, language: str, own: bool = False) -> bytes:
     """
     L{renderEvent} as wire bytes, each line ending in CRLF.
-
-    Only private messages need the C{viewer}; for everything else the bytes
-    are the same for every recipient of one language, which
-    L{chatsvc.native.protocol.NativeFactory.encode} makes use of.
     """
-    text = renderEvent(event, translation(language), viewer)
+    text = renderEvent(event, translation(language), own)
     return text.replace("\n", "\r\n").encode("utf-8") + b"\r\n"
 
 
@@ -467,7 +450,7 @@ def whoLine(room: str, nicknames: list[str], t: NullTranslations) -> str:
     The reply to /who.
     """
     return t.gettext("In room {room} ({count}): {names}").format(
-        room=room, count=len(nicknames), names=_names(nicknames, MAX_NAMES_SHOWN, t)
+        room=room, count=len(nicknames), names=listNames(nicknames, MAX_NAMES_SHOWN, t)
     )
 
 

@@ -1,0 +1,148 @@
+"""
+IRC commands about channels: JOIN, PART, TOPIC, NAMES, LIST.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatsvc.errors import AlreadyInRoom, ChatError, InvalidName, NoSuchRoom
+from chatsvc.irc import wire
+from chatsvc.irc.commands.server import TOPICLEN
+from chatsvc.irc.wire import formatMessage
+from chatsvc.names import checkRoomName
+
+if TYPE_CHECKING:
+    from chatsvc.hub import Room
+    from chatsvc.irc.session import IRCSession
+
+
+def roomName(session: IRCSession, channel: str) -> str | None:
+    """
+    The room a channel name stands for, or None (after replying) if the
+    name is not one.
+    """
+    if not channel.startswith("#"):
+        session.reply(wire.ERR_NOSUCHCHANNEL, channel, "No such channel")
+        return None
+    try:
+        return checkRoomName(channel[1:])
+    except InvalidName as error:
+        session.refuse("JOIN", error, channel)
+        return None
+
+
+def JOIN(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.ERR_NEEDMOREPARAMS, "JOIN", "Not enough parameters")
+        return
+    if params[0] == "0":
+        for room in list(session.member.rooms):
+            PART(session, (wire.channelName(room.name),))
+        return
+    for channel in params[0].split(","):
+        name = roomName(session, channel)
+        if name is None:
+            continue
+        try:
+            room = session.hub.enter(session.member, name)
+        except AlreadyInRoom:
+            continue
+        channel = wire.channelName(room.name)
+        session.send(formatMessage("JOIN", channel, prefix=session.mask))
+        if room.topic:
+            session.reply(wire.RPL_TOPIC, channel, room.topic)
+        names(session, room)
+
+
+def PART(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.ERR_NEEDMOREPARAMS, "PART", "Not enough parameters")
+        return
+    reason = params[1] if len(params) > 1 and params[1] else None
+    for channel in params[0].split(","):
+        try:
+            room = session.hub.part(session.member, channel.removeprefix("#"), reason)
+        except ChatError as error:
+            session.refuse("PART", error, channel)
+            continue
+        extra = (reason,) if reason else ()
+        session.send(
+            formatMessage("PART", wire.channelName(room.name), *extra, prefix=session.mask)
+        )
+
+
+def TOPIC(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params:
+        session.reply(wire.ERR_NEEDMOREPARAMS, "TOPIC", "Not enough parameters")
+        return
+    channel = params[0]
+    try:
+        room = session.hub.room(channel.removeprefix("#"))
+    except NoSuchRoom as error:
+        session.refuse("TOPIC", error, channel)
+        return
+    channel = wire.channelName(room.name)
+    if len(params) == 1:
+        if room.topic:
+            session.reply(wire.RPL_TOPIC, channel, room.topic)
+        else:
+            session.reply(wire.RPL_NOTOPIC, channel, "No topic is set")
+        return
+    try:
+        session.hub.setTopic(session.member, room.name, params[1][:TOPICLEN])
+    except ChatError as error:
+        session.refuse("TOPIC", error, channel)
+
+
+def names(session: IRCSession, room: Room) -> None:
+    """
+    353 lines that name everyone in C{room}, as few as fit, then 366.
+    """
+    channel = wire.channelName(room.name)
+    head = session.numeric(wire.RPL_NAMREPLY, "=", channel, "x")
+    budget = 510 - len(head.encode("utf-8"))
+    lines, current = [], []
+    size = 0
+    for member in room.members:
+        nickname = member.nickname
+        length = len(nickname.encode("utf-8")) + 1
+        if current and size + length > budget:
+            lines.append(session.numeric(wire.RPL_NAMREPLY, "=", channel, " ".join(current)))
+            current, size = [], 0
+        current.append(nickname)
+        size += length
+    if current:
+        lines.append(session.numeric(wire.RPL_NAMREPLY, "=", channel, " ".join(current)))
+    lines.append(session.numeric(wire.RPL_ENDOFNAMES, channel, "End of /NAMES list"))
+    session.sendMany(lines)
+
+
+def NAMES(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        return
+    for channel in params[0].split(","):
+        try:
+            names(session, session.hub.room(channel.removeprefix("#")))
+        except NoSuchRoom:
+            session.reply(wire.RPL_ENDOFNAMES, channel, "End of /NAMES list")
+
+
+def LIST(session: IRCSession, params: tuple[str, ...]) -> None:
+    wanted = None
+    if params and params[0]:
+        wanted = {channel.removeprefix("#").casefold() for channel in params[0].split(",")}
+    lines = [session.numeric(wire.RPL_LISTSTART, "Channel", "Users  Name")]
+    for room in session.hub.rooms():
+        if wanted is None or room.name.casefold() in wanted:
+            lines.append(
+                session.numeric(
+                    wire.RPL_LIST, wire.channelName(room.name), str(len(room.members)), room.topic
+                )
+            )
+    lines.append(session.numeric(wire.RPL_LISTEND, "End of /LIST"))
+    session.sendMany(lines)
+
+
+COMMANDS = {"JOIN": JOIN, "PART": PART, "TOPIC": TOPIC, "NAMES": NAMES, "LIST": LIST}

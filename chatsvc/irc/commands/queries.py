@@ -1,0 +1,147 @@
+"""
+IRC commands that ask about people: WHO, WHOIS, WHOWAS, ISON, USERHOST,
+and AWAY, which sets what WHOIS and private messages answer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
+from chatsvc.irc import wire
+from chatsvc.irc.commands.server import AWAYLEN
+
+if TYPE_CHECKING:
+    from chatsvc.irc.session import IRCSession
+
+
+def WHO(session: IRCSession, params: tuple[str, ...]) -> None:
+    mask = params[0] if params and params[0] else "*"
+    hub = session.hub
+    if mask.startswith("#"):
+        try:
+            room = hub.room(mask[1:])
+            found = [(wire.channelName(room.name), member) for member in room.members]
+        except NoSuchRoom:
+            found = []
+    else:
+        try:
+            member = hub.find(mask)
+            room = member.room
+            found = [(wire.channelName(room.name) if room else "*", member)]
+        except (NoSuchNickname, InvalidName):
+            found = []
+    lines = [
+        session.numeric(
+            wire.RPL_WHOREPLY,
+            channel,
+            member.username,
+            member.host,
+            session.server.serverName,
+            member.nickname,
+            "G" if member.away else "H",
+            f"0 {member.realname}",
+        )
+        for channel, member in found
+    ]
+    lines.append(session.numeric(wire.RPL_ENDOFWHO, mask, "End of /WHO list"))
+    session.sendMany(lines)
+
+
+def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[-1]:
+        session.reply(wire.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    nickname = params[-1].split(",")[0]
+    try:
+        member = session.hub.find(nickname)
+    except (NoSuchNickname, InvalidName):
+        session.sendMany(
+            [
+                session.numeric(wire.ERR_NOSUCHNICK, nickname, "No such nick/channel"),
+                session.numeric(wire.RPL_ENDOFWHOIS, nickname, "End of /WHOIS list"),
+            ]
+        )
+        return
+    server = session.server
+    name = member.nickname
+    lines = [
+        session.numeric(
+            wire.RPL_WHOISUSER, name, member.username, member.host, "*", member.realname
+        )
+    ]
+    if member.rooms:
+        lines.append(
+            session.numeric(
+                wire.RPL_WHOISCHANNELS,
+                name,
+                " ".join(wire.channelName(room.name) for room in member.rooms),
+            )
+        )
+    lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, "chatsvc"))
+    if member.away:
+        lines.append(session.numeric(wire.RPL_AWAY, name, member.away))
+    lines.append(
+        session.numeric(
+            wire.RPL_WHOISIDLE,
+            name,
+            str(int(server.clock.seconds() - member.lastSpoke)),
+            str(int(server.epoch(member.signon))),
+            "seconds idle, signon time",
+        )
+    )
+    lines.append(session.numeric(wire.RPL_ENDOFWHOIS, name, "End of /WHOIS list"))
+    session.sendMany(lines)
+
+
+def WHOWAS(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.ERR_NONICKNAMEGIVEN, "No nickname given")
+        return
+    session.sendMany(
+        [
+            session.numeric(wire.ERR_WASNOSUCHNICK, params[0], "There was no such nickname"),
+            session.numeric(wire.RPL_ENDOFWHOWAS, params[0], "End of WHOWAS"),
+        ]
+    )
+
+
+def ISON(session: IRCSession, params: tuple[str, ...]) -> None:
+    online = []
+    for nickname in " ".join(params).split():
+        try:
+            online.append(session.hub.find(nickname).nickname)
+        except (NoSuchNickname, InvalidName):
+            pass
+    session.reply(wire.RPL_ISON, " ".join(online))
+
+
+def USERHOST(session: IRCSession, params: tuple[str, ...]) -> None:
+    found = []
+    for nickname in params[:5]:
+        try:
+            member = session.hub.find(nickname)
+        except (NoSuchNickname, InvalidName):
+            continue
+        sign = "-" if member.away else "+"
+        found.append(f"{member.nickname}={sign}{member.username}@{member.host}")
+    session.reply(wire.RPL_USERHOST, " ".join(found))
+
+
+def AWAY(session: IRCSession, params: tuple[str, ...]) -> None:
+    message = params[0][:AWAYLEN] if params else ""
+    session.hub.setAway(session.member, message or None)
+    if message:
+        session.reply(wire.RPL_NOWAWAY, "You have been marked as being away")
+    else:
+        session.reply(wire.RPL_UNAWAY, "You are no longer marked as being away")
+
+
+COMMANDS = {
+    "WHO": WHO,
+    "WHOIS": WHOIS,
+    "WHOWAS": WHOWAS,
+    "ISON": ISON,
+    "USERHOST": USERHOST,
+    "AWAY": AWAY,
+}

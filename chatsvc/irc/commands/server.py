@@ -1,0 +1,182 @@
+"""
+IRC commands about the connection and the server: PING, PONG, QUIT, LUSERS,
+MOTD, VERSION, TIME, MODE, OPER; and what the server says of itself (005).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from chatsvc import __version__
+from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
+from chatsvc.irc import wire
+from chatsvc.irc.render import quitReason
+from chatsvc.irc.wire import formatMessage
+from chatsvc.names import MAX_NAME_LENGTH
+
+if TYPE_CHECKING:
+    from chatsvc.irc.session import IRCSession
+
+NETWORK = "chatsvc"
+TOPICLEN = 390
+AWAYLEN = 390
+
+
+def isupportTokens() -> list[str]:
+    """
+    What the server tells clients about itself (005), truthfully.
+
+    Nicknames are folded by Unicode case folding after NFKC, the nearest
+    published mapping to which is RFC 8265's; nicknames and channel names
+    never contain the characters on which ascii and rfc1459 disagree.
+    There are no channel operators, so PREFIX is empty, and the only
+    channel mode is n (no messages from outside).
+    """
+    return [
+        "AWAYLEN=%d" % AWAYLEN,
+        "CASEMAPPING=rfc8265",
+        "CHANLIMIT=#:",
+        "CHANMODES=,,,n",
+        "CHANNELLEN=%d" % (MAX_NAME_LENGTH + 1),
+        "CHANTYPES=#",
+        "NETWORK=" + NETWORK,
+        "NICKLEN=%d" % MAX_NAME_LENGTH,
+        "PREFIX=",
+        "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1",
+        "TOPICLEN=%d" % TOPICLEN,
+        "UTF8ONLY",
+    ]
+
+
+def PING(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.ERR_NOORIGIN, "No origin specified")
+        return
+    name = session.server.serverName
+    session.send(formatMessage("PONG", name, params[0], prefix=name))
+
+
+def PONG(session: IRCSession, params: tuple[str, ...]) -> None:
+    # Hearing anything at all is what keeps a client alive.
+    pass
+
+
+def QUIT(session: IRCSession, params: tuple[str, ...]) -> None:
+    reason = params[0] if params else None
+    session.connection.leave(reason)
+    session.connection.goodbye([session.closingLink(quitReason(reason))])
+
+
+def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
+    hub = session.hub
+    users = hub.registeredCount()
+    unknown = len(hub.members) - users
+    session.sendMany(
+        [
+            session.numeric(
+                wire.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers"
+            ),
+            session.numeric(wire.RPL_LUSEROP, "0", "operator(s) online"),
+            session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
+            session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
+            session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),
+        ]
+    )
+
+
+def MOTD(session: IRCSession, params: tuple[str, ...]) -> None:
+    motd = session.server.motd
+    if not motd:
+        session.reply(wire.ERR_NOMOTD, "MOTD File is missing")
+        return
+    name = session.server.serverName
+    lines = [session.numeric(wire.RPL_MOTDSTART, f"- {name} Message of the day - ")]
+    lines += [session.numeric(wire.RPL_MOTD, f"- {line}") for line in motd]
+    lines.append(session.numeric(wire.RPL_ENDOFMOTD, "End of /MOTD command."))
+    session.sendMany(lines)
+
+
+def VERSION(session: IRCSession, params: tuple[str, ...]) -> None:
+    session.reply(wire.RPL_VERSION, f"chatsvc-{__version__}.", session.server.serverName, "")
+
+
+def TIME(session: IRCSession, params: tuple[str, ...]) -> None:
+    now = session.server.epoch(session.server.clock.seconds())
+    session.reply(
+        wire.RPL_TIME,
+        session.server.serverName,
+        time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(now)),
+    )
+
+
+def MODE(session: IRCSession, params: tuple[str, ...]) -> None:
+    if not params or not params[0]:
+        session.reply(wire.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")
+        return
+    target = params[0]
+    if target.startswith("#"):
+        try:
+            room = session.hub.room(target[1:])
+        except NoSuchRoom:
+            session.reply(wire.ERR_NOSUCHCHANNEL, target, "No such channel")
+            return
+        channel = wire.channelName(room.name)
+        if len(params) == 1:
+            session.reply(wire.RPL_CHANNELMODEIS, channel, "+n")
+        elif params[1].lstrip("+") == "b" and len(params) == 2:
+            session.reply(wire.RPL_ENDOFBANLIST, channel, "End of channel ban list")
+        else:
+            session.reply(wire.ERR_CHANOPRIVSNEEDED, channel, "You're not a channel operator")
+        return
+    try:
+        member = session.hub.find(target)
+    except (NoSuchNickname, InvalidName):
+        session.reply(wire.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return
+    if member is not session.member:
+        session.reply(wire.ERR_USERSDONTMATCH, "Can't change mode for other users")
+        return
+    if len(params) == 1:
+        session.reply(wire.RPL_UMODEIS, "+i" if session.invisible else "+")
+        return
+    _setUserModes(session, params[1])
+
+
+def _setUserModes(session: IRCSession, modes: str) -> None:
+    adding = True
+    changed = ""
+    unknown = False
+    for flag in modes:
+        if flag in "+-":
+            adding = flag == "+"
+        elif flag == "i":
+            if session.invisible != adding:
+                session.invisible = adding
+                changed += ("+" if adding else "-") + "i"
+        else:
+            unknown = True
+    if changed:
+        session.send(formatMessage("MODE", session.member.nickname, changed, prefix=session.mask))
+    if unknown:
+        session.reply(wire.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+
+
+def OPER(session: IRCSession, params: tuple[str, ...]) -> None:
+    if len(params) < 2:
+        session.reply(wire.ERR_NEEDMOREPARAMS, "OPER", "Not enough parameters")
+    else:
+        session.reply(wire.ERR_NOOPERHOST, "No O-lines for your host")
+
+
+COMMANDS = {
+    "PING": PING,
+    "PONG": PONG,
+    "QUIT": QUIT,
+    "LUSERS": LUSERS,
+    "MOTD": MOTD,
+    "VERSION": VERSION,
+    "TIME": TIME,
+    "MODE": MODE,
+    "OPER": OPER,
+}

@@ -1,0 +1,56 @@
+"""
+The one table from hub errors to IRC numerics.
+
+A command that the hub refuses is answered by the numeric for the error's
+class; a few commands answer some errors with a numeric of their own (a
+message to a channel one is not in is "cannot send", not "not on
+channel"), listed in L{OVERRIDES}.
+"""
+
+from __future__ import annotations
+
+from chatsvc.errors import (
+    AlreadyInRoom,
+    ChatError,
+    InvalidName,
+    NicknameInUse,
+    NoSuchNickname,
+    NoSuchRoom,
+    NotInRoom,
+    NotRegistered,
+)
+from chatsvc.irc import wire
+
+NUMERICS: dict[type[ChatError], tuple[str, str]] = {
+    NicknameInUse: (wire.ERR_NICKNAMEINUSE, "Nickname is already in use"),
+    NoSuchNickname: (wire.ERR_NOSUCHNICK, "No such nick/channel"),
+    NoSuchRoom: (wire.ERR_NOSUCHCHANNEL, "No such channel"),
+    NotInRoom: (wire.ERR_NOTONCHANNEL, "You're not on that channel"),
+    NotRegistered: (wire.ERR_NOTREGISTERED, "You have not registered"),
+    AlreadyInRoom: (wire.ERR_USERONCHANNEL, "is already on channel"),
+}
+
+# (command, error class) -> numeric, where a command words an error its way.
+OVERRIDES: dict[tuple[str, type[ChatError]], tuple[str, str]] = {
+    ("NICK", InvalidName): (wire.ERR_ERRONEUSNICKNAME, "Erroneous nickname"),
+    ("JOIN", InvalidName): (wire.ERR_BADCHANNAME, "Illegal channel name"),
+    ("PRIVMSG", NotInRoom): (wire.ERR_CANNOTSENDTOCHAN, "Cannot send to channel"),
+    ("PRIVMSG", InvalidName): (wire.ERR_NOSUCHCHANNEL, "No such channel"),
+    ("NOTICE", NotInRoom): (wire.ERR_CANNOTSENDTOCHAN, "Cannot send to channel"),
+    ("NOTICE", InvalidName): (wire.ERR_NOSUCHCHANNEL, "No such channel"),
+    ("TOPIC", InvalidName): (wire.ERR_NOSUCHCHANNEL, "No such channel"),
+    ("PART", InvalidName): (wire.ERR_NOSUCHCHANNEL, "No such channel"),
+}
+
+
+def numericFor(command: str, error: ChatError) -> tuple[str, str]:
+    """
+    The numeric and its text that answer C{command} refused with C{error}.
+
+    @raise KeyError: the table has no entry, which is a bug to fix here.
+    """
+    kind = type(error)
+    found = OVERRIDES.get((command, kind)) or NUMERICS.get(kind)
+    if found is None:
+        raise KeyError(f"no IRC numeric for {kind.__name__} in {command}")
+    return found

@@ -1,0 +1,260 @@
+"""
+The server side of one connection, whatever its front-end and transport.
+
+Every front-end's session talks to its client in text lines and leaves the
+rest to L{ServerConnection}: admission by the hub's limits, the server
+password check, flood control (delay, warn once, cut off), output and its
+send-queue bound, and closing, either with a goodbye that is flushed first
+or at once.  So the rules are the same for every front-end, and a new one
+(a WebSocket session) gets all of them by being a session.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from attrs import frozen
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from chatsvc import events
+from chatsvc.errors import TooManyConnections
+from chatsvc.hub import Hub, Member
+from chatsvc.interfaces import IParticipant, ISession
+from chatsvc.net.flood import FloodPolicy, TokenBucket
+from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox, Output
+
+
+@frozen
+class Limits:
+    """
+    What every connection of a front-end is held to.
+
+    @ivar sendQueue: bytes that may wait for a peer that stopped reading.
+    @ivar password: the server password (UTF-8), if clients must give one.
+    @ivar flood: how fast clients may send; C{None}, only in tests that
+        say so, for no limit.
+    """
+
+    sendQueue: int = DEFAULT_SEND_QUEUE
+    password: bytes | None = None
+    flood: FloodPolicy | None = FloodPolicy()
+
+
+@implementer(IParticipant)
+class ServerConnection:
+    """
+    One client connection as the hub sees it (its participant), between a
+    transport adapter below and a front-end session above.
+
+    The adapter calls L{connectionMade}, L{textReceived}, L{lineTooLong},
+    L{undecodableLine}, L{readConnectionLost} and L{connectionLost}; the
+    session calls L{sendLines}, L{leave}, L{goodbye}, L{abort} and
+    L{checkPassword}.
+
+    @ivar member: the hub's record of this connection, once admitted.
+    @ivar host: the peer's address, as the hub and logs name it.
+    """
+
+    log = Logger()
+
+    member: Member | None = None
+    host = "unknown"
+
+    def __init__(
+        self,
+        hub: Hub,
+        session: ISession,
+        clock: IReactorTime,
+        limits: Limits = Limits(),
+        outbox: Outbox | None = None,
+        username: str = "user",
+    ) -> None:
+        self.hub = hub
+        self.session = session
+        self.renderer = session.renderer
+        self._clock = clock
+        self._limits = limits
+        self._outbox = outbox
+        self._username = username
+        self._bucket = TokenBucket(limits.flood) if limits.flood is not None else None
+        self._closing = False
+        self._held: str | None = None
+        self._release = None
+        self._transport = None
+        self._input = None
+        self._output: Output | None = None
+
+    # From the transport adapter
+
+    def connectionMade(self, transport, input) -> None:
+        """
+        The client connected over C{transport}; C{input} pauses and resumes
+        the lines it reads (for flood control) and stops them.
+        """
+        self._transport = transport
+        self._input = input
+        self._output = Output.open(
+            transport, self._limits.sendQueue, self._outbox, self._overflowed
+        )
+        # The delivery path calls send once per recipient: straight to the
+        # output's append, without this object's method in between.
+        self.send = self._output.send  # type: ignore[method-assign]
+        peer = transport.getPeer()
+        self.host = getattr(peer, "host", "unknown")
+        try:
+            self.member = self.hub.connect(self, username=self._username, host=self.host)
+        except TooManyConnections as error:
+            self.log.info(
+                "refused {front} {peer}: {scope} limit",
+                front=self.session.name,
+                peer=peer,
+                scope=error.scope,
+            )
+            self.goodbye(self.session.refusedLines(error))
+            return
+        self.session.start(self)
+
+    def textReceived(self, text: str) -> None:
+        if self._closing:
+            return
+        bucket = self._bucket
+        if bucket is None or bucket.take(self._clock.seconds()):
+            self.session.lineReceived(text)
+            return
+        # Hold this line and read nothing more until its turn comes.
+        self._held = text
+        self._input.pause()
+        delay = bucket.delay()
+        if bucket.exceeded:
+            self.log.info("{peer} kept flooding; disconnecting", peer=self.host)
+            self.leave("Excess Flood")
+            self.goodbye(self.session.floodExceededLines())
+            return
+        if bucket.delayed == 1:
+            self.sendLines(self.session.floodWarningLines(bucket.policy))
+        self._release = self._clock.callLater(delay, self._releaseHeld)
+
+    def _releaseHeld(self) -> None:
+        self._release = None
+        text, self._held = self._held, None
+        # The token this line waited for.
+        self._bucket.take(self._clock.seconds())
+        if text is not None and not self._closing:
+            self.session.lineReceived(text)
+        if not self._closing:
+            self._input.resume()
+
+    def lineTooLong(self) -> None:
+        if not self._closing:
+            self.log.info("line too long from {peer}", peer=self.host)
+            self.session.lineTooLong()
+
+    def undecodableLine(self, line: bytes) -> None:
+        if not self._closing:
+            self.log.info("invalid UTF-8 from {peer}", peer=self.host)
+            self.session.undecodableLine(line)
+
+    def readConnectionLost(self) -> None:
+        """
+        The client sent EOF (C{nc} at the end of its input): leave now, and
+        close once everything owed to it has been written.
+        """
+        self.leave()
+        self.goodbye([])
+
+    def connectionLost(self) -> None:
+        self._closing = True
+        if self._output is not None:
+            self._output.discard()
+        if self._release is not None and self._release.active():
+            self._release.cancel()
+        self.session.stop()
+        self.leave()
+
+    # For the session
+
+    def sendLines(self, lines: list[str]) -> None:
+        """
+        Send C{lines}, each ended with CR LF, unless the connection closes.
+        """
+        if lines and not self._closing:
+            self.send("".join(line + "\r\n" for line in lines).encode("utf-8"))
+
+    def useRenderer(self, renderer) -> None:
+        """
+        Word events with C{renderer} from now on (the user chose another
+        language, the client negotiated capabilities).
+        """
+        self.session.renderer = self.renderer = renderer
+
+    def leave(self, reason: str | None = None) -> None:
+        """
+        Leave the hub now (everyone who shared a room hears it, with
+        C{reason}); only the first call counts.
+        """
+        if self.member is not None:
+            self.hub.disconnect(self.member, reason)
+
+    def goodbye(self, lines: list[str]) -> None:
+        """
+        Send C{lines}, then close once all output has left; nothing is read
+        or sent after this.  The hub hears of it when the connection is
+        gone, unless the session L{leave}s first.
+        """
+        if self._closing:
+            return
+        self.sendLines(lines)
+        self._closing = True
+        self._input.stop()
+        self._output.close()
+
+    def abort(self) -> None:
+        """
+        Close at once, dropping whatever is not yet sent.
+        """
+        self._closing = True
+        self._transport.abortConnection()
+
+    @property
+    def passwordRequired(self) -> bool:
+        return self._limits.password is not None
+
+    def checkPassword(self, attempt: str) -> bool:
+        """
+        Whether C{attempt} is the server password, compared in constant time
+        and never logged (it may be someone's real password).
+        """
+        password = self._limits.password
+        if password is None:
+            return True
+        if hmac.compare_digest(attempt.encode("utf-8"), password):
+            return True
+        self.log.info("wrong password from {peer}", peer=self.host)
+        return False
+
+    # IParticipant
+
+    def send(self, data: bytes) -> None:
+        """
+        Queue C{data} for output (replaced by the output's own C{send} once
+        connected).
+        """
+        self._output.send(data)
+
+    def deliver(self, event: events.Event) -> None:
+        if self._closing:
+            return
+        data = self.renderer.render(event)
+        if data:
+            self.send(data)
+        if isinstance(event, (events.Closing, events.TimedOut)):
+            self.goodbye([])
+
+    def close(self) -> None:
+        self.abort()
+
+    def _overflowed(self) -> None:
+        self.log.warn("{peer} stopped reading; disconnecting", peer=self.host)
+        self.abort()

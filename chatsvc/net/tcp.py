@@ -1,0 +1,110 @@
+"""
+The TCP adapter: frames a byte stream into lines for a L{ServerConnection}.
+
+Thin on purpose: a WebSocket adapter is the same thing with messages for
+lines.  Everything else a connection needs lives in
+L{chatsvc.net.connection}.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory
+from zope.interface import implementer
+
+from chatsvc.hub import Hub
+from chatsvc.interfaces import ISession
+from chatsvc.net.connection import Limits, ServerConnection
+from chatsvc.net.framing import LineFramer
+from chatsvc.net.output import Outbox
+
+
+@implementer(IHalfCloseableProtocol)
+class LineServerProtocol(Protocol):
+    """
+    Lines from a stream transport to a connection, and the transport's end.
+    """
+
+    def __init__(self, connection: ServerConnection, maxLineBytes: int) -> None:
+        self.connection = connection
+        self._maxLineBytes = maxLineBytes
+        self._framer: LineFramer | None = None
+
+    def connectionMade(self) -> None:
+        connection = self.connection
+        self._framer = LineFramer(
+            self._maxLineBytes,
+            connection.textReceived,
+            connection.lineTooLong,
+            connection.undecodableLine,
+        )
+        connection.connectionMade(self.transport, self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._framer.feed(data)
+
+    def connectionLost(self, reason=None) -> None:
+        if self._framer is not None:
+            self._framer.stop()
+        self.connection.connectionLost()
+
+    def readConnectionLost(self) -> None:
+        self.connection.readConnectionLost()
+
+    def writeConnectionLost(self) -> None:
+        self.connection.goodbye([])
+
+    # Input control, for the connection's flood control
+
+    def pause(self) -> None:
+        self._framer.pause()
+        self.transport.pauseProducing()
+
+    def resume(self) -> None:
+        if not self.transport.disconnecting:
+            self.transport.resumeProducing()
+        self._framer.resume()
+
+    def stop(self) -> None:
+        self._framer.stop()
+
+
+class LineServerFactory(ServerFactory):
+    """
+    Builds, per TCP connection, a front-end session, its L{ServerConnection}
+    and the adapter between them.
+
+    @param newSession: makes a session for a new connection.
+    @param username: the user name the hub records until the session says
+        another (IRC's USER).
+    """
+
+    protocol = LineServerProtocol
+
+    def __init__(
+        self,
+        hub: Hub,
+        newSession: Callable[[], ISession],
+        maxLineBytes: int,
+        clock: IReactorTime | None = None,
+        limits: Limits = Limits(),
+        outbox: Outbox | None = None,
+        username: str = "user",
+    ) -> None:
+        self.hub = hub
+        self.clock = clock if clock is not None else hub.clock
+        self.limits = limits
+        self.outbox = outbox
+        self._newSession = newSession
+        self._maxLineBytes = maxLineBytes
+        self._username = username
+
+    def buildProtocol(self, addr) -> LineServerProtocol:
+        connection = ServerConnection(
+            self.hub, self._newSession(), self.clock, self.limits, self.outbox, self._username
+        )
+        protocol = self.protocol(connection, self._maxLineBytes)
+        protocol.factory = self
+        return protocol

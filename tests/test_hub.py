@@ -556,3 +556,140 @@ class LimitTests(SynchronousTestCase):
         self.assertEqual(slow.take(), [events.TimedOut()])
         self.assertEqual(quick.take(), [events.Welcome("Ola", "lobby")])
         self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class IdentityTests(HubTestCase):
+    def test_eventsCarryIdTimeAndSender(self) -> None:
+        """
+        A published event carries a fresh id, the hub clock's time when it
+        was accepted, and its sender's whole identity.
+        """
+        participant = RecordingParticipant()
+        member = self.hub.connect(participant, username="~ola", host="192.0.2.7")
+        self.hub.register(member, "Ola")
+        participant.take()
+        self.clock.advance(12.5)
+        self.hub.say(member, "one")
+        self.hub.say(member, "two")
+        first, second = participant.take()
+        self.assertEqual(first.sender, events.Identity("Ola", "~ola", "192.0.2.7"))
+        self.assertEqual(first.sender.mask, "Ola!~ola@192.0.2.7")
+        self.assertEqual((first.time, second.time), (12.5, 12.5))
+        self.assertNotEqual(first.id, second.id)
+        self.assertRegex(first.id, "^[a-z0-9]+$")
+
+    def test_idsUniqueAcrossHubs(self) -> None:
+        """
+        Two hubs (two processes, two nodes) never hand out the same id.
+        """
+        ids = set()
+        for _ in range(2):
+            hub = Hub(Clock())
+            participant = RecordingParticipant()
+            member = hub.connect(participant)
+            hub.register(member, "Ola")
+            for n in range(50):
+                hub.say(member, str(n))
+            ids.update(event.id for event in participant.take())
+        self.assertEqual(len(ids), 102)
+
+    def test_renameNamesTheOldIdentity(self) -> None:
+        """
+        A rename names who the member was, so that others can match it.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, bobSees = self.connect("Bob")
+        alicjaSees.take()
+        self.hub.rename(bob, "Robert")
+        [renamed] = alicjaSees.take()
+        self.assertEqual((renamed.sender.nickname, renamed.new), ("Bob", "Robert"))
+        self.assertEqual(bob.identity.nickname, "Robert")
+
+    def test_leaveNamesTheLeaver(self) -> None:
+        """
+        The leave still describes who left, though the hub has forgotten them.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, _ = self.connect("Bob")
+        alicjaSees.take()
+        self.hub.disconnect(bob, "bye")
+        [left] = alicjaSees.take()
+        self.assertEqual(left.sender, who("Bob"))
+        self.assertRaises(NoSuchNickname, self.hub.find, "Bob")
+
+
+class Exploding(RecordingParticipant):
+    """
+    A participant whose output raises, as a broken front-end might.
+    """
+
+    def send(self, data) -> None:
+        raise RuntimeError("broken front-end")
+
+
+class DeliveryTests(HubTestCase):
+    def test_observerSeesEachEventOnce(self) -> None:
+        """
+        An observer (history, a bus) sees every published event once, with
+        its audience, before anyone else; notices to one connection are not
+        published.
+        """
+        seen = []
+
+        class Observer:
+            def published(self, event, audience):
+                seen.append((event, [room.name for room in audience.rooms]))
+
+        self.hub.delivery.observe(Observer())
+        alicja, _ = self.connect("Alicja")
+        bob, _ = self.connect("Bob")
+        self.hub.say(alicja, "hi")
+        self.hub.disconnect(bob)
+        self.assertEqual(
+            seen,
+            [
+                (events.Joined(who("Alicja"), "lobby"), ["lobby"]),
+                (events.Joined(who("Bob"), "lobby"), ["lobby"]),
+                (events.Said(who("Alicja"), "lobby", "hi"), ["lobby"]),
+                (events.Left(who("Bob")), ["lobby"]),
+            ],
+        )
+
+    def test_failingParticipantIsDropped(self) -> None:
+        """
+        A participant that raises is logged and dropped after the turn; the
+        others still get the event, and the room hears it left.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        carol, carolSees = self.connect("Carol")
+        broken = Exploding()
+        member = self.hub.connect(broken)
+        self.hub.register(member, "Broken")
+        alicjaSees.take()
+        carolSees.take()
+        self.hub.say(alicja, "hello")
+        self.assertEqual(carolSees.take(), [events.Said(who("Alicja"), "lobby", "hello")])
+        self.assertTrue(broken.closed)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.clock.advance(0)
+        self.assertEqual(self.hub.who(alicja), ["Alicja", "Carol"])
+        self.assertEqual(
+            alicjaSees.take(),
+            [events.Said(who("Alicja"), "lobby", "hello"), events.Left(who("Broken"), "Internal error")],
+        )
+
+    def test_orderPerConnectionAcrossRooms(self) -> None:
+        """
+        A member in two rooms receives events in the order the hub emitted
+        them, whatever room or private conversation each came from.
+        """
+        alicja, alicjaSees = self.connect("Alicja")
+        bob, _ = self.connect("Bob")
+        self.hub.enter(alicja, "kitchen")
+        self.hub.enter(bob, "kitchen")
+        alicjaSees.take()
+        self.hub.say(bob, "1", "lobby")
+        self.hub.say(bob, "2", "kitchen")
+        self.hub.whisper(bob, "Alicja", "3")
+        self.hub.say(bob, "4", "lobby")
+        self.assertEqual([event.text for event in alicjaSees.take()], ["1", "2", "3", "4"])

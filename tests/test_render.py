@@ -1,0 +1,146 @@
+"""
+Every event type has a rendering in every front-end: a test that walks the
+event union, so that a new event can never vanish silently in one of them.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from chatsvc import events
+from chatsvc.i18n import LANGUAGES
+from chatsvc.interfaces import IRenderer
+from chatsvc.irc.render import IRCRenderer
+from chatsvc.irc.wire import MAX_LINE_BYTES, parseMessage
+from chatsvc.native import wire
+from chatsvc.native.render import NativeRenderer
+
+OLA = events.Identity("Ola", "~ola", "192.0.2.7")
+
+# One instance of every event type, with the fields that vary its wording.
+SAMPLES: dict[type, events.Event] = {
+    events.Welcome: events.Welcome("Ola", "lobby"),
+    events.Joined: events.Joined(OLA, "lobby"),
+    events.Left: events.Left(OLA, "bye"),
+    events.Parted: events.Parted(OLA, "lobby", "later"),
+    events.TopicChanged: events.TopicChanged(OLA, "lobby", "Witamy"),
+    events.Said: events.Said(OLA, "lobby", "hello"),
+    events.Acted: events.Acted(OLA, "lobby", "waves"),
+    events.Whispered: events.Whispered(OLA, "Bob", "psst"),
+    events.Renamed: events.Renamed(OLA, "Ala"),
+    events.Departed: events.Departed(OLA, "lobby", "kitchen"),
+    events.Arrived: events.Arrived(OLA, "kitchen", "lobby"),
+    events.Moved: events.Moved("kitchen", 2),
+    events.Crowd: events.Crowd("lobby", ("Ewa", "Iga"), ("Ula",)),
+    events.TimedOut: events.TimedOut("192.0.2.7"),
+    events.Closing: events.Closing(),
+}
+
+# IRC says these its own way (replies to registration and JOIN), not as events.
+IRC_SILENT = {events.Welcome, events.Moved}
+
+
+class EventUnionTests(SynchronousTestCase):
+    def test_samplesCoverTheUnion(self) -> None:
+        """
+        The samples hold exactly one of each type in the event union.
+        """
+        self.assertEqual(set(SAMPLES), set(typing.get_args(events.Event)))
+        for kind, event in SAMPLES.items():
+            self.assertIsInstance(event, kind)
+
+    def test_publishedAreInTheUnion(self) -> None:
+        """
+        Every published event type is one of the union.
+        """
+        self.assertTrue(set(events.PUBLISHED) <= set(typing.get_args(events.Event)))
+
+
+class NativeRenderingTests(SynchronousTestCase):
+    def test_renderer(self) -> None:
+        """
+        The native renderer is an IRenderer, one per language.
+        """
+        renderer = NativeRenderer.forLanguage("pl")
+        self.assertTrue(verifyObject(IRenderer, renderer))
+        self.assertIs(renderer, NativeRenderer.forLanguage("pl"))
+
+    def test_everyEventInEveryLanguage(self) -> None:
+        """
+        Every event type, for others and for its sender, is one or more
+        whole CRLF lines of UTF-8 in every language.
+        """
+        for language in LANGUAGES:
+            renderer = NativeRenderer.forLanguage(language)
+            for kind, event in SAMPLES.items():
+                for data in (renderer.render(event), renderer.renderOwn(event)):
+                    self.assertTrue(data.endswith(b"\r\n"), (language, kind))
+                    text = data.decode("utf-8")
+                    self.assertNotIn("\n", text.replace("\r\n", ""), (language, kind))
+
+    def test_unknownEventRaises(self) -> None:
+        """
+        Something that is not an event has no rendering: it raises rather
+        than vanishing.
+        """
+        self.assertRaises(TypeError, NativeRenderer.forLanguage("en").render, object())
+
+    def test_ownPrivateMessage(self) -> None:
+        """
+        Only a private message reads differently to its sender.
+        """
+        renderer = NativeRenderer.forLanguage("en")
+        event = SAMPLES[events.Whispered]
+        self.assertEqual(wire.classify(renderer.render(event).decode().strip()).kind, "private")
+        self.assertEqual(wire.classify(renderer.renderOwn(event).decode().strip()).kind, "sent")
+
+
+class IRCRenderingTests(SynchronousTestCase):
+    def test_renderer(self) -> None:
+        """
+        The IRC renderer is an IRenderer, one per server name and language.
+        """
+        renderer = IRCRenderer.forServer("irc.example", "en")
+        self.assertTrue(verifyObject(IRenderer, renderer))
+        self.assertIs(renderer, IRCRenderer.forServer("irc.example", "en"))
+
+    def test_everyEventInEveryLanguage(self) -> None:
+        """
+        Every event type is IRC lines that parse and fit, naming the sender
+        by the identity the event carries; only native notices say nothing.
+        """
+        for language in LANGUAGES:
+            renderer = IRCRenderer.forServer("irc.example", language)
+            for kind, event in SAMPLES.items():
+                lines = renderer.lines(event)
+                if kind in IRC_SILENT:
+                    self.assertEqual(lines, [], kind)
+                    continue
+                self.assertTrue(lines, kind)
+                for line in lines:
+                    self.assertLessEqual(len(line.encode("utf-8")), MAX_LINE_BYTES)
+                    message = parseMessage(line)
+                    self.assertIsNotNone(message)
+                    if isinstance(event, events._Caused):
+                        self.assertEqual(message.prefix, OLA.mask, kind)
+
+    def test_unknownEventRaises(self) -> None:
+        """
+        Something that is not an event has no rendering: it raises rather
+        than vanishing.
+        """
+        self.assertRaises(TypeError, IRCRenderer.forServer("s", "en").render, object())
+
+    def test_ownLinesAreNotEchoed(self) -> None:
+        """
+        IRC clients show their own lines and private messages themselves;
+        their own rename comes back as everyone sees it.
+        """
+        renderer = IRCRenderer.forServer("s", "en")
+        for kind in (events.Said, events.Acted, events.Whispered):
+            self.assertEqual(renderer.renderOwn(SAMPLES[kind]), b"")
+        renamed = SAMPLES[events.Renamed]
+        self.assertEqual(renderer.renderOwn(renamed), renderer.render(renamed))

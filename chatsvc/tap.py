@@ -125,8 +125,8 @@ class Options(usage.Options):
             "lang",
             None,
             DEFAULT_LANGUAGE,
-            "Language of server messages until a client picks its own "
-            f"({', '.join(LANGUAGES)}).",
+            "Language of server messages until a client picks its own, and of "
+            f"IRC crowd summaries ({', '.join(LANGUAGES)}).",
         ],
         [
             "irc-port",

@@ -106,3 +106,20 @@ class TooManyConnections(ChatError):
         super().__init__(scope, limit)
         self.scope = scope
         self.limit = limit
+
+
+class TooManyRooms(ChatError):
+    """
+    Joining would pass a limit on rooms: those one member may be in, or
+    those the server holds.
+
+    @ivar scope: C{"member"} or C{"server"}.
+    @ivar limit: the limit that was reached.
+    @ivar room: the room asked for.
+    """
+
+    def __init__(self, scope: str, limit: int, room: str) -> None:
+        super().__init__(scope, limit, room)
+        self.scope = scope
+        self.limit = limit
+        self.room = room

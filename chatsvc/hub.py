@@ -30,10 +30,18 @@ from chatsvc.errors import (
     NotInRoom,
     NotRegistered,
     TooManyConnections,
+    TooManyRooms,
 )
 from chatsvc.ids import MessageIds
 from chatsvc.interfaces import IParticipant
-from chatsvc.names import checkNickname, checkRoomName, nameKey
+from chatsvc.names import (
+    MAX_AWAY_LENGTH,
+    MAX_REALNAME_LENGTH,
+    MAX_TOPIC_LENGTH,
+    checkNickname,
+    checkRoomName,
+    nameKey,
+)
 from chatsvc.storm import StormLog
 
 DEFAULT_ROOM = "lobby"
@@ -43,6 +51,10 @@ DEFAULT_MAX_CONNECTIONS = 10_000
 # Generous: a class or an office behind one NAT address is normal.
 DEFAULT_MAX_PER_ADDRESS = 100
 DEFAULT_REGISTRATION_TIMEOUT = 60.0
+# ngircd allows 10 channels per user, InspIRCd 20, Ergo 100.
+DEFAULT_MAX_ROOMS_PER_MEMBER = 20
+# A room costs about a kilobyte; this many is a big school's worth.
+DEFAULT_MAX_ROOMS = 10_000
 
 
 @define(eq=False)
@@ -115,7 +127,11 @@ class Hub:
     Limits: at most C{maxConnections} connections in all and
     C{maxPerAddress} from one host, whatever their front-end; a connection
     that has no nickname C{registrationTimeout} seconds after connecting is
-    told so and closed.
+    told so and closed.  A member may be in C{maxRoomsPerMember} rooms at
+    once and the server holds at most C{maxRooms}; topics, away messages and
+    real names are cut to the lengths in L{chatsvc.names}.  So nothing a
+    client does makes the hub hold more than these bounds
+    (C{docs/bounds.rst}).
     """
 
     log = Logger()
@@ -129,8 +145,12 @@ class Hub:
         maxConnections: int = DEFAULT_MAX_CONNECTIONS,
         maxPerAddress: int = DEFAULT_MAX_PER_ADDRESS,
         registrationTimeout: float = DEFAULT_REGISTRATION_TIMEOUT,
+        maxRoomsPerMember: int = DEFAULT_MAX_ROOMS_PER_MEMBER,
+        maxRooms: int = DEFAULT_MAX_ROOMS,
         ids: MessageIds | None = None,
     ) -> None:
+        self.maxRoomsPerMember = maxRoomsPerMember
+        self.maxRooms = maxRooms
         self._clock = clock
         self._ids = ids if ids is not None else MessageIds()
         # Where every event leaves; observers (history, a bus) attach to it.
@@ -213,7 +233,7 @@ class Hub:
         if username is not None:
             member.username = username
         if realname is not None:
-            member.realname = realname
+            member.realname = realname[:MAX_REALNAME_LENGTH]
         self._byNickname[nameKey(nickname)] = member
         self._name(member, nickname)
         member.signon = member.lastSpoke = self._clock.seconds()
@@ -382,11 +402,13 @@ class Hub:
 
         @raise InvalidName: the room name breaks the rule.
         @raise AlreadyInRoom: C{member} is in that room.
+        @raise TooManyRooms: the server holds as many rooms as it may.
         """
         current = self._roomOf(member)
         roomName = checkRoomName(roomName)
         if nameKey(roomName) == nameKey(current.name):
             raise AlreadyInRoom(current.name)
+        self._checkRoomCount(roomName)
         identity = member.identity
         self._leave(member, current)
         room = self._enter(member, roomName)
@@ -407,12 +429,18 @@ class Hub:
 
         @raise InvalidName: the room name breaks the rule.
         @raise AlreadyInRoom: C{member} is in that room.
+        @raise TooManyRooms: C{member} is in as many rooms as it may be, or
+            the server holds as many as it may.
         """
         self._registered(member)
         roomName = checkRoomName(roomName)
         room = self._rooms.get(nameKey(roomName))
         if room is not None and member in room.members:
             raise AlreadyInRoom(room.name)
+        if len(member.rooms) >= self.maxRoomsPerMember:
+            raise TooManyRooms("member", self.maxRoomsPerMember, roomName)
+        if room is None:
+            self._checkRoomCount(roomName)
         room = self._enter(member, roomName)
         self._announceArrival(
             room, member, events.Joined(member.identity, room.name, **self._stamp())
@@ -435,9 +463,11 @@ class Hub:
 
     def setTopic(self, member: Member, roomName: str, topic: str) -> None:
         """
-        Set a room's topic and tell its members, C{member} included.
+        Set a room's topic (cut to L{MAX_TOPIC_LENGTH} characters) and tell
+        its members, C{member} included.
         """
         room = self._roomOf(member, roomName)
+        topic = topic[:MAX_TOPIC_LENGTH]
         room.topic = topic
         self._publish(
             events.TopicChanged(member.identity, room.name, topic, **self._stamp()),
@@ -447,10 +477,11 @@ class Hub:
 
     def setAway(self, member: Member, message: str | None) -> None:
         """
-        Mark C{member} away with C{message}, or back with C{None}.
+        Mark C{member} away with C{message} (cut to L{MAX_AWAY_LENGTH}
+        characters), or back with C{None}.
         """
         self._registered(member)
-        member.away = message or None
+        member.away = message[:MAX_AWAY_LENGTH] if message else None
 
     # Questions
 
@@ -549,6 +580,10 @@ class Hub:
         if room not in member.rooms:
             raise NotInRoom(room.name)
         return room
+
+    def _checkRoomCount(self, roomName: str) -> None:
+        if nameKey(roomName) not in self._rooms and len(self._rooms) >= self.maxRooms:
+            raise TooManyRooms("server", self.maxRooms, roomName)
 
     def _enter(self, member: Member, roomName: str) -> Room:
         key = nameKey(roomName)

@@ -14,6 +14,13 @@ from chatsvc.errors import InvalidName
 
 MAX_NAME_LENGTH = 32
 
+# The longest free texts a user may leave on the server, in characters; the
+# rest is cut off (as IRC servers cut a topic at TOPICLEN) rather than
+# refused, and both front-ends hold users to the same ones.
+MAX_TOPIC_LENGTH = 390
+MAX_AWAY_LENGTH = 390
+MAX_REALNAME_LENGTH = 128
+
 # Compared by key (see nameKey), so "Server" and "SERVER" are reserved too.
 # "nick" and "pass" would make a chat line "NICK: ..." easy to confuse with a
 # prompt; the others would let a user pass for the server.

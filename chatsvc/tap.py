@@ -20,6 +20,8 @@ from chatsvc.hub import (
     DEFAULT_CROWD_SIZE,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PER_ADDRESS,
+    DEFAULT_MAX_ROOMS,
+    DEFAULT_MAX_ROOMS_PER_MEMBER,
     DEFAULT_REGISTRATION_TIMEOUT,
     DEFAULT_ROOM,
     Hub,
@@ -167,6 +169,20 @@ class Options(usage.Options):
             _positiveInt,
         ],
         [
+            "max-rooms-per-user",
+            None,
+            DEFAULT_MAX_ROOMS_PER_MEMBER,
+            "Rooms (IRC channels) one connection may be in at once.",
+            _positiveInt,
+        ],
+        [
+            "max-rooms",
+            None,
+            DEFAULT_MAX_ROOMS,
+            "Rooms the server holds at most; joining a new one past that is refused.",
+            _positiveInt,
+        ],
+        [
             "send-queue",
             None,
             DEFAULT_SEND_QUEUE,
@@ -268,6 +284,8 @@ def makeService(options: Options, reactor=None) -> IService:
         maxConnections=options["max-connections"],
         maxPerAddress=options["max-per-address"],
         registrationTimeout=options["register-timeout"],
+        maxRoomsPerMember=options["max-rooms-per-user"],
+        maxRooms=options["max-rooms"],
     )
     service = ChatService(hub, reactor, grace=options["grace"])
     limits = Limits(

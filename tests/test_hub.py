@@ -17,6 +17,7 @@ from chatsvc.errors import (
     NotInRoom,
     NotRegistered,
     TooManyConnections,
+    TooManyRooms,
 )
 from chatsvc.hub import Hub, Member
 from chatsvc.interfaces import IParticipant
@@ -693,3 +694,69 @@ class DeliveryTests(HubTestCase):
         self.hub.whisper(bob, "Alicja", "3")
         self.hub.say(bob, "4", "lobby")
         self.assertEqual([event.text for event in alicjaSees.take()], ["1", "2", "3", "4"])
+
+
+class BoundsTests(SynchronousTestCase):
+    def setUp(self) -> None:
+        self.hub = Hub(Clock(), maxRoomsPerMember=3, maxRooms=4)
+
+    def member(self, nickname: str) -> Member:
+        member = self.hub.connect(RecordingParticipant())
+        self.hub.register(member, nickname)
+        return member
+
+    def test_roomsPerMember(self) -> None:
+        """
+        A member in as many rooms as allowed is refused one more, and
+        nothing changes.
+        """
+        ola = self.member("Ola")
+        self.hub.enter(ola, "a")
+        self.hub.enter(ola, "b")
+        error = self.assertRaises(TooManyRooms, self.hub.enter, ola, "c")
+        self.assertEqual((error.scope, error.limit, error.room), ("member", 3, "c"))
+        self.assertEqual([room.name for room in self.hub.rooms()], ["a", "b", "lobby"])
+
+    def test_roomsOnTheServer(self) -> None:
+        """
+        Past the server's room limit nobody makes a new room, by IRC JOIN or
+        native /join; existing rooms stay open to all.
+        """
+        ola, ewa = self.member("Ola"), self.member("Ewa")
+        self.hub.enter(ola, "a")
+        self.hub.move(ewa, "c")
+        iga = self.member("Iga")
+        self.hub.enter(iga, "b")
+        self.assertEqual(len(self.hub.rooms()), 4)
+        error = self.assertRaises(TooManyRooms, self.hub.enter, ola, "d")
+        self.assertEqual((error.scope, error.limit), ("server", 4))
+        self.assertRaises(TooManyRooms, self.hub.move, ewa, "d")
+        self.assertEqual(ewa.room.name, "c")
+        self.hub.move(ewa, "a")
+        self.hub.move(ewa, "d")
+        self.assertEqual(ewa.room.name, "d")
+
+    def test_emptyRoomsLeaveNothing(self) -> None:
+        """
+        A room that existed only because someone joined it is gone when they
+        leave, so it no longer counts.
+        """
+        ola = self.member("Ola")
+        for name in ["a", "b", "c", "d", "e", "f"]:
+            self.hub.enter(ola, name)
+            self.hub.part(ola, name)
+        self.assertEqual([room.name for room in self.hub.rooms()], ["lobby"])
+
+    def test_textsAreCut(self) -> None:
+        """
+        Topics, away messages and real names are cut to their limits.
+        """
+        from chatsvc.names import MAX_AWAY_LENGTH, MAX_REALNAME_LENGTH, MAX_TOPIC_LENGTH
+
+        member = self.hub.connect(RecordingParticipant())
+        self.hub.register(member, "Ola", realname="r" * 1000)
+        self.assertEqual(len(member.realname), MAX_REALNAME_LENGTH)
+        self.hub.setTopic(member, "lobby", "t" * 1000)
+        self.assertEqual(len(self.hub.room("lobby").topic), MAX_TOPIC_LENGTH)
+        self.hub.setAway(member, "a" * 1000)
+        self.assertEqual(len(member.away), MAX_AWAY_LENGTH)

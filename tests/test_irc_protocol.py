@@ -475,3 +475,50 @@ class NativeTextTests(IRCTestCase):
         [message] = ola.messages()
         self.assertNotIn("\x01", message.params[-1])
         self.assertEqual(bob.lines(), ["Bob: \u2401VERSION\u2401"])
+
+
+class BoundsTests(IRCTestCase):
+    def test_tooManyChannels(self) -> None:
+        """
+        Past CHANLIMIT a JOIN gets 405 for each channel over, and the server
+        keeps none of them.
+        """
+        hub = Hub(self.clock, maxRoomsPerMember=2)
+        factory = IRCFactory(hub, self.clock, limits=UNLIMITED)
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O")
+        tokens = [p for m in ola.messages() if m.command == "005" for p in m.params[1:-1]]
+        self.assertIn("CHANLIMIT=#:2", tokens)
+        ola.send("JOIN #a,#b,#c,#d")
+        replies = [(m.command, m.params[1:2]) for m in ola.messages() if m.command in ("JOIN", "405")]
+        self.assertEqual(
+            replies,
+            [("JOIN", ()), ("JOIN", ()), ("405", ("#c",)), ("405", ("#d",))],
+        )
+        self.assertEqual([room.name for room in hub.rooms()], ["a", "b"])
+
+    def test_serverRoomLimit(self) -> None:
+        """
+        Past the server's room limit a JOIN of a new channel gets 405 saying
+        so; joining an existing channel still works.
+        """
+        hub = Hub(self.clock, maxRooms=2)
+        factory = IRCFactory(hub, self.clock, limits=UNLIMITED)
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O", "JOIN #a,#b")
+        ola.raw()
+        ola.send("JOIN #c")
+        [refused] = [m for m in ola.messages() if m.command in ("JOIN", "405")]
+        self.assertEqual(refused.params, ("Ola", "#c", "The server holds 2 channels; join one of them"))
+        ewa = IRCConnection(factory)
+        ewa.send("NICK Ewa", "USER e 0 * :E", "JOIN #a")
+        self.assertIn("JOIN", ewa.commands())
+
+    def test_topicIsCutToTopiclen(self) -> None:
+        """
+        A topic longer than TOPICLEN is cut there, for everyone alike.
+        """
+        ola = self.irc("Ola", "#lobby")
+        ola.send("TOPIC #lobby :" + "t" * 480)
+        [topic] = ola.messages()
+        self.assertEqual(topic.params[-1], "t" * 390)

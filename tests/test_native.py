@@ -432,3 +432,29 @@ class RenderOnceTests(NativeTestCase):
         self.assertEqual(sorted(calls), [("en", False), ("pl", False)])
         for connection in connections[1:]:
             self.assertEqual(connection.lines()[-1], "user1: hello all")
+
+
+class RoomLimitTests(SynchronousTestCase):
+    def test_joinPastTheServersLimit(self) -> None:
+        """
+        /join of a new room past the server's room limit is refused with
+        the limit and a hint; the user stays where they were.
+        """
+        clock = Clock()
+        factory = NativeFactory(Hub(clock, maxRooms=2), limits=UNLIMITED)
+        ola = Connection(factory)
+        ola.lines()
+        ola.say("Ola")
+        ola.say("/join kitchen")
+        ewa = Connection(factory)
+        ewa.lines()
+        ewa.say("Ewa")
+        ola.lines()
+        ewa.lines()
+        ewa.say("/join attic")
+        self.assertEqual(
+            ewa.lines(),
+            ["! The server holds as many rooms as it may (2); join one of them (/rooms)."],
+        )
+        ewa.say("/join kitchen")
+        self.assertEqual(ewa.lines(), ["You are now in room kitchen (2 members)."])

@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatsvc import events
 from chatsvc.events import Identity
 from chatsvc.errors import (
+    TooManyRooms,
     AlreadyInRoom,
     AlreadyRegistered,
     InvalidName,
@@ -182,6 +183,7 @@ def sampleErrors(nickname: str) -> list:
         NotInRoom("kitchen"),
         NotRegistered(),
         AlreadyRegistered(),
+        TooManyRooms("server", 10_000, "attic"),
     ]
 
 

@@ -18,6 +18,7 @@ from chatsvc.errors import (
     NoSuchRoom,
     NotInRoom,
     NotRegistered,
+    TooManyRooms,
 )
 from chatsvc.irc import wire
 
@@ -29,6 +30,16 @@ NUMERICS: dict[type[ChatError], tuple[str, str]] = {
     NotRegistered: (wire.ERR_NOTREGISTERED, "You have not registered"),
     AlreadyInRoom: (wire.ERR_USERONCHANNEL, "is already on channel"),
 }
+
+
+def _tooManyRooms(error: TooManyRooms) -> tuple[str, str]:
+    if error.scope == "member":
+        return wire.ERR_TOOMANYCHANNELS, "You have joined too many channels"
+    return wire.ERR_TOOMANYCHANNELS, f"The server holds {error.limit} channels; join one of them"
+
+
+# Errors whose numeric depends on what they carry.
+BY_CONTENT = {TooManyRooms: _tooManyRooms}
 
 # (command, error class) -> numeric, where a command words an error its way.
 OVERRIDES: dict[tuple[str, type[ChatError]], tuple[str, str]] = {
@@ -50,6 +61,8 @@ def numericFor(command: str, error: ChatError) -> tuple[str, str]:
     @raise KeyError: the table has no entry, which is a bug to fix here.
     """
     kind = type(error)
+    if kind in BY_CONTENT:
+        return BY_CONTENT[kind](error)
     found = OVERRIDES.get((command, kind)) or NUMERICS.get(kind)
     if found is None:
         raise KeyError(f"no IRC numeric for {kind.__name__} in {command}")

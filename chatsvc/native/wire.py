@@ -27,6 +27,7 @@ from chatsvc.errors import (
     NotInRoom,
     NotRegistered,
     TooManyConnections,
+    TooManyRooms,
 )
 from chatsvc.i18n import LANGUAGES, translation
 from chatsvc.text import listNames
@@ -409,6 +410,10 @@ def renderError(error: ChatError, t: NullTranslations) -> str:
             ).format(count=error.limit)
         else:
             message = t.gettext("The server is full; try again later.")
+    elif isinstance(error, TooManyRooms):
+        message = t.gettext(
+            "The server holds as many rooms as it may ({count}); join one of them (/rooms)."
+        ).format(count=error.limit)
     elif isinstance(error, NotRegistered):
         message = t.gettext("Choose a nickname first.")
     elif isinstance(error, AlreadyRegistered):

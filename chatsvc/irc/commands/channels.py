@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatsvc.errors import AlreadyInRoom, ChatError, InvalidName, NoSuchRoom
+from chatsvc.errors import AlreadyInRoom, ChatError, InvalidName, NoSuchRoom, TooManyRooms
 from chatsvc.irc import wire
-from chatsvc.irc.commands.server import TOPICLEN
 from chatsvc.irc.wire import formatMessage
 from chatsvc.names import checkRoomName
 
@@ -47,6 +46,9 @@ def JOIN(session: IRCSession, params: tuple[str, ...]) -> None:
         try:
             room = session.hub.enter(session.member, name)
         except AlreadyInRoom:
+            continue
+        except TooManyRooms as error:
+            session.refuse("JOIN", error, channel)
             continue
         channel = wire.channelName(room.name)
         session.send(formatMessage("JOIN", channel, prefix=session.mask))
@@ -90,7 +92,7 @@ def TOPIC(session: IRCSession, params: tuple[str, ...]) -> None:
             session.reply(wire.RPL_NOTOPIC, channel, "No topic is set")
         return
     try:
-        session.hub.setTopic(session.member, room.name, params[1][:TOPICLEN])
+        session.hub.setTopic(session.member, room.name, params[1])
     except ChatError as error:
         session.refuse("TOPIC", error, channel)
 

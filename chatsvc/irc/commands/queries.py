@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
 from chatsvc.irc import wire
-from chatsvc.irc.commands.server import AWAYLEN
 
 if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
@@ -129,7 +128,7 @@ def USERHOST(session: IRCSession, params: tuple[str, ...]) -> None:
 
 
 def AWAY(session: IRCSession, params: tuple[str, ...]) -> None:
-    message = params[0][:AWAYLEN] if params else ""
+    message = params[0] if params else ""
     session.hub.setAway(session.member, message or None)
     if message:
         session.reply(wire.RPL_NOWAWAY, "You have been marked as being away")

@@ -150,7 +150,7 @@ def welcome(session: IRCSession) -> None:
     001 to 005, LUSERS and the MOTD, as clients expect on registering.
     """
     server = session.server
-    tokens = isupportTokens()
+    tokens = isupportTokens(session.hub)
     lines = [
         session.numeric(wire.RPL_WELCOME, f"Welcome to the {NETWORK} IRC network {session.mask}"),
         session.numeric(

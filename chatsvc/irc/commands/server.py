@@ -13,17 +13,16 @@ from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
 from chatsvc.irc import wire
 from chatsvc.irc.render import quitReason
 from chatsvc.irc.wire import formatMessage
-from chatsvc.names import MAX_NAME_LENGTH
+from chatsvc.names import MAX_AWAY_LENGTH, MAX_NAME_LENGTH, MAX_TOPIC_LENGTH
 
 if TYPE_CHECKING:
+    from chatsvc.hub import Hub
     from chatsvc.irc.session import IRCSession
 
 NETWORK = "chatsvc"
-TOPICLEN = 390
-AWAYLEN = 390
 
 
-def isupportTokens() -> list[str]:
+def isupportTokens(hub: Hub) -> list[str]:
     """
     What the server tells clients about itself (005), truthfully.
 
@@ -31,12 +30,13 @@ def isupportTokens() -> list[str]:
     published mapping to which is RFC 8265's; nicknames and channel names
     never contain the characters on which ascii and rfc1459 disagree.
     There are no channel operators, so PREFIX is empty, and the only
-    channel mode is n (no messages from outside).
+    channel mode is n (no messages from outside).  The lengths and the
+    channel limit are the hub's, the same for native users.
     """
     return [
-        "AWAYLEN=%d" % AWAYLEN,
+        "AWAYLEN=%d" % MAX_AWAY_LENGTH,
         "CASEMAPPING=rfc8265",
-        "CHANLIMIT=#:",
+        "CHANLIMIT=#:%d" % hub.maxRoomsPerMember,
         "CHANMODES=,,,n",
         "CHANNELLEN=%d" % (MAX_NAME_LENGTH + 1),
         "CHANTYPES=#",
@@ -44,7 +44,7 @@ def isupportTokens() -> list[str]:
         "NICKLEN=%d" % MAX_NAME_LENGTH,
         "PREFIX=",
         "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1",
-        "TOPICLEN=%d" % TOPICLEN,
+        "TOPICLEN=%d" % MAX_TOPIC_LENGTH,
         "UTF8ONLY",
     ]
 

@@ -216,6 +216,15 @@ def pick(records: list[dict], scenario: str, case: str | None, server: str) -> l
     ]
 
 
+def largestCase(records: list[dict], scenario: str, server: str) -> str | None:
+    """
+    The case of C{scenario} with the most clients that C{server} ran (the
+    threaded original's smaller S3 case is not the target's).
+    """
+    runs = pick(records, scenario, None, server)
+    return max(runs, key=lambda r: r["result"]["clients"])["case"] if runs else None
+
+
 def caseNames(records: list[dict], scenario: str) -> list[str]:
     names: list[str] = []
     for record in records:
@@ -443,9 +452,8 @@ def targets(records: list[dict]) -> list[str]:
     notes += medianOnly("S2 p99", column(runs, lambda r: r["latency"]["p99"]), 15, "ms")
     notes += medianOnly("S2 server CPU", column(runs, lambda r: r["serverCpu"]), 0.5, "cores")
     # S3
-    s3cases = caseNames(records, "S3")
-    if s3cases:
-        big = s3cases[-1]
+    big = largestCase(records, "S3", "chatsvc")
+    if big is not None:
         runs = pick(records, "S3", big, "chatsvc")
         registered = median(column(runs, lambda r: r["registered"]))
         per = median(column(runs, perConnection))

@@ -15,10 +15,12 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from report import LABELS, caseNames, column, fmtRatio, median, perConnection, pick, ratio, table, verdict
+from report import LABELS, caseNames, column, fmtRatio, largestCase, median, perConnection, pick, ratio, table, verdict
 
 PREVIOUS = Path(__file__).resolve().parent / "previous.json"
-SHORT = {"chatsvc": "native", "chatsvc-irc": "chatsvc IRC", "words": "twistd words", "ngircd": "ngircd", "inspircd": "InspIRCd"}
+# Names in the targets' wording, possessive where it is "theirs".
+SHORT = {"chatsvc": "native", "chatsvc-irc": "chatsvc IRC"}
+THEIRS = {"words": "twistd words'", "ngircd": "ngircd's", "inspircd": "InspIRCd's"}
 
 # What "not slower" is measured by, per scenario: (what, how to get it, higher is better).
 SPEED: dict[str, list[tuple[str, Callable[[dict], float], bool]]] = {
@@ -42,7 +44,7 @@ def relative(records: list[dict], what: str, scenario: str, case: str, ours: str
     value = ratio(records, scenario, case, ours, theirs, get)
     sign = "≥" if atLeast else "≤"
     return [
-        f"{scenario} {SHORT[ours]}: {what} {sign} {goal:.1f}× {SHORT[theirs]}'s",
+        f"{scenario} {SHORT[ours]}: {what} {sign} {goal:.1f}× {THEIRS[theirs]}",
         fmtRatio(value),
         verdict(
             value[0] if value else None,
@@ -73,9 +75,8 @@ def baselineTargets(records: list[dict]) -> list[list[str]]:
     lost = median(column(pick(records, "S2", None, "chatsvc"), lambda r: r["lost"]))
     rows.append(["S2 native: nothing lost", f"{lost:,.0f} lost" if lost is not None else "–",
                  verdict(lost, lambda v: v == 0, lambda v: f"{v:,.0f} lines lost")])
-    s3cases = caseNames(records, "S3")
-    if s3cases:
-        big = s3cases[-1]
+    big = largestCase(records, "S3", "chatsvc")
+    if big is not None:
         per = median(column(pick(records, "S3", big, "chatsvc"), perConnection))
         rows.append([f"S3 native: ≤ 2.5 KB resident per connection ({big})",
                      f"{per:.2f} KB" if per is not None else "–",

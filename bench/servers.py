@@ -271,6 +271,7 @@ class NgIrcd(Server):
     package = "ngircd"
     # It listens with a backlog of 10 whatever it is configured to do.
     window = 10
+    runtime: Path | None = None
 
     def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
         # Its PID file is written after it has become nobody, so it goes
@@ -285,7 +286,8 @@ class NgIrcd(Server):
 
     def stop(self) -> None:
         super().stop()
-        shutil.rmtree(self.runtime, ignore_errors=True)
+        if self.runtime is not None:
+            shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 class InspIrcd(Server):

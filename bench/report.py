@@ -17,6 +17,7 @@ from servers import BENCH, ROOT, SERVERS
 
 GENERATOR_LIMIT = 0.8  # of a core: above it, the generator may be the bottleneck
 LABELS = {name: kind.label for name, kind in SERVERS.items()}
+BASELINES = ("threaded", "words", "ngircd", "inspircd")
 
 
 def machine() -> dict:
@@ -127,7 +128,7 @@ def caseOrder(records: list[dict], scenario: str, case: str) -> int:
 
 
 def serverOrder(name: str) -> int:
-    order = ["chatsvc", "chatsvc-irc", "threaded", "words"]
+    order = ["chatsvc", "chatsvc-irc", "threaded", "words", "ngircd", "inspircd"]
     return order.index(name) if name in order else len(order)
 
 
@@ -195,6 +196,12 @@ def ratio(records: list[dict], scenario: str, case: str, ours: str, theirs: str,
     return statistics.median(ratios), min(ratios), max(ratios)
 
 
+def verdict(value: float | None, good: Callable[[float], bool], missText: Callable[[float], str]) -> str:
+    if value is None:
+        return "not measured"
+    return "**met**" if good(value) else "**missed**: " + missText(value)
+
+
 def fmtRatio(value: tuple[float, float, float] | None) -> str:
     if value is None:
         return "–"
@@ -209,6 +216,15 @@ def pick(records: list[dict], scenario: str, case: str | None, server: str) -> l
     ]
 
 
+def largestCase(records: list[dict], scenario: str, server: str) -> str | None:
+    """
+    The case of C{scenario} with the most clients that C{server} ran (the
+    threaded original's smaller S3 case is not the target's).
+    """
+    runs = pick(records, scenario, None, server)
+    return max(runs, key=lambda r: r["result"]["clients"])["case"] if runs else None
+
+
 def caseNames(records: list[dict], scenario: str) -> list[str]:
     names: list[str] = []
     for record in records:
@@ -220,7 +236,10 @@ def caseNames(records: list[dict], scenario: str) -> list[str]:
 # The document
 
 
-def render(meta: dict, records: list[dict]) -> str:
+def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
+    """
+    RESULTS.md; C{more} goes right after the targets.
+    """
     out: list[str] = []
     add = out.append
     add("# chatsvc benchmark results\n")
@@ -247,7 +266,9 @@ def render(meta: dict, records: list[dict]) -> str:
         "Servers: **chatsvc (native)** is `twistd -n chat`; **chatsvc (IRC)** the same server "
         "through `--irc-port`; **threaded original** is `bench/baselines/threaded.py` (a thread "
         "per client, a lock around the broadcast, blocking sends); **twistd words (IRC)** is "
-        "Twisted's own chat server, `bench/baselines/words.py`.  Each run gets a fresh server.  "
+        "Twisted's own chat server, `bench/baselines/words.py`; **ngircd** and **InspIRCd** are "
+        "two IRC servers written in C and C++, from their Debian packages, with their flood and "
+        "per-address limits lifted (`bench/ircds.py`).  Each run gets a fresh server.  "
         "A generator CPU marked ⚠ was at or above "
         f"{GENERATOR_LIMIT:.0%} of a core: that run may measure the generator, not the server.\n"
     )
@@ -258,7 +279,11 @@ def render(meta: dict, records: list[dict]) -> str:
     ]
     failed = [r for r in records if "error" in r["result"]]
 
+    for name, why in meta.get("unavailable", {}).items():
+        add(f"**Not run: {LABELS.get(name, name)}**: {why}.  Its rows and the targets against it are missing.\n")
+
     out += targets(records)
+    out += more
     analysis = BENCH / "analysis.md"
     if analysis.exists():
         add("\n" + analysis.read_text().strip() + "\n")
@@ -280,11 +305,11 @@ def render(meta: dict, records: list[dict]) -> str:
                     continue
                 rows.append([case, LABELS[ours]] + [
                     fmtRatio(ratio(records, "S1", case, ours, base, lambda r: r["deliveriesPerSecond"]))
-                    for base in ("threaded", "words")
+                    for base in BASELINES
                 ])
         if rows:
             add("\nDeliveries/s as a ratio to the baselines (paired by repetition):\n")
-            add(table(["case", "server", "÷ threaded original", "÷ twistd words"], rows))
+            add(table(["case", "server", *(f"÷ {LABELS[base]}" for base in BASELINES)], rows))
     if "S2" in scenarios:
         add("\n## S2 big room: 1,000 clients in one room, 5 senders at 20 lines/s each (open loop)\n")
         add(table(LOAD_HEADER + ["server RSS MB"], loadRows(
@@ -297,7 +322,7 @@ def render(meta: dict, records: list[dict]) -> str:
             "register every client, at most a few hundred handshakes in flight.  Native clients "
             "end up in the lobby; IRC clients register (NICK/USER) and join no channel.  Memory "
             "per connection is (resident memory once all are registered − resident memory of "
-            "the idle server) ÷ connections.\n"
+            "the idle server) ÷ connections; server CPU is the server's while they register.\n"
         )
         rows = []
         for case, server, runs in groups(records, "S3"):
@@ -311,12 +336,13 @@ def render(meta: dict, records: list[dict]) -> str:
                 fmt(column(good, lambda r: r["registerPerClientP99"]), 0),
                 fmt(column(good, perConnection), 2),
                 fmt(column(good, lambda r: r["rssRegistered"]), 1, 1e-6),
+                fmt(column(good, lambda r: r["serverCpuRegistration"] / r["registerSeconds"]), 2),
                 fmt(column(good, lambda r: r["generatorCpuRegistration"]), 2) + generatorFlag(runs),
                 "yes" if any(r["result"].get("registerTimedOut") for r in good) else "",
             ])
         add(table(
             ["case", "server", "registered", "registration s", "registered/s", "one handshake p99 ms",
-             "KB per connection", "server RSS MB", "generator CPU (cores)", "hit deadline"],
+             "KB per connection", "server RSS MB", "server CPU (cores)", "generator CPU (cores)", "hit deadline"],
             rows,
         ))
     if "S4" in scenarios:
@@ -384,11 +410,6 @@ def targets(records: list[dict]) -> list[str]:
     rows = []
     notes = []
 
-    def verdict(value: float | None, good: Callable[[float], bool], missText: Callable[[float], str]) -> str:
-        if value is None:
-            return "not measured"
-        return "**met**" if good(value) else "**missed**: " + missText(value)
-
     # S1
     s1case = "8 in flight"
     for base, goal in (("threaded", 2.0), ("words", 8.0)):
@@ -431,9 +452,8 @@ def targets(records: list[dict]) -> list[str]:
     notes += medianOnly("S2 p99", column(runs, lambda r: r["latency"]["p99"]), 15, "ms")
     notes += medianOnly("S2 server CPU", column(runs, lambda r: r["serverCpu"]), 0.5, "cores")
     # S3
-    s3cases = caseNames(records, "S3")
-    if s3cases:
-        big = s3cases[-1]
+    big = largestCase(records, "S3", "chatsvc")
+    if big is not None:
         runs = pick(records, "S3", big, "chatsvc")
         registered = median(column(runs, lambda r: r["registered"]))
         per = median(column(runs, perConnection))

@@ -2,7 +2,7 @@
 The chatsvc benchmark: every scenario against our server and the baselines.
 
 Usage: python bench/run.py [--quick] [--reps N] [--only S1,S3]
-                           [--servers chatsvc,threaded,words,chatsvc-irc]
+                           [--servers chatsvc,chatsvc-irc,threaded,words,ngircd,inspircd]
                            [--output bench/RESULTS.md] [--from-json results.json]
 
 Each repetition runs every scenario against every server, interleaved (the
@@ -11,7 +11,9 @@ fresh server.  The server is pinned to core 0 and the load generator to
 core 1 when the machine has two cores.  Writes RESULTS.md (tables of
 medians with min-max, ratios to the baselines, targets) and, beside it,
 results.json with every number of every run.  Needs only the standard
-library and the project's own dependencies.
+library and the project's own dependencies, and installs the C baselines'
+Debian packages (ngircd, inspircd) when they are missing; a server that
+cannot be had is left out, and stdout and RESULTS.md say so.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ import time
 import traceback
 from pathlib import Path
 
+import packages
 import report
 import scenarios
+import versus
 from servers import BENCH, SERVERS, hasIrcFrontEnd
 
 
@@ -65,6 +69,24 @@ def summary(record: dict) -> str:
     )
 
 
+def available(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """
+    The servers that can be run, installing their packages when missing,
+    and why each of the others cannot.
+    """
+    wanted = [SERVERS[name].package for name in names if SERVERS[name].package]
+    why = packages.ensureInstalled(wanted)
+    unavailable = {name: why[SERVERS[name].package] for name in names if SERVERS[name].package in why}
+    for name, reason in unavailable.items():
+        # On stdout as well as in RESULTS.md: a run without a baseline must say so.
+        print(f"NOT RUN: {name}: {reason}", flush=True)
+    return [name for name in names if name not in unavailable], unavailable
+
+
+def document(meta: dict, records: list[dict]) -> str:
+    return report.render(meta, records, versus.render(meta, records, versus.loadPrevious()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--quick", action="store_true", help="one repetition, smaller sizes")
@@ -77,7 +99,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.from_json:
         saved = json.loads(arguments.from_json.read_text())
-        arguments.output.write_text(report.render(saved["meta"], saved["runs"]))
+        arguments.output.write_text(document(saved["meta"], saved["runs"]))
         print(f"wrote {arguments.output}", file=sys.stderr)
         return
     reps = arguments.reps or (1 if arguments.quick else 3)
@@ -89,10 +111,13 @@ def main() -> None:
         *(["chatsvc-irc"] if hasIrcFrontEnd() else []),
         "threaded",
         "words",
+        "ngircd",
+        "inspircd",
     ]
     for name in names:
         if name not in SERVERS:
             parser.error(f"unknown server {name!r}; known: {', '.join(SERVERS)}")
+    names, unavailable = available(names)
     for name in chosen:
         if name not in scenarios.SCENARIOS:
             parser.error(f"unknown scenario {name!r}")
@@ -141,6 +166,7 @@ def main() -> None:
         quick=arguments.quick,
         reps=reps,
         servers=names,
+        unavailable=unavailable,
         scenarios=chosen,
         pinning=(serverCpu, generatorCpu),
         fileLimit=files,
@@ -151,7 +177,7 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     jsonPath = output.with_name(output.stem.lower() + ".json") if output.stem != "RESULTS" else output.with_name("results.json")
     jsonPath.write_text(json.dumps({"meta": meta, "runs": records}, indent=1))
-    output.write_text(report.render(meta, records))
+    output.write_text(document(meta, records))
     print(f"wrote {output} and {jsonPath} in {meta['minutes']:.1f} min", file=sys.stderr)
 
 

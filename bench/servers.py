@@ -5,7 +5,9 @@ The servers under test, each started fresh on a free loopback port.
  - C{chatsvc-irc}: the same server through its IRC front-end
    (C{--irc-port}), when this checkout has one;
  - C{threaded}: the classic threaded original (C{baselines/threaded.py});
- - C{words}: Twisted's C{twistd words} (C{baselines/words.py}), IRC.
+ - C{words}: Twisted's C{twistd words} (C{baselines/words.py}), IRC;
+ - C{ngircd}, C{inspircd}: two IRC servers in C, from their Debian packages
+   (installed by L{packages}, configured by L{ircds}).
 
 Every server listens on 127.0.0.1 only, is pinned to one core with
 C{taskset} when the machine has two or more, writes its output to a log file
@@ -16,13 +18,19 @@ SIGKILL after a deadline.
 from __future__ import annotations
 
 import os
+import pwd
+import resource
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import ircds
+from packages import DAEMONS
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -79,10 +87,12 @@ class Server:
     @cvar window: at most this many registrations in flight at once (below
         the server's listen backlog, so no SYN is dropped and retried).
     @cvar rooms: whether it has rooms other than the one everyone is in.
+    @cvar package: the Debian package it comes from, if any (L{packages}).
     """
 
     name = ""
     label = ""
+    package: str | None = None
     dialect = "native"
     password: str | None = None
     window = 500
@@ -250,4 +260,59 @@ class Words(Server):
         ]
 
 
-SERVERS = {kind.name: kind for kind in (Chatsvc, ChatsvcIrc, Threaded, Words)}
+class NgIrcd(Server):
+    """
+    ngircd, a single-threaded IRC server in C (one C{epoll} loop).
+    """
+
+    name = "ngircd"
+    label = "ngircd (IRC, C)"
+    dialect = "irc"
+    package = "ngircd"
+    # It listens with a backlog of 10 whatever it is configured to do.
+    window = 10
+    runtime: Path | None = None
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        # Its PID file is written after it has become nobody, so it goes
+        # to a directory of its own (the run's is readable by root only).
+        self.runtime = Path(tempfile.mkdtemp(prefix="chatsvc-bench-ngircd-"))
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            os.chown(self.runtime, nobody.pw_uid, nobody.pw_gid)
+        config = workdir / "ngircd.conf"
+        config.write_text(ircds.ngircdConfig(self.runtime, self.port))
+        return [DAEMONS["ngircd"], "--nodaemon", "--config", str(config)]
+
+    def stop(self) -> None:
+        super().stop()
+        if self.runtime is not None:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+class InspIrcd(Server):
+    """
+    InspIRCd 3, a single-threaded IRC server in C++.
+
+    It completes a registration in its once-a-second housekeeping, so every
+    handshake waits for the next tick: the generator keeps up to 4,000 in
+    flight (its backlog is 4,096), or S3 would measure the tick rather than
+    the server.
+    """
+
+    name = "inspircd"
+    label = "InspIRCd (IRC, C++)"
+    dialect = "irc"
+    package = "inspircd"
+    window = 4000
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        config = workdir / "inspircd.conf"
+        softlimit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        config.write_text(ircds.inspircdConfig(workdir, self.port, softlimit))
+        command = [DAEMONS["inspircd"], "--nofork", "--config", str(config)]
+        # It refuses to run as root unless told to.
+        return command + (["--runasroot"] if os.geteuid() == 0 else [])
+
+
+SERVERS = {kind.name: kind for kind in (Chatsvc, ChatsvcIrc, Threaded, Words, NgIrcd, InspIrcd)}

@@ -3,7 +3,7 @@ What one delivery costs the server in Python, in-process.
 
 Usage: python bench/fanoutcost.py [--recipients 1000] [--lines 200]
 
-The real hub, native factory, outbox and socket writer, with a test clock
+The real hub, delivery path, native factory, outbox and socket writer, with a test clock
 for the reactor and Unix socket pairs for the connections: one member says
 C{lines} lines to a room of C{recipients}, each line followed by the end of
 its reactor turn (the outbox's flush).  Prints the time per delivery (best
@@ -24,9 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from twisted.internet.task import Clock  # noqa: E402
 
 from chatsvc.hub import Hub  # noqa: E402
-from chatsvc.lines import Outbox  # noqa: E402
 from chatsvc.native.protocol import NativeFactory  # noqa: E402
+from chatsvc.net import output  # noqa: E402
+from chatsvc.net.connection import Limits  # noqa: E402
+from chatsvc.net.output import Outbox, SocketWriter  # noqa: E402
 from chatsvc.testing import SocketTransport  # noqa: E402
+
+
+def socketWriter(transport: SocketTransport, limit: int) -> SocketWriter:
+    """
+    The writer the server uses on its own TCP transport, here on a socket
+    pair (the server chooses it only for Twisted's C{tcp.Server}).
+    """
+    return SocketWriter(transport, transport.getHandle(), limit)
 
 
 def main() -> None:
@@ -36,9 +46,11 @@ def main() -> None:
     arguments = parser.parse_args()
     count = arguments.recipients
 
+    output.writerFor = socketWriter
     clock = Clock()
     hub = Hub(clock, crowdSize=count + 1, maxConnections=count, maxPerAddress=count)
-    factory = NativeFactory(hub, outbox=Outbox(clock), clock=clock)
+    # The test clock stands still, so flood control would hold every line.
+    factory = NativeFactory(hub, limits=Limits(flood=None), outbox=Outbox(clock), clock=clock)
     pairs, protocols = [], []
     for n in range(count):
         ours, theirs = socket.socketpair()

@@ -38,16 +38,26 @@ class IRCSession:
     """
 
     name = "irc"
-    connection: ServerConnection
-    invisible = False
-    _idleCall = None
-    _awaitingPong = False
+    __slots__ = (
+        "server",
+        "hub",
+        "registration",
+        "renderer",
+        "connection",
+        "invisible",
+        "_idleCall",
+        "_awaitingPong",
+    )
 
     def __init__(self, server: IRCFactory) -> None:
         self.server = server
         self.hub = server.hub
         self.registration = Registration()
         self.renderer = IRCRenderer.forServer(server.serverName, server.language)
+        self.connection: ServerConnection | None = None
+        self.invisible = False
+        self._idleCall = None
+        self._awaitingPong = False
 
     @property
     def member(self):

@@ -25,13 +25,14 @@ class NativeSession:
     """
 
     name = "native"
-    connection: ServerConnection
-    _password = False
+    __slots__ = ("hub", "language", "renderer", "connection", "_password")
 
     def __init__(self, hub: Hub, language: str) -> None:
         self.hub = hub
         self.language = language
         self.renderer = NativeRenderer.forLanguage(language)
+        self.connection: ServerConnection | None = None
+        self._password = False
 
     @property
     def _t(self):

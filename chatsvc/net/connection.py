@@ -55,12 +55,33 @@ class ServerConnection:
 
     @ivar member: the hub's record of this connection, once admitted.
     @ivar host: the peer's address, as the hub and logs name it.
+    @ivar send: the delivery path's append: once connected, the output's own
+        C{send}, with nothing of this object's in between, since it is
+        called once per recipient of every event.
     """
 
     log = Logger()
 
-    member: Member | None = None
-    host = "unknown"
+    # One per connection: slots keep tens of thousands of them small.
+    __slots__ = (
+        "hub",
+        "session",
+        "renderer",
+        "member",
+        "host",
+        "send",
+        "_clock",
+        "_limits",
+        "_outbox",
+        "_username",
+        "_bucket",
+        "_closing",
+        "_held",
+        "_release",
+        "_transport",
+        "_input",
+        "_output",
+    )
 
     def __init__(
         self,
@@ -74,6 +95,8 @@ class ServerConnection:
         self.hub = hub
         self.session = session
         self.renderer = session.renderer
+        self.member: Member | None = None
+        self.host = "unknown"
         self._clock = clock
         self._limits = limits
         self._outbox = outbox
@@ -98,9 +121,7 @@ class ServerConnection:
         self._output = Output.open(
             transport, self._limits.sendQueue, self._outbox, self._overflowed
         )
-        # The delivery path calls send once per recipient: straight to the
-        # output's append, without this object's method in between.
-        self.send = self._output.send  # type: ignore[method-assign]
+        self.send = self._output.send
         peer = transport.getPeer()
         self.host = getattr(peer, "host", "unknown")
         try:
@@ -234,14 +255,7 @@ class ServerConnection:
         self.log.info("wrong password from {peer}", peer=self.host)
         return False
 
-    # IParticipant
-
-    def send(self, data: bytes) -> None:
-        """
-        Queue C{data} for output (replaced by the output's own C{send} once
-        connected).
-        """
-        self._output.send(data)
+    # IParticipant (send: see the class docstring)
 
     def deliver(self, event: events.Event) -> None:
         if self._closing:

@@ -99,33 +99,50 @@ def processRss_self() -> int:
     return processRss(os.getpid())
 
 
+def _size(value) -> int:
+    """
+    C{value}'s own size, its instance dictionary included if it has one.
+    """
+    size = sys.getsizeof(value)
+    if hasattr(value, "__dict__"):
+        size += sys.getsizeof(vars(value))
+    return size
+
+
 def describeOne(service) -> list[tuple[str, int]]:
     """
-    The objects one registered connection holds, with C{sys.getsizeof}.
+    The objects one registered connection holds, with C{sys.getsizeof}:
+    the hub's member, its connection (the participant), the session, the
+    TCP adapter with its framer, the output with its writer, the flood
+    bucket, and Twisted's transport and socket.
     """
     hub = service.hub
     member = next(m for m in hub.members if m.nickname)
-    protocol = member.participant
-    transport = protocol.transport
-    rows = [
-        ("protocol " + type(protocol).__name__, sys.getsizeof(protocol)),
-        ("  its __dict__ " + str(sorted(vars(protocol))), sys.getsizeof(vars(protocol))),
-        ("member " + type(member).__name__ + " (slots)", sys.getsizeof(member)),
-        ("transport " + type(transport).__name__, sys.getsizeof(transport)),
-        ("  its __dict__ (%d keys)" % len(vars(transport)), sys.getsizeof(vars(transport))),
-        ("  socket.socket", sys.getsizeof(transport.socket)),
-        ("  client address tuple", sys.getsizeof(transport.client) + sum(sys.getsizeof(x) for x in transport.client)),
-        ("  logstr", sys.getsizeof(transport.logstr)),
-        ("  _tempDataBuffer list", sys.getsizeof(transport._tempDataBuffer)),
+    connection = member.participant
+    transport = connection._transport
+    output = connection._output
+    parts = [
+        ("member", member),
+        ("connection", connection),
+        ("session", connection.session),
+        ("adapter", transport.protocol),
+        ("framer", transport.protocol._framer),
+        ("output", output),
+        ("writer", output._writer),
+        ("unsent list", output._unsent),
+        ("flood bucket", connection._bucket),
+        ("transport", transport),
+        ("socket.socket", transport.socket),
+        ("client address tuple", transport.client),
+        ("logstr", transport.logstr),
+        ("_tempDataBuffer list", transport._tempDataBuffer),
+        ("member.nickname", member.nickname),
+        ("member.identity", member.identity),
     ]
-    for name, value in sorted(vars(protocol).items()):
-        if name in ("transport", "hub", "factory", "member"):
-            continue
-        size = sys.getsizeof(value)
-        if hasattr(value, "__dict__"):
-            size += sys.getsizeof(vars(value))
-        rows.append((f"  protocol.{name} ({type(value).__name__})", size))
-    rows.append(("  member.nickname", sys.getsizeof(member.nickname)))
+    rows = []
+    for label, value in parts:
+        slots = "" if hasattr(value, "__dict__") else " (no __dict__)"
+        rows.append((f"{label} {type(value).__name__}{slots}", _size(value)))
     return rows
 
 

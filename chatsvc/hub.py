@@ -65,7 +65,8 @@ class Member:
     Front-ends hold on to it and pass it back with every request; its fields
     are for reading only.
 
-    @ivar rooms: the rooms it is in, in the order it entered them.
+    @ivar rooms: the rooms it is in, in the order it entered them (a tuple:
+        a few at most, and for native members one, so smaller than a set).
     @ivar username: the user name shown in IRC masks (C{nick!user@host}).
     @ivar host: where the connection comes from, as the front-end words it.
     @ivar realname: free text about the user (IRC's "real name").
@@ -81,7 +82,7 @@ class Member:
     host: str = "unknown"
     realname: str = ""
     nickname: str | None = None
-    rooms: dict[Room, None] = field(factory=dict)
+    rooms: tuple[Room, ...] = ()
     away: str | None = None
     signon: float = 0.0
     lastSpoke: float = 0.0
@@ -281,7 +282,7 @@ class Hub:
         if member.nickname is not None:
             del self._byNickname[nameKey(member.nickname)]
             told: list[Room] = []
-            for room in list(member.rooms):
+            for room in member.rooms:
                 self._leave(member, room)
                 if self._isCrowded(room, len(room.members) + 1):
                     self._batchDeparture(room, member)
@@ -391,7 +392,7 @@ class Hub:
         self.log.info("{old} is now {new}", old=old, new=nickname)
         self._publish(
             events.Renamed(identity, nickname, **self._stamp()),
-            rooms=tuple(member.rooms),
+            rooms=member.rooms,
             actor=member,
         )
 
@@ -591,12 +592,12 @@ class Hub:
         if room is None:
             room = self._rooms[key] = Room(roomName)
         room.members[member] = None
-        member.rooms[room] = None
+        member.rooms = (*member.rooms, room)
         return room
 
     def _leave(self, member: Member, room: Room) -> None:
         del room.members[member]
-        del member.rooms[room]
+        member.rooms = tuple(other for other in member.rooms if other is not room)
         if not room.members and nameKey(room.name) != nameKey(self.defaultRoom):
             if room.summary is not None:
                 room.summary.cancel()

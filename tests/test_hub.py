@@ -489,7 +489,7 @@ class ManyRoomsTests(HubTestCase):
         self.hub.register(member, "Bob", enter=False)
         self.assertEqual(participant.take(), [events.Welcome("Bob", "")])
         self.assertEqual(alicjaSees.take(), [])
-        self.assertEqual(member.rooms, {})
+        self.assertEqual(member.rooms, ())
         self.assertRaises(NotInRoom, self.hub.say, member, "hi")
 
     def test_topic(self) -> None:

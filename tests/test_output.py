@@ -520,21 +520,20 @@ class Reader(Protocol):
 
 class Accepting(ServerFactory):
     """
-    Fires C{accepted} with each connection's transport, as the server sees
-    it, and leaves the protocol quiet.
+    Fires C{accepted} with the first connection's transport, as the server
+    sees it, and leaves the protocol quiet.
     """
 
     def __init__(self) -> None:
-        self.accepted: list[Deferred] = [Deferred()]
-        self.transports: list[object] = []
+        self.accepted: Deferred = Deferred()
 
     def buildProtocol(self, addr):
-        factory = self
+        accepted = self.accepted
 
         class Accepted(Protocol):
             def connectionMade(self) -> None:
-                factory.transports.append(self.transport)
-                factory.accepted[0].callback(self.transport)
+                if not accepted.called:
+                    accepted.callback(self.transport)
 
         return Accepted()
 
@@ -546,11 +545,11 @@ class RealWriterForTests(TestCase):
 
     timeout = REAL_TIMEOUT
 
-    def accept(self, listen, check) -> Deferred:
+    def accept(self, listen, check, unix: bool = False) -> Deferred:
         """
         Listen with C{listen(factory)}, connect a quiet client, C{check} the
         transport the server's protocol was given while it is connected,
-        then have the client hang up.
+        then hang up.
         """
         from twisted.internet import reactor
 
@@ -558,18 +557,21 @@ class RealWriterForTests(TestCase):
         port = listen(factory)
         self.addCleanup(port.stopListening)
         client = Reader()
-        connecting = reactor.connectTCP(
-            "127.0.0.1", port.getHost().port, ClientFactory.forProtocol(lambda: client)
-        )
+        clientFactory = ClientFactory.forProtocol(lambda: client)
+        clientFactory.clientConnectionFailed = lambda connector, why: client.done.errback(why)
+        if unix:
+            reactor.connectUNIX(port.getHost().name, clientFactory)
+        else:
+            reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory)
 
         def accepted(transport):
             try:
                 check(transport)
             finally:
-                connecting.disconnect()
+                transport.abortConnection()
             return client.done
 
-        return factory.accepted[0].addCallback(accepted)
+        return factory.accepted.addCallback(accepted)
 
     def test_tcpServer(self) -> None:
         """
@@ -601,6 +603,24 @@ class RealWriterForTests(TestCase):
             0, WrappingFactory(factory), interface="127.0.0.1"
         )
         return self.accept(listen, check)
+
+    def test_unixServer(self) -> None:
+        """
+        Twisted's Unix server transport (a TCP server transport to Twisted)
+        is written to straight on its socket, and has no Nagle to switch.
+        """
+        from twisted.internet import reactor
+
+        def check(transport):
+            self.assertIsInstance(transport, tcp.Server)
+            self.assertTrue(IUNIXTransport.providedBy(transport))
+            writer = writerFor(transport, 100)
+            self.assertIsInstance(writer, SocketWriter)
+            writer.write(b"two\nthree\n", batch=True)
+
+        path = self.mktemp()
+        listen = lambda factory: reactor.listenUNIX(path, factory)
+        return self.accept(listen, check, unix=True)
 
     # Fails: writerFor gives a SocketWriter for twisted.internet.ssl.Server,
     # a tcp.Server subclass whose socket carries TLS records; see the report.

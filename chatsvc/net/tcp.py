@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from twisted.internet.interfaces import IHalfCloseableProtocol, IReactorTime
-from twisted.internet.protocol import Protocol, ServerFactory
+from twisted.internet.interfaces import IHalfCloseableProtocol, IProtocol, IReactorTime
+from twisted.internet.protocol import ServerFactory
 from zope.interface import implementer
 
 from chatsvc.hub import Hub
@@ -21,33 +21,42 @@ from chatsvc.net.framing import LineFramer
 from chatsvc.net.output import Outbox
 
 
-@implementer(IHalfCloseableProtocol)
-class LineServerProtocol(Protocol):
+@implementer(IProtocol, IHalfCloseableProtocol)
+class LineServerProtocol:
     """
     Lines from a stream transport to a connection, and the transport's end.
+
+    An L{IProtocol} of its own rather than a L{Protocol} subclass, so that it
+    can have slots: one per connection, and tens of thousands of them.
     """
+
+    __slots__ = ("connection", "transport", "_framer")
 
     def __init__(self, connection: ServerConnection, maxLineBytes: int) -> None:
         self.connection = connection
-        self._maxLineBytes = maxLineBytes
-        self._framer: LineFramer | None = None
-
-    def connectionMade(self) -> None:
-        connection = self.connection
+        self.transport = None
         self._framer = LineFramer(
-            self._maxLineBytes,
+            maxLineBytes,
             connection.textReceived,
             connection.lineTooLong,
             connection.undecodableLine,
         )
-        connection.connectionMade(self.transport, self)
+
+    def makeConnection(self, transport) -> None:
+        self.transport = transport
+        self.connectionMade()
+
+    def connectionMade(self) -> None:
+        self.connection.connectionMade(self.transport, self)
+
+    def logPrefix(self) -> str:
+        return self.connection.session.name
 
     def dataReceived(self, data: bytes) -> None:
         self._framer.feed(data)
 
     def connectionLost(self, reason=None) -> None:
-        if self._framer is not None:
-            self._framer.stop()
+        self._framer.stop()
         self.connection.connectionLost()
 
     def readConnectionLost(self) -> None:
@@ -105,6 +114,4 @@ class LineServerFactory(ServerFactory):
         connection = ServerConnection(
             self.hub, self._newSession(), self.clock, self.limits, self.outbox, self._username
         )
-        protocol = self.protocol(connection, self._maxLineBytes)
-        protocol.factory = self
-        return protocol
+        return self.protocol(connection, self._maxLineBytes)

@@ -14,7 +14,7 @@ from pathlib import Path
 import trustme
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.harness import TIMEOUT, ServerProcess, freePort
+from tests.harness import TIMEOUT, ServerProcess
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 
@@ -30,15 +30,12 @@ class TLSTests(SynchronousTestCase):
         self.ca.issue_cert("localhost", "127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
             str(serverPem)
         )
-        tlsPort, ircPort = freePort(), freePort()
-        self.server = ServerProcess(
-            "--port", f"ssl:{tlsPort}:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1",
-            "--irc-port", f"ssl:{ircPort}:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1",
-        )
-        self.server.port = tlsPort
-        self.ircPort = ircPort
+        tls = f"ssl:0:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1"
+        self.server = ServerProcess("--port", tls, "--irc-port", tls)
         self.server.start(str(workdir))
         self.addCleanup(self.server.stop)
+        assert self.server.ircPort is not None
+        self.ircPort = self.server.ircPort
 
     def secureSocket(self, port: int) -> ssl.SSLSocket:
         context = ssl.create_default_context()

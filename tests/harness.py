@@ -220,8 +220,16 @@ class LineClient:
         timeout: float = TIMEOUT,
         receiveBuffer: int | None = None,
         noDelay: bool = False,
+        source: str | None = None,
     ) -> None:
+        """
+        @param source: the loopback address to connect from, such as
+            C{127.0.0.2}, to be another address to the server (Linux routes
+            all of 127.0.0.0/8 to loopback).
+        """
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source is not None:
+            self.socket.bind((source, 0))
         if receiveBuffer is not None:
             # Before connecting, so that the window offered is small from
             # the start.

@@ -378,7 +378,7 @@ class ServerGoneTests(SynchronousTestCase):
         for terminal in (False, True):
             client = ClientProcess(port, terminal=terminal)
             self.addCleanup(client.stop)
-            self.assertNotEqual(client.wait(), 0)
+            self.assertEqual(client.wait(), 1)
             self.assertEqual(
                 client.lines(),
                 [f"Cannot connect to 127.0.0.1 port {port}: Connection refused."],

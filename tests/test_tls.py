@@ -125,12 +125,14 @@ class TLSTests(SynchronousTestCase):
     def test_clientRefusesUntrustedCertificate(self) -> None:
         """
         Without the private CA the certificate is not trusted: the client
-        fails with a reason, says nothing in plain text, and shows no
-        traceback.
+        exits with status 1 and a one-line reason, says nothing in plain
+        text, and shows no traceback.
         """
         result = self.client("--tls", "--nick", "Ola", input="secret words\nexit\n")
-        self.assertNotEqual(result.returncode, 0)
-        self.assertNotIn("Traceback", result.stdout + result.stderr)
+        self.assertEqual(result.returncode, 1)
+        said = result.stdout + result.stderr
+        self.assertEqual(len(said.splitlines()), 1, said)
+        self.assertNotIn("Traceback", said)
         self.assertNotIn("Connected to server!", result.stdout)
         self.assertNotIn(b"secret words", self.server.output)
 
@@ -158,7 +160,7 @@ class TLSTests(SynchronousTestCase):
         An unreadable --cafile is a one-line complaint, not a traceback.
         """
         result = self.client("--tls", "--cafile", "/nonexistent/ca.pem", input="")
-        self.assertNotEqual(result.returncode, 0)
+        self.assertEqual(result.returncode, 2)
         self.assertIn("/nonexistent/ca.pem", result.stdout + result.stderr)
         self.assertNotIn("Traceback", result.stdout + result.stderr)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import signal
 import socket
 import struct
@@ -24,20 +25,36 @@ from typing import Iterator
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatsvc.testing import dieWithParent, freePort, twistdCommand
+from chatsvc.testing import dieWithParent, twistdCommand
 
 TIMEOUT = 10.0
 
 GOODBYE = "The server is shutting down. Goodbye!"
 
 
+# How each front-end says where it listens (chatsvc.tap.AnnouncedEndpoint),
+# after twistd's timestamp and log namespace.
+ANNOUNCEMENT = re.compile(rb"\] (native|irc) listening on (\S+)\r?\n")
+LOOPBACK = re.compile(rb"127\.0\.0\.1:(\d+)")
+
+
 class ServerProcess:
     """
-    C{twistd -n chat} on a free loopback port, its output kept for asserts.
+    C{twistd -n chat} on loopback ports the system picks, its output kept
+    for asserts.
+
+    Every front-end listens on port 0 of 127.0.0.1 unless the arguments say
+    otherwise (a later C{--port} or C{--irc-port} wins), and the real ports
+    are read from the lines the server logs once it listens.  No port is
+    ever chosen by binding and releasing it, which another process could
+    take in between.
 
     The output goes to a file in the working directory rather than a pipe,
     so a chatty server can never block on a pipe nobody reads, and a test
     may look at the log while the server runs.
+
+    @ivar port: the native front-end's port, once started.
+    @ivar ircPort: the IRC front-end's port, once started, if it has one.
     """
 
     def __init__(
@@ -45,18 +62,23 @@ class ServerProcess:
         *arguments: str,
         environ: dict[str, str] | None = None,
         irc: bool = False,
+        floodControl: bool = False,
     ) -> None:
-        self.port = freePort()
-        # With C{irc}, the IRC front-end listens too, on a port of its own.
-        self.ircPort: int | None = freePort() if irc else None
-        if self.ircPort is not None:
-            arguments = (
-                *arguments,
-                "--irc-port",
-                f"tcp:{self.ircPort}:interface=127.0.0.1",
-            )
+        """
+        @param irc: whether the IRC front-end listens too (on a port of its
+            own, also picked by the system).
+        @param floodControl: whether the server keeps its own flood control
+            (the defaults, or what C{arguments} set); otherwise it is lifted,
+            because tests send in bursts.
+        """
+        if irc:
+            arguments = (*arguments, "--irc-port", "tcp:0:interface=127.0.0.1")
+        if not floodControl:
+            arguments = ("--flood-burst", "1000000", "--flood-rate", "1000000", *arguments)
         self.arguments = arguments
         self.environ = environ
+        self.port: int | None = None
+        self.ircPort: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.logPath: Path | None = None
 
@@ -69,7 +91,25 @@ class ServerProcess:
             return b""
         return self.logPath.read_bytes()
 
+    def frontEnds(self) -> set[str]:
+        """
+        The front-ends the arguments start: native always, IRC when given
+        C{--irc-port}.
+        """
+        irc = any(
+            argument == "--irc-port" or argument.startswith("--irc-port=")
+            for argument in self.arguments
+        )
+        return {"native", "irc"} if irc else {"native"}
+
     def start(self, workdir: str) -> None:
+        """
+        Start the server and wait, at most L{TIMEOUT} seconds, until every
+        front-end has said where it listens.
+
+        @raise RuntimeError: the server exited, listened beyond loopback, or
+            did not say where it listens in time (then it is stopped).
+        """
         environment = dict(os.environ if self.environ is None else self.environ)
         # Let the subprocess import this checkout's chatsvc and plugin first.
         root = str(Path(__file__).resolve().parent.parent)
@@ -86,13 +126,7 @@ class ServerProcess:
                     "-n",
                     "chat",
                     "--port",
-                    f"tcp:{self.port}:interface=127.0.0.1",
-                    # Tests send in bursts; flood control has tests of its
-                    # own, which set these again (the last one counts).
-                    "--flood-burst",
-                    "1000000",
-                    "--flood-rate",
-                    "1000000",
+                    "tcp:0:interface=127.0.0.1",
                     *self.arguments,
                 ],
                 cwd=workdir,
@@ -102,19 +136,39 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 preexec_fn=dieWithParent,
             )
-        deadline = time.monotonic() + TIMEOUT
-        for port in filter(None, (self.port, self.ircPort)):
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError("twistd exited early:\n" + self.output.decode())
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError("twistd did not start listening")
-                    time.sleep(0.05)
+        ports = self._waitForAnnouncements(time.monotonic() + TIMEOUT)
+        self.port = ports["native"]
+        self.ircPort = ports.get("irc")
+
+    def _waitForAnnouncements(self, deadline: float) -> dict[str, int]:
+        assert self.process is not None
+        expected = self.frontEnds()
+        while True:
+            # Read the output before asking whether the server still runs,
+            # so that a server that announced and then exited is not missed.
+            output = self.output
+            exited = self.process.poll() is not None
+            ports: dict[str, int] = {}
+            for name, where in ANNOUNCEMENT.findall(output):
+                match = LOOPBACK.fullmatch(where)
+                if match is None:
+                    self.stop()
+                    raise RuntimeError(
+                        f"twistd listens beyond loopback ({where.decode()}):\n"
+                        + output.decode()
+                    )
+                ports[name.decode()] = int(match.group(1))
+            if set(ports) >= expected:
+                return ports
+            if exited:
+                raise RuntimeError("twistd exited early:\n" + output.decode())
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"twistd did not say where it listens ({', '.join(sorted(expected))}) "
+                    f"within {TIMEOUT} seconds:\n" + output.decode()
+                )
+            time.sleep(0.02)
 
     @contextmanager
     def paused(self) -> Iterator[None]:
@@ -166,8 +220,16 @@ class LineClient:
         timeout: float = TIMEOUT,
         receiveBuffer: int | None = None,
         noDelay: bool = False,
+        source: str | None = None,
     ) -> None:
+        """
+        @param source: the loopback address to connect from, such as
+            C{127.0.0.2}, to be another address to the server (Linux routes
+            all of 127.0.0.0/8 to loopback).
+        """
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source is not None:
+            self.socket.bind((source, 0))
         if receiveBuffer is not None:
             # Before connecting, so that the window offered is small from
             # the start.

@@ -16,6 +16,7 @@ import os
 import pty
 import select
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc.client.testing import Screen
-from tests.harness import TIMEOUT, ServerProcess, ServerTestCase, freePort
+from tests.harness import TIMEOUT, ServerProcess, ServerTestCase
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 PROMPT_EN = "Choose your nickname: "
@@ -368,11 +369,16 @@ class ServerGoneTests(SynchronousTestCase):
         With nobody listening: one line saying why, a non-zero status, no
         traceback; on a terminal too.
         """
-        port = freePort()
+        # Bound but not listening: connections are refused, and no other
+        # process can take the port while the test runs.
+        unused = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(unused.close)
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
         for terminal in (False, True):
             client = ClientProcess(port, terminal=terminal)
             self.addCleanup(client.stop)
-            self.assertNotEqual(client.wait(), 0)
+            self.assertEqual(client.wait(), 1)
             self.assertEqual(
                 client.lines(),
                 [f"Cannot connect to 127.0.0.1 port {port}: Connection refused."],

@@ -76,10 +76,14 @@ class FuzzTests(SynchronousTestCase):
     def test_everyLineEndsInCrlf(self, data) -> None:
         """
         Whatever a client sends, every line the server writes to anyone ends
-        in CR LF and none holds a bare CR, LF or NUL.
+        in CR LF, the last one too, and none holds a bare CR, LF or NUL.
         """
         for factoryClass in (IRCFactory, NativeFactory):
             for output in run(factoryClass, data, [data]):
+                if output:
+                    self.assertTrue(output.endswith(b"\r\n"), output[-100:])
+                # Ending in CR LF, the output splits into its lines and an
+                # empty string after the last.
                 for line in output.split(b"\r\n")[:-1]:
                     self.assertNotIn(b"\n", line)
                     self.assertNotIn(b"\r", line)

@@ -129,8 +129,10 @@ class EnglishTranscriptTests(ServerTestCase):
     def test_languageChosenInHandshake(self) -> None:
         """
         Clients that send C{/lang pl} before their nickname (one even before
-        reading the prompt) get one notice each, then everything in Polish.
+        reading the prompt) get one notice each, then everything in Polish,
+        while a client that chose nothing hears the same in English.
         """
+        (carol,) = self.connectAll("Carol")
         alicja = self.connect()
         alicja.sendLine("/lang pl")
         alicja.expect("NICK")
@@ -138,6 +140,7 @@ class EnglishTranscriptTests(ServerTestCase):
         self.assertTrue(isNotice(notice), notice)
         alicja.sendLine("Alicja")
         alicja.expect("Połączono z serwerem!")
+        carol.expect("Alicja joined the chat!")
 
         bob = self.connect()
         bob.expect("NICK")
@@ -147,20 +150,33 @@ class EnglishTranscriptTests(ServerTestCase):
         bob.sendLine("Bob")
         bob.expect("Połączono z serwerem!")
         alicja.expect("Bob dołączył do czatu!")
+        carol.expect("Bob joined the chat!")
 
         chatInPolish(self, alicja, bob)
+        self.assertHeardInEnglish(carol)
 
     def test_languageChosenAfterRegistering(self) -> None:
         """
-        Clients that switch to Polish once registered hear the rest in Polish.
+        Clients that switch to Polish once registered hear the rest in
+        Polish; one that did not switch still hears English.
         """
-        alicja, bob = self.connectAll("Alicja", "Bob")
+        alicja, bob, carol = self.connectAll("Alicja", "Bob", "Carol")
         for client in (alicja, bob):
             client.sendLine("/lang pl")
             notice = client.readLine()
             self.assertTrue(isNotice(notice), notice)
 
         chatInPolish(self, alicja, bob)
+        self.assertHeardInEnglish(carol)
+
+    def assertHeardInEnglish(self, carol: LineClient) -> None:
+        """
+        Carol heard L{chatInPolish} with the server's words in English.
+        """
+        self.assertEqual(
+            carol.readUntil("Alicja: znacznik"),
+            ["Bob: Cześć wszystkim!", "Alicja: Cześć Bob!", "Bob left the chat."],
+        )
 
     def test_unknownLanguage(self) -> None:
         """
@@ -170,6 +186,10 @@ class EnglishTranscriptTests(ServerTestCase):
         alicja.sendLine("/lang xx")
         self.assertEqual(alicja.readLine(), "! Unknown language xx.")
         alicja.readLine()  # The list of languages.
+        self.connect("Bob")
+        alicja.expect("Bob joined the chat!")
+        alicja.sendLine("/who")
+        alicja.expect("In room lobby (2): Alicja and Bob")
         alicja.sendLine("/quit")
         self.assertEqual(alicja.readUntilClosed(), [])
 
@@ -942,7 +962,7 @@ class ShutdownTests(SynchronousTestCase):
         self.assertEqual(alicja.readUntilClosed(), [GOODBYE])
         self.assertLess(elapsed, grace + 3)
         self.assertNotIn(b"Traceback", server.output)
-        self.assertIn(status, (0, -signal.SIGTERM))  # See test_exitStatusOnSIGTERM.
+        self.assertEqual(status, 0)
 
 
 def summarized(line: str) -> tuple[list[str], int] | None:

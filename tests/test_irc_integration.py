@@ -1577,3 +1577,196 @@ class IRCShutdownTests(SynchronousTestCase):
                 peer.received.endswith(b"ERROR :Closing Link: server shutting down\r\n")
             )
         self.assertNotIn(b"Traceback", server.output)
+
+
+# Limits, registration timeout and flood control, each on a server of its own
+
+
+def closingLink(host: str, why: str) -> str:
+    return f"ERROR :Closing Link: {host} ({why})"
+
+
+class OwnIRCServerTestCase(SynchronousTestCase):
+    """
+    Tests that each start a server of their own, IRC front-end included.
+    """
+
+    def startServer(self, *arguments: str, **options: object) -> ServerProcess:
+        server = ServerProcess(*arguments, irc=True, **options)  # type: ignore[arg-type]
+        server.start(self.mktemp())
+        self.addCleanup(server.stop)
+        assert server.ircPort is not None
+        return server
+
+    def connect(self, port: int, source: str = "127.0.0.1") -> LineClient:
+        client = LineClient(port, source=source)
+        self.addCleanup(client.close)
+        return client
+
+    def register(self, client: LineClient, nickname: str, channel: str | None = None) -> None:
+        """
+        Register a raw IRC client, reading its welcome; join C{channel}.
+        """
+        client.sendLine(f"NICK {nickname}")
+        client.sendLine(f"USER {nickname.lower()} 0 * :{nickname}")
+        client.readUntil(f":{SERVER} 376 {nickname} :End of /MOTD command.")
+        if channel is not None:
+            client.sendLine(f"JOIN {channel}")
+            client.readUntil(f":{SERVER} 366 {nickname} {channel} :End of /NAMES list")
+
+    def assertAnswers(self, client: LineClient) -> None:
+        """
+        C{client} is still served: its PING is answered.
+        """
+        token = f"alive{next(_tokens)}"
+        client.sendLine(f"PING :{token}")
+        client.readUntil(f":{SERVER} PONG {SERVER} :{token}")
+
+
+class IRCLimitTests(OwnIRCServerTestCase):
+    """
+    C{--max-connections} and C{--max-per-address} on the IRC port.
+    """
+
+    def test_serverFull(self) -> None:
+        """
+        An IRC client that finds the server full (two connections: one
+        native, one IRC, from other addresses) is told so and closed; once
+        one leaves, an IRC newcomer registers.
+        """
+        server = self.startServer("--max-connections", "2")
+        assert server.ircPort is not None
+        self.connect(server.port, source="127.0.0.2").expect("NICK")
+        ola = self.connect(server.ircPort, source="127.0.0.3")
+        self.register(ola, "Ola")
+        refused = self.connect(server.ircPort, source="127.0.0.4")
+        self.assertEqual(refused.readUntilClosed(), [closingLink("127.0.0.4", "Server full")])
+        ola.sendLine("QUIT")
+        ola.readUntilClosed()
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            newcomer = self.connect(server.ircPort, source="127.0.0.4")
+            newcomer.sendLine("PING :admitted")
+            if newcomer.readLine() == f":{SERVER} PONG {SERVER} :admitted":
+                break
+            newcomer.close()
+            self.assertLess(time.monotonic(), deadline, "never admitted again")
+            time.sleep(0.05)
+        self.register(newcomer, "Ewa")
+
+    def test_tooManyFromOneAddress(self) -> None:
+        """
+        A third connection from one address (one native and one IRC there
+        already) is told it has too many and closed, while another address
+        still registers.
+        """
+        server = self.startServer("--max-per-address", "2")
+        assert server.ircPort is not None
+        self.connect(server.port).expect("NICK")
+        ola = self.connect(server.ircPort)
+        self.register(ola, "Ola")
+        refused = self.connect(server.ircPort)
+        self.assertEqual(
+            refused.readUntilClosed(),
+            [closingLink("127.0.0.1", "Too many connections from your address")],
+        )
+        self.register(self.connect(server.ircPort, source="127.0.0.2"), "Ewa")
+        self.assertAnswers(ola)
+
+
+class IRCRegistrationTimeoutTests(OwnIRCServerTestCase):
+    """
+    C{--register-timeout 1} on the IRC port.
+    """
+
+    def test_unregisteredClosed(self) -> None:
+        """
+        Connections still unregistered after a second (silent, with only a
+        NICK, or holding registration back in CAP negotiation) are told and
+        closed, not before; one that registered before them stays.
+        """
+        server = self.startServer("--register-timeout", "1")
+        assert server.ircPort is not None
+        # Connected first, so that its own deadline, were it not cancelled
+        # by registering, would come first too.
+        registered = self.connect(server.ircPort)
+        self.register(registered, "Ola")
+        started = time.monotonic()
+        silent = self.connect(server.ircPort)
+        nickOnly = self.connect(server.ircPort)
+        nickOnly.sendLine("NICK Ewa")
+        negotiating = self.connect(server.ircPort)
+        negotiating.sendLine("CAP LS 302")
+        negotiating.sendLine("NICK Ala")
+        negotiating.sendLine("USER ala 0 * :Ala")
+        negotiating.expect(f":{SERVER} CAP * LS :")
+        timedOut = closingLink("127.0.0.1", "Registration timeout")
+        for client in (silent, nickOnly, negotiating):
+            self.assertEqual(client.readUntilClosed(), [timedOut])
+        self.assertGreaterEqual(time.monotonic() - started, 0.9)
+        self.assertAnswers(registered)
+
+
+class IRCFloodTests(OwnIRCServerTestCase):
+    """
+    Flood control on the IRC port (C{--flood-burst 5 --flood-rate 50}).
+    """
+
+    FLOOD = ("--flood-burst", "5", "--flood-rate", "50")
+    WARNING = (
+        f":{SERVER} NOTICE Flooder :*** Slow down: 5 lines at once, then 50 a second; "
+        "the rest wait their turn."
+    )
+
+    def test_delayedNotLost(self) -> None:
+        """
+        PRIVMSGs beyond the burst reach the room later, but all of them and
+        in order; the sender is told once, in a NOTICE.
+        """
+        server = self.startServer(*self.FLOOD, floodControl=True)
+        assert server.ircPort is not None
+        watcher = self.connect(server.port)
+        watcher.register("Watcher")
+        flooder = self.connect(server.ircPort)
+        self.register(flooder, "Flooder", "#lobby")
+        watcher.expect("Flooder joined the chat!")
+        flooder.send(b"".join(b"PRIVMSG #lobby :line %d\r\n" % n for n in range(30)))
+        # The PING waits its turn too: its PONG comes after the last line.
+        flooder.sendLine("PING :done")
+        self.assertEqual(flooder.readUntil(f":{SERVER} PONG {SERVER} :done"), [self.WARNING])
+        self.assertEqual(
+            watcher.readUntil("Flooder: line 29"), [f"Flooder: line {n}" for n in range(29)]
+        )
+
+    def test_persistentFlooderCutOff(self) -> None:
+        """
+        A client that keeps flooding past --flood-limit is told of excess
+        flood and closed, and the room hears it quit for excess flood, on
+        IRC and on the native protocol.
+        """
+        server = self.startServer(*self.FLOOD, "--flood-limit", "20", floodControl=True)
+        assert server.ircPort is not None
+        watcher = self.connect(server.port)
+        watcher.register("Watcher")
+        observer = self.connect(server.ircPort)
+        self.register(observer, "Obs", "#lobby")
+        watcher.expect("Obs joined the chat!")
+        flooder = self.connect(server.ircPort)
+        self.register(flooder, "Flooder", "#lobby")
+        watcher.expect("Flooder joined the chat!")
+        observer.readUntil(":Flooder!~flooder@127.0.0.1 JOIN #lobby")
+
+        flooder.send(b"PRIVMSG #lobby :spam\r\n" * 200)
+        self.assertEqual(
+            flooder.readUntilClosed(), [self.WARNING, closingLink("127.0.0.1", "Excess Flood")]
+        )
+        before = watcher.readUntil("Flooder left the chat (Excess Flood).")
+        self.assertLess(len(before), 200)
+        self.assertEqual(set(before), {"Flooder: spam"})
+        quit = observer.readLine()
+        while quit == ":Flooder!~flooder@127.0.0.1 PRIVMSG #lobby :spam":
+            quit = observer.readLine()
+        # The reason as a user's own would read "Quit: ..."; either way it
+        # must say excess flood.
+        self.assertRegex(quit, r"^:Flooder!~flooder@127\.0\.0\.1 QUIT :(Quit: )?Excess Flood$")
+        self.assertAnswers(observer)

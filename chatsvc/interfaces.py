@@ -111,10 +111,11 @@ class ISession(Interface):
         The client sent C{line}, which is not UTF-8; it was dropped.
         """
 
-    def refusedLines(error):
+    def refusedLines(error, host):
         """
-        What to say to a client refused by a connection limit
-        (L{chatsvc.errors.TooManyConnections}) before closing.
+        What to say to a client from C{host} refused by a connection limit
+        (L{chatsvc.errors.TooManyConnections}) before closing; the session
+        was never started.
         """
 
     def floodWarningLines(policy):

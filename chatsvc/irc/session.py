@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from chatsvc.irc.protocol import IRCFactory
 
 
+def closingLink(host: str, why: str) -> str:
+    """
+    The ERROR line that ends a connection from C{host}, for C{why}.
+    """
+    return formatMessage("ERROR", f"Closing Link: {host} ({why})")
+
+
 @implementer(ISession)
 class IRCSession:
     """
@@ -111,9 +118,9 @@ class IRCSession:
             )
         )
 
-    def refusedLines(self, error: TooManyConnections) -> list[str]:
+    def refusedLines(self, error: TooManyConnections, host: str) -> list[str]:
         why = "Too many connections from your address" if error.scope == "address" else "Server full"
-        return [self.closingLink(why)]
+        return [closingLink(host, why)]
 
     def floodWarningLines(self, policy: FloodPolicy) -> list[str]:
         return [
@@ -159,9 +166,9 @@ class IRCSession:
 
     def closingLink(self, why: str) -> str:
         """
-        The ERROR line that ends a connection, for C{why}.
+        The ERROR line that ends this connection, for C{why}.
         """
-        return formatMessage("ERROR", f"Closing Link: {self.connection.host} ({why})")
+        return closingLink(self.connection.host, why)
 
     def send(self, line: str) -> None:
         self.connection.sendLines([line])

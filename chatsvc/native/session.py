@@ -74,7 +74,7 @@ class NativeSession:
     def undecodableLine(self, line: bytes) -> None:
         self._refuseLine(self._t.gettext("That line is not valid UTF-8; it was dropped."))
 
-    def refusedLines(self, error: TooManyConnections) -> list[str]:
+    def refusedLines(self, error: TooManyConnections, host: str) -> list[str]:
         return [wire.renderError(error, self._t)]
 
     def floodWarningLines(self, policy: FloodPolicy) -> list[str]:

@@ -133,7 +133,7 @@ class ServerConnection:
                 peer=peer,
                 scope=error.scope,
             )
-            self.goodbye(self.session.refusedLines(error))
+            self.goodbye(self.session.refusedLines(error, self.host))
             return
         self.session.start(self)
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import socket
 from typing import Callable
 
-from twisted.internet import tcp
+from twisted.internet import tcp, unix
 from twisted.internet.interfaces import (
     IPullProducer,
     IPushProducer,
     IReactorTime,
+    ISSLTransport,
     ITCPTransport,
     IUNIXTransport,
 )
@@ -210,12 +211,17 @@ class SocketWriter(Writer):
         pass
 
 
+_PLAIN_SERVERS = (tcp.Server, unix.Server)
+
+
 def writerFor(transport, limit: int) -> SocketWriter | TransportWriter:
     """
     The writer for C{transport}: straight to the socket only for Twisted's
-    own TCP server transport, whose socket nothing else writes to.
+    own plain TCP and Unix server transports, whose sockets nothing else
+    writes to; not another subclass (C{ssl.Server} writes TLS records on
+    its socket), nor one that has started TLS.
     """
-    if isinstance(transport, tcp.Server):
+    if type(transport) in _PLAIN_SERVERS and not ISSLTransport.providedBy(transport):
         return SocketWriter(transport, transport.socket, limit)
     return TransportWriter(transport, limit)
 

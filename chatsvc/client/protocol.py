@@ -57,6 +57,23 @@ def isQuit(text: str) -> bool:
     return text.startswith("/") and isinstance(wire.parseLine(text), wire.Quit)
 
 
+def tlsFailure(reason: Failure | None) -> str | None:
+    """
+    What went wrong, if the connection ended because TLS failed (a server
+    that does not speak it, a certificate that is not trusted).
+    """
+    if reason is None:
+        return None
+    try:
+        from OpenSSL.SSL import Error
+    except ImportError:
+        return None
+    if not reason.check(Error):
+        return None
+    details = [part for entry in reason.value.args[0] or [] for part in entry[-1:] if part]
+    return ", ".join(details) or "handshake failed"
+
+
 @implementer(IChatInput)
 class ChatClientProtocol(ClientLineProtocol):
     """
@@ -112,6 +129,16 @@ class ChatClientProtocol(ClientLineProtocol):
         if self._leaveTimer is not None and self._leaveTimer.active():
             self._leaveTimer.cancel()
         self._leaveTimer = None
+        failed = tlsFailure(reason)
+        if failed is not None and not self._closed:
+            self._closed = True
+            t = translation(self.language)
+            self.view.connectionFailed(
+                t.gettext("TLS with the server failed ({reason}); nothing was sent.").format(
+                    reason=failed
+                )
+            )
+            return
         self._finish(clean=self._leaving)
 
     def _finish(self, clean: bool) -> None:

@@ -86,7 +86,6 @@ class Member:
     away: str | None = None
     signon: float = 0.0
     lastSpoke: float = 0.0
-    deadline: IDelayedCall | None = None
     identity: events.Identity | None = None
     connected: bool = True
 
@@ -161,6 +160,9 @@ class Hub:
         self._maxPerAddress = maxPerAddress
         self._registrationTimeout = registrationTimeout
         self._perAddress: dict[str, int] = {}
+        # Connections without a nickname yet, oldest first, with deadlines.
+        self._unnamed: dict[Member, float] = {}
+        self._deadlines: IDelayedCall | None = None
         self.defaultRoom = checkRoomName(defaultRoom)
         self._crowdSize = crowdSize
         self._crowdInterval = crowdInterval
@@ -198,17 +200,41 @@ class Hub:
             raise TooManyConnections("address", self._maxPerAddress)
         self._perAddress[host] = count + 1
         member = Member(participant, username=username, host=host)
-        member.deadline = self._clock.callLater(
-            self._registrationTimeout, self._timeOut, member
-        )
         self.members.add(member)
+        self._unnamed[member] = self._clock.seconds() + self._registrationTimeout
+        if self._deadlines is None:
+            self._deadlines = self._clock.callLater(self._registrationTimeout, self._timeOut)
         return member
 
-    def _timeOut(self, member: Member) -> None:
-        member.deadline = None
-        if member in self.members and member.nickname is None:
+    def _timeOut(self) -> None:
+        """
+        Tell every connection past its deadline without a nickname so, and
+        wait for the next deadline.
+
+        One timer for all of them rather than one per connection: they
+        connected in order and all get the same time, so the oldest is
+        always the next due, and a registration costs a dictionary deletion
+        instead of a timer's scheduling and cancelling.
+        """
+        self._deadlines = None
+        now = self._clock.seconds()
+        while self._unnamed:
+            member, deadline = next(iter(self._unnamed.items()))
+            if deadline > now:
+                self._deadlines = self._clock.callLater(deadline - now, self._timeOut)
+                return
+            del self._unnamed[member]
             self.log.info("a connection from {host} never chose a nickname", host=member.host)
             self.delivery.direct(member, events.TimedOut(member.host, **self._stamp()))
+
+    def _forgetDeadline(self, member: Member) -> None:
+        if (
+            self._unnamed.pop(member, None) is not None
+            and not self._unnamed
+            and self._deadlines is not None
+        ):
+            self._deadlines.cancel()
+            self._deadlines = None
 
     def register(
         self,
@@ -228,9 +254,7 @@ class Hub:
         if member.nickname is not None:
             raise AlreadyRegistered()
         nickname = self.checkAvailable(nickname)
-        if member.deadline is not None:
-            member.deadline.cancel()
-            member.deadline = None
+        self._forgetDeadline(member)
         if username is not None:
             member.username = username
         if realname is not None:
@@ -273,9 +297,7 @@ class Hub:
         self.members.discard(member)
         member.connected = False
         self._failing.discard(member)
-        if member.deadline is not None:
-            member.deadline.cancel()
-            member.deadline = None
+        self._forgetDeadline(member)
         remaining = self._perAddress.pop(member.host) - 1
         if remaining:
             self._perAddress[member.host] = remaining

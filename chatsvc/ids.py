@@ -7,18 +7,6 @@ from __future__ import annotations
 import os
 from base64 import b32encode
 
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def _base36(number: int) -> str:
-    digits = []
-    while True:
-        number, digit = divmod(number, 36)
-        digits.append(_DIGITS[digit])
-        if not number:
-            return "".join(reversed(digits))
-
-
 class MessageIds:
     """
     Hands out ids made of a prefix chosen once per process and a counter.
@@ -38,4 +26,4 @@ class MessageIds:
 
     def next(self) -> str:
         self._count += 1
-        return f"{self._prefix}{_base36(self._count)}"
+        return f"{self._prefix}{self._count:x}"

@@ -760,3 +760,27 @@ class BoundsTests(SynchronousTestCase):
         self.assertEqual(len(self.hub.room("lobby").topic), MAX_TOPIC_LENGTH)
         self.hub.setAway(member, "a" * 1000)
         self.assertEqual(len(member.away), MAX_AWAY_LENGTH)
+
+
+class DeadlineTests(SynchronousTestCase):
+    def test_eachConnectionItsOwnDeadline(self) -> None:
+        """
+        Connections that arrive at different times each get the full
+        registration time, from one timer; none is left once all are named.
+        """
+        clock = Clock()
+        hub = Hub(clock, registrationTimeout=10)
+        early, late = RecordingParticipant(), RecordingParticipant()
+        hub.connect(early)
+        clock.advance(4)
+        member = hub.connect(late)
+        self.assertEqual(len(clock.getDelayedCalls()), 1)
+        clock.advance(6)
+        self.assertEqual(early.take(), [events.TimedOut("unknown")])
+        self.assertEqual(late.take(), [])
+        clock.advance(3.9)
+        self.assertEqual(late.take(), [])
+        hub.register(member, "Ola")
+        self.assertEqual(clock.getDelayedCalls(), [])
+        clock.advance(100)
+        self.assertNotIn(events.TimedOut("unknown"), late.take())

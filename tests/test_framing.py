@@ -21,9 +21,10 @@ class Recorder:
 
     def __init__(self, maxLineBytes: int = LIMIT) -> None:
         self.received: list[object] = []
-        self.framer = LineFramer(
-            maxLineBytes, self.received.append, self.lineTooLong, self.undecodableLine
-        )
+        self.framer = LineFramer(maxLineBytes, self)
+
+    def textReceived(self, text: str) -> None:
+        self.received.append(text)
 
     def lineTooLong(self) -> None:
         self.received.append("<too long>")
@@ -176,12 +177,13 @@ class PauseTests(SynchronousTestCase):
         """
         received: list[str] = []
 
-        def textReceived(text: str) -> None:
-            received.append(text)
-            if text == "two":
-                framer.pause()
+        class Pausing(Recorder):
+            def textReceived(self, text: str) -> None:
+                received.append(text)
+                if text == "two":
+                    self.framer.pause()
 
-        framer = LineFramer(LIMIT, textReceived, lambda: None, lambda line: None)
+        framer = Pausing().framer
         framer.feed(b"one\ntwo\nthree\nfour\n")
         self.assertEqual(received, ["one", "two"])
         framer.resume()

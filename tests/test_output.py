@@ -15,7 +15,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.protocols.policies import WrappingFactory
 from twisted.trial.unittest import SynchronousTestCase, TestCase
-from zope.interface import directlyProvides
+from zope.interface import directlyProvides, implementer
 
 from chatsvc.client.lines import ClientLineProtocol
 from chatsvc.net.output import (
@@ -46,13 +46,20 @@ class CountingTransport(StringTransport):
 
 class Opened:
     """
-    An L{Output} opened over a transport, and whether it overflowed.
+    An L{Output} opened over a transport (with the writer L{writerFor}
+    chooses, unless given one), and how often it overflowed.
     """
 
-    def __init__(self, transport, limit: int = 100, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self, transport, limit: int = 100, outbox: Outbox | None = None, writer=None
+    ) -> None:
         self.transport = transport
         self.overflows = 0
-        self.output = Output.open(transport, limit, outbox, self.overflowed)
+        if writer is None:
+            self.output = Output.open(transport, limit, outbox, self.overflowed)
+        else:
+            writer.start()
+            self.output = Output(transport, writer, outbox, self.overflowed)
 
     def overflowed(self) -> None:
         self.overflows += 1
@@ -63,13 +70,7 @@ def socketOutput(transport, sock: socket.socket, limit: int, outbox=None) -> Ope
     An L{Output} over C{transport} through a L{SocketWriter} on C{sock},
     as L{writerFor} builds for Twisted's TCP server transport.
     """
-    opened = Opened.__new__(Opened)
-    opened.transport = transport
-    opened.overflows = 0
-    writer = SocketWriter(transport, sock, limit)
-    writer.start()
-    opened.output = Output(transport, writer, outbox, opened.overflowed)
-    return opened
+    return Opened(transport, limit, outbox, SocketWriter(transport, sock, limit))
 
 
 class SendQueueTests(SynchronousTestCase):
@@ -235,15 +236,13 @@ class OutboxTests(SynchronousTestCase):
         self.assertEqual(opened.overflows, 1)
 
 
+@implementer(ITCPTransport)
 class SocketWrapper(SocketTransport):
     """
     A transport that is not Twisted's TCP transport but says it is one and
     forwards C{getHandle()} to a real socket, as a protocol wrapper (a
     L{twisted.protocols.policies.ProtocolWrapper}) over TCP does.
     """
-
-
-directlyProvides(SocketWrapper, ITCPTransport)
 
 
 class WriterForTests(SynchronousTestCase):
@@ -265,9 +264,7 @@ class WriterForTests(SynchronousTestCase):
         self.addCleanup(peer.close)
         peer.setblocking(False)
         transport = SocketWrapper(ours)
-        directlyProvides(transport, ITCPTransport)
         self.assertIsInstance(writerFor(transport, 100), TransportWriter)
-        transport.setTcpNoDelay = lambda enabled: None
         Opened(transport).output.send(b"wrapped\n")
         self.assertEqual(transport.value(), b"wrapped\n")
         self.assertRaises(BlockingIOError, peer.recv, 100)
@@ -518,24 +515,23 @@ class Reader(Protocol):
         self.done.callback(self.data)
 
 
-class Accepting(ServerFactory):
+class Serving(ServerFactory):
     """
-    Fires C{accepted} with the first connection's transport, as the server
-    sees it, and leaves the protocol quiet.
+    Hands each connection's transport, as the server's protocol sees it,
+    to C{serve}.
     """
 
-    def __init__(self) -> None:
-        self.accepted: Deferred = Deferred()
+    def __init__(self, serve) -> None:
+        self.serve = serve
 
     def buildProtocol(self, addr):
-        accepted = self.accepted
+        serve = self.serve
 
-        class Accepted(Protocol):
+        class Served(Protocol):
             def connectionMade(self) -> None:
-                if not accepted.called:
-                    accepted.callback(self.transport)
+                serve(self.transport)
 
-        return Accepted()
+        return Served()
 
 
 class RealWriterForTests(TestCase):
@@ -545,16 +541,15 @@ class RealWriterForTests(TestCase):
 
     timeout = REAL_TIMEOUT
 
-    def accept(self, listen, check, unix: bool = False) -> Deferred:
+    def serve(self, listen, serve, unix: bool = False) -> Deferred:
         """
-        Listen with C{listen(factory)}, connect a quiet client, C{check} the
-        transport the server's protocol was given while it is connected,
-        then hang up.
+        Listen with C{listen(factory)} and connect a client; the server's
+        protocol hands its transport to C{serve}.  Fires with what the
+        client read by the time the connection closed.
         """
         from twisted.internet import reactor
 
-        factory = Accepting()
-        port = listen(factory)
+        port = listen(Serving(serve))
         self.addCleanup(port.stopListening)
         client = Reader()
         clientFactory = ClientFactory.forProtocol(lambda: client)
@@ -563,15 +558,18 @@ class RealWriterForTests(TestCase):
             reactor.connectUNIX(port.getHost().name, clientFactory)
         else:
             reactor.connectTCP("127.0.0.1", port.getHost().port, clientFactory)
+        return client.done
 
-        def accepted(transport):
-            try:
-                check(transport)
-            finally:
-                transport.abortConnection()
-            return client.done
+    def sayAndClose(self, transport, *lines: bytes) -> None:
+        """
+        Send C{lines} in one flush through an L{Output}, then close.
+        """
+        from twisted.internet import reactor
 
-        return factory.accepted.addCallback(accepted)
+        output = Output.open(transport, outbox=Outbox(reactor))
+        for line in lines:
+            output.send(line)
+        output.close()
 
     def test_tcpServer(self) -> None:
         """
@@ -579,12 +577,16 @@ class RealWriterForTests(TestCase):
         """
         from twisted.internet import reactor
 
-        def check(transport):
-            self.assertIsInstance(transport, tcp.Server)
-            self.assertIsInstance(writerFor(transport, 100), SocketWriter)
+        def serve(transport):
+            try:
+                self.assertIsInstance(transport, tcp.Server)
+                self.assertIsInstance(writerFor(transport, 100), SocketWriter)
+            finally:
+                self.sayAndClose(transport, b"straight\n", b"to the socket\n")
 
         listen = lambda factory: reactor.listenTCP(0, factory, interface="127.0.0.1")
-        return self.accept(listen, check)
+        received = self.serve(listen, serve)
+        return received.addCallback(self.assertEqual, b"straight\nto the socket\n")
 
     def test_protocolWrapper(self) -> None:
         """
@@ -594,58 +596,88 @@ class RealWriterForTests(TestCase):
         """
         from twisted.internet import reactor
 
-        def check(transport):
-            self.assertTrue(ITCPTransport.providedBy(transport))
-            self.assertIsInstance(transport.getHandle(), socket.socket)
-            self.assertIsInstance(writerFor(transport, 100), TransportWriter)
+        def serve(transport):
+            try:
+                self.assertTrue(ITCPTransport.providedBy(transport))
+                self.assertIsInstance(transport.getHandle(), socket.socket)
+                self.assertIsInstance(writerFor(transport, 100), TransportWriter)
+            finally:
+                self.sayAndClose(transport, b"through\n", b"the wrapper\n")
 
         listen = lambda factory: reactor.listenTCP(
             0, WrappingFactory(factory), interface="127.0.0.1"
         )
-        return self.accept(listen, check)
+        received = self.serve(listen, serve)
+        return received.addCallback(self.assertEqual, b"through\nthe wrapper\n")
 
     def test_unixServer(self) -> None:
         """
-        Twisted's Unix server transport (a TCP server transport to Twisted)
-        is written to straight on its socket, and has no Nagle to switch.
+        Twisted's Unix server transport is written to straight on its
+        socket too; it has no Nagle to switch for a batch.
         """
         from twisted.internet import reactor
 
-        def check(transport):
-            self.assertIsInstance(transport, tcp.Server)
-            self.assertTrue(IUNIXTransport.providedBy(transport))
-            writer = writerFor(transport, 100)
-            self.assertIsInstance(writer, SocketWriter)
-            writer.write(b"two\nthree\n", batch=True)
+        def serve(transport):
+            try:
+                self.assertTrue(IUNIXTransport.providedBy(transport))
+                self.assertIsInstance(writerFor(transport, 100), SocketWriter)
+            finally:
+                self.sayAndClose(transport, b"two\n", b"three\n")
 
         path = self.mktemp()
         listen = lambda factory: reactor.listenUNIX(path, factory)
-        return self.accept(listen, check, unix=True)
+        received = self.serve(listen, serve, unix=True)
+        return received.addCallback(self.assertEqual, b"two\nthree\n")
 
-    # Fails: writerFor gives a SocketWriter for twisted.internet.ssl.Server,
-    # a tcp.Server subclass whose socket carries TLS records; see the report.
+    def tlsOptions(self):
+        import trustme
+
+        pem = trustme.CA().issue_cert("localhost").private_key_and_cert_chain_pem.bytes()
+        return ssl.PrivateCertificate.loadPEM(pem.decode("ascii")).options()
+
+    def test_startedTLS(self) -> None:
+        """
+        A plain TCP server transport that has started TLS writes TLS records
+        on its socket, and is written through.
+        """
+        from twisted.internet import reactor
+
+        options = self.tlsOptions()
+
+        def serve(transport):
+            try:
+                transport.startTLS(options)
+                self.assertIsInstance(writerFor(transport, 100), TransportWriter)
+            finally:
+                # The client never shakes hands: hang up at once.
+                transport.abortConnection()
+
+        listen = lambda factory: reactor.listenTCP(0, factory, interface="127.0.0.1")
+        return self.serve(listen, serve)
+
     def test_tlsServerTransport(self) -> None:
         """
         Twisted's own TLS server transport, which is a TCP server transport
         whose socket carries TLS records, is written through, never around.
         """
-        import trustme
         from twisted.internet import reactor
 
-        ca = trustme.CA()
-        pem = ca.issue_cert("localhost").private_key_and_cert_chain_pem.bytes()
-        options = ssl.PrivateCertificate.loadPEM(pem.decode("ascii")).options()
+        options = self.tlsOptions()
 
         def listen(factory):
             port = ssl.Port(0, factory, options, interface="127.0.0.1", reactor=reactor)
             port.startListening()
             return port
 
-        def check(transport):
-            self.assertIsInstance(transport, ssl.Server)
-            self.assertIsInstance(writerFor(transport, 100), TransportWriter)
+        def serve(transport):
+            try:
+                self.assertIsInstance(transport, ssl.Server)
+                self.assertIsInstance(writerFor(transport, 100), TransportWriter)
+            finally:
+                # The client never shakes hands: hang up at once.
+                transport.abortConnection()
 
-        return self.accept(listen, check)
+        return self.serve(listen, serve)
 
 
 class RealTransportTests(TestCase):
@@ -716,10 +748,9 @@ class RealTransportTests(TestCase):
                 return
             before = len(handedOver)
             server.output.send(b"the end\n")
-            # Flushed by the outbox this turn; then closed.
-            outbox.flush()
-            directAgain.append(len(handedOver) == before)
+            # Closing flushes first.
             server.output.close()
+            directAgain.append(len(handedOver) == before)
 
         write()
 

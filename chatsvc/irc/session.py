@@ -155,8 +155,7 @@ class IRCSession:
         if self._awaitingPong:
             self.connection.log.info("IRC client {peer} timed out", peer=self.connection.host)
             self.connection.leave("Ping timeout")
-            self.send(self.closingLink("Ping timeout"))
-            self.connection.abort()
+            self.connection.abort([self.closingLink("Ping timeout")])
             return
         self._awaitingPong = True
         self.send(formatMessage("PING", name, prefix=name))

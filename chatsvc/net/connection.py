@@ -76,6 +76,7 @@ class ServerConnection:
         "_username",
         "_bucket",
         "_closing",
+        "_warned",
         "_held",
         "_release",
         "_transport",
@@ -103,6 +104,8 @@ class ServerConnection:
         self._username = username
         self._bucket = TokenBucket(limits.flood) if limits.flood is not None else None
         self._closing = False
+        # Told to slow down: once per connection.
+        self._warned = False
         self._held: str | None = None
         self._release = None
         self._transport = None
@@ -153,7 +156,8 @@ class ServerConnection:
             self.leave("Excess Flood")
             self.goodbye(self.session.floodExceededLines())
             return
-        if bucket.delayed == 1:
+        if not self._warned:
+            self._warned = True
             self.sendLines(self.session.floodWarningLines(bucket.policy))
         self._release = self._clock.callLater(delay, self._releaseHeld)
 
@@ -231,11 +235,17 @@ class ServerConnection:
         self._input.stop()
         self._output.close()
 
-    def abort(self) -> None:
+    def abort(self, lines: list[str] | None = None) -> None:
         """
-        Close at once, dropping whatever is not yet sent.
+        Close at once, dropping whatever is queued; C{lines}, if given, are
+        written first, as far as the socket takes them at once (last words
+        to a peer that may be gone: nothing waits for it).
         """
+        if lines:
+            self.sendLines(lines)
+            self._output.flush()
         self._closing = True
+        self._output.discard()
         self._transport.abortConnection()
 
     @property

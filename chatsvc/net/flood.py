@@ -22,6 +22,9 @@ class FloodPolicy:
     limit: int = 100
 
 
+_EPSILON = 1e-9
+
+
 class TokenBucket:
     """
     One client's allowance under a L{FloodPolicy}, by the times it is told.
@@ -48,8 +51,10 @@ class TokenBucket:
                 float(policy.burst), self._tokens + (now - self._filled) * policy.rate
             )
         self._filled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        # Waiting exactly the time delay() gave must be enough, whatever
+        # floating point makes of the refill.
+        if self._tokens >= 1 - _EPSILON:
+            self._tokens = max(0.0, self._tokens - 1)
             if self._tokens >= 1:
                 # Slowed down enough to have room again: a new episode.
                 self.delayed = 0

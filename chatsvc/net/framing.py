@@ -11,47 +11,48 @@ its stdin reader all frame with it.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Protocol as Shape
 
 from twisted.internet.protocol import Protocol
 
 DELIMITER = b"\n"
 
 
+class LineSink(Shape):
+    """
+    Where a L{LineFramer} hands its lines.
+    """
+
+    def textReceived(self, text: str) -> None:
+        """
+        A whole line, decoded, without its ending.
+        """
+
+    def lineTooLong(self) -> None:
+        """
+        A line longer than the limit arrived and was dropped (once per line).
+        """
+
+    def undecodableLine(self, line: bytes) -> None:
+        """
+        C{line}, which is not UTF-8, arrived and was dropped.
+        """
+
+
 class LineFramer:
     """
-    Splits a byte stream into lines ending in LF or CRLF and decodes each.
+    Splits a byte stream into lines ending in LF or CRLF, decodes each and
+    hands it to C{sink}.
 
     @param maxLineBytes: the longest line accepted, without its ending.
-    @param textReceived: called with each whole line, decoded.
-    @param lineTooLong: called once for each line longer than the limit,
-        which is dropped.
-    @param undecodableLine: called with each line that is not UTF-8, which
-        is dropped.
     """
 
-    __slots__ = (
-        "_maxLineBytes",
-        "_textReceived",
-        "_lineTooLong",
-        "_undecodableLine",
-        "_buffer",
-        "_skipping",
-        "_paused",
-        "_stopped",
-    )
+    # One per connection: a sink rather than three bound methods, and slots.
+    __slots__ = ("_maxLineBytes", "_sink", "_buffer", "_skipping", "_paused", "_stopped")
 
-    def __init__(
-        self,
-        maxLineBytes: int,
-        textReceived: Callable[[str], None],
-        lineTooLong: Callable[[], None],
-        undecodableLine: Callable[[bytes], None],
-    ) -> None:
+    def __init__(self, maxLineBytes: int, sink: LineSink) -> None:
         self._maxLineBytes = maxLineBytes
-        self._textReceived = textReceived
-        self._lineTooLong = lineTooLong
-        self._undecodableLine = undecodableLine
+        self._sink = sink
         self._buffer = b""
         self._skipping = False
         self._paused = False
@@ -109,21 +110,21 @@ class LineFramer:
                 if len(buffer) > limit + 1:
                     self._buffer = b""
                     self._skipping = True
-                    self._lineTooLong()
+                    self._sink.lineTooLong()
                 return
             line = buffer[:end]
             self._buffer = buffer[end + 1 :]
             if line.endswith(b"\r"):
                 line = line[:-1]
             if len(line) > limit:
-                self._lineTooLong()
+                self._sink.lineTooLong()
                 continue
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError:
-                self._undecodableLine(line)
+                self._sink.undecodableLine(line)
                 continue
-            self._textReceived(text)
+            self._sink.textReceived(text)
 
 
 class LineProtocol(Protocol):
@@ -142,9 +143,7 @@ class LineProtocol(Protocol):
     @property
     def framer(self) -> LineFramer:
         if self._framer is None:
-            self._framer = LineFramer(
-                self.maxLineBytes, self.textReceived, self.lineTooLong, self.undecodableLine
-            )
+            self._framer = LineFramer(self.maxLineBytes, self)
         return self._framer
 
     def dataReceived(self, data: bytes) -> None:

@@ -301,7 +301,8 @@ class Output:
 
     def close(self) -> None:
         """
-        Send what is queued, then close once the transport has sent it.
+        Send what is queued, then close once the transport has sent it;
+        anything sent after this is dropped.
 
         The writer is a registered producer, and Twisted keeps a connection
         open until its producer is unregistered, so it goes first, and
@@ -309,6 +310,8 @@ class Output:
         """
         self.flush()
         self.detach()
+        # Nothing more: what was owed has been handed to the transport.
+        self._cutOff = True
         self._transport.loseConnection()
 
     def detach(self) -> None:

@@ -35,12 +35,7 @@ class LineServerProtocol:
     def __init__(self, connection: ServerConnection, maxLineBytes: int) -> None:
         self.connection = connection
         self.transport = None
-        self._framer = LineFramer(
-            maxLineBytes,
-            connection.textReceived,
-            connection.lineTooLong,
-            connection.undecodableLine,
-        )
+        self._framer = LineFramer(maxLineBytes, connection)
 
     def makeConnection(self, transport) -> None:
         self.transport = transport
@@ -60,6 +55,8 @@ class LineServerProtocol:
         self.connection.connectionLost()
 
     def readConnectionLost(self) -> None:
+        # A half line before EOF is never said (docs/protocol.rst): the
+        # client may have died mid-line.
         self.connection.readConnectionLost()
 
     def writeConnectionLost(self) -> None:

@@ -123,3 +123,15 @@ class TooManyRooms(ChatError):
         self.scope = scope
         self.limit = limit
         self.room = room
+
+
+class StoreError(Exception):
+    """
+    The history store cannot be used; C{reason} says why, in one line
+    (the file is locked by another process, not a database, not writable,
+    the disk is full).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -132,3 +132,57 @@ class ISession(Interface):
         """
         The connection is gone: cancel whatever the session has scheduled.
         """
+
+
+class IStore(Interface):
+    """
+    Where history, rooms and their topics are kept, behind Deferreds: a
+    store does its blocking work off the reactor thread.
+
+    Rows are L{chatsvc.store.rows.Row}s; one contract-test suite
+    (C{tests/test_store.py}) runs against every implementation.
+    """
+
+    durable = Attribute(
+        "Whether what record() has committed survives the process: only then"
+        " does delivery wait for it."
+    )
+
+    def open():
+        """
+        Make the store ready (create its schema); fires with C{None}, or
+        fails with L{chatsvc.errors.StoreError} saying why in one line.
+        """
+
+    def close():
+        """
+        Finish what is under way and let go of the store.
+        """
+
+    def record(rows):
+        """
+        Keep C{rows} (a list), all or none, in one transaction.
+        """
+
+    def history(target, limit, before=None, after=None):
+        """
+        Up to C{limit} rows of C{target}, oldest first: the last ones before
+        the time C{before} (or the latest), or, given only C{after}, the
+        first ones after it.
+        """
+
+    def saveTopic(key, room, topic):
+        """
+        Remember C{room}'s topic (C{key}: its name's key) across restarts.
+        """
+
+    def topics():
+        """
+        Fires with every remembered topic: C{{key: (room, topic)}}.
+        """
+
+    def expire(olderThan, perTarget):
+        """
+        Delete the rows older than the time C{olderThan}, and the oldest of
+        any target with more than C{perTarget}; fires with how many went.
+        """

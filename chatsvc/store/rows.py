@@ -1,0 +1,105 @@
+"""
+Events as rows of history and back: pure functions, shared by every store.
+
+A row belongs to one I{target}: a room (by its name's key, C{#lobby}) or a
+private conversation (C{@ala/bob}, the two nicknames' keys in order).  An
+event heard in several rooms (a leave, a rename) is kept once per room, so
+each room's history tells it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from attrs import frozen
+
+from chatsvc import events
+from chatsvc.names import nameKey
+
+# What history keeps, by kind: what was said, and who came, went and
+# renamed themselves, and topics.
+KINDS: dict[str, type] = {
+    "said": events.Said,
+    "acted": events.Acted,
+    "whispered": events.Whispered,
+    "joined": events.Joined,
+    "left": events.Left,
+    "parted": events.Parted,
+    "renamed": events.Renamed,
+    "topic": events.TopicChanged,
+    "departed": events.Departed,
+    "arrived": events.Arrived,
+}
+_KIND_OF = {kind: name for name, kind in KINDS.items()}
+
+# Kinds that replay shows as "what was said".
+LINES = ("said", "acted", "whispered")
+
+
+@frozen
+class Row:
+    """
+    One event as a store keeps it.
+
+    @ivar target: C{#room-key} or C{@key/key}.
+    @ivar data: the event's fields other than id and time, as JSON.
+    """
+
+    id: str
+    time: float
+    target: str
+    kind: str
+    data: str
+
+
+def roomTarget(room: str) -> str:
+    return "#" + nameKey(room)
+
+
+def privateTarget(one: str, other: str) -> str:
+    first, second = sorted((nameKey(one), nameKey(other)))
+    return f"@{first}/{second}"
+
+
+def _fields(event: events.Event) -> dict[str, object]:
+    fields = {}
+    for name in type(event).__attrs_attrs__:
+        if name.name in ("id", "time"):
+            continue
+        value = getattr(event, name.name)
+        if isinstance(value, events.Identity):
+            value = [value.nickname, value.username, value.host, value.account]
+        fields[name.name] = value
+    return fields
+
+
+def toRows(event: events.Event, rooms: tuple[str, ...]) -> list[Row]:
+    """
+    The rows that keep C{event}, published to C{rooms} (their names); none
+    for what history does not keep.
+    """
+    kind = _KIND_OF.get(type(event))
+    if kind is None:
+        return []
+    data = json.dumps(_fields(event), ensure_ascii=False, separators=(",", ":"))
+    if isinstance(event, events.Whispered):
+        targets = [privateTarget(event.nickname, event.recipient)]
+    else:
+        targets = [roomTarget(room) for room in rooms]
+    return [Row(event.id, event.time, target, kind, data) for target in targets]
+
+
+def fromRow(row: Row) -> events.Event:
+    """
+    The event a row keeps.
+
+    @raise ValueError: the row is not one this code wrote.
+    """
+    kind = KINDS.get(row.kind)
+    if kind is None:
+        raise ValueError(f"unknown kind of row: {row.kind!r}")
+    fields = json.loads(row.data)
+    sender = fields.get("sender")
+    if sender is not None:
+        fields["sender"] = events.Identity(*sender)
+    return kind(id=row.id, time=row.time, **fields)

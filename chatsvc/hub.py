@@ -169,6 +169,9 @@ class Hub:
         self.members: set[Member] = set()
         self._byNickname: dict[str, Member] = {}
         self._rooms: dict[str, Room] = {}
+        # Topics of rooms that are gone, by key, for when they come back (a
+        # restart, a room that empties): at most maxRooms, oldest dropped.
+        self._topics: dict[str, str] = {}
         self._emptyWaiters: list[Callable[[], None]] = []
         self._logArrival = StormLog(
             self.log, clock, "{who} registered", "{count} more registered: {who}"
@@ -492,6 +495,7 @@ class Hub:
         room = self._roomOf(member, roomName)
         topic = topic[:MAX_TOPIC_LENGTH]
         room.topic = topic
+        self._rememberTopic(nameKey(room.name), topic)
         self._publish(
             events.TopicChanged(member.identity, room.name, topic, **self._stamp()),
             rooms=(room,),
@@ -604,6 +608,24 @@ class Hub:
             raise NotInRoom(room.name)
         return room
 
+    def rememberTopics(self, topics: dict[str, str]) -> None:
+        """
+        The topics rooms had (by their names' keys), from the history store:
+        a room that comes back has its topic again.
+        """
+        for key, topic in topics.items():
+            self._rememberTopic(key, topic)
+            room = self._rooms.get(key)
+            if room is not None and not room.topic:
+                room.topic = topic
+
+    def _rememberTopic(self, key: str, topic: str) -> None:
+        self._topics.pop(key, None)
+        if topic:
+            self._topics[key] = topic
+            if len(self._topics) > self.maxRooms:
+                del self._topics[next(iter(self._topics))]
+
     def _checkRoomCount(self, roomName: str) -> None:
         if nameKey(roomName) not in self._rooms and len(self._rooms) >= self.maxRooms:
             raise TooManyRooms("server", self.maxRooms, roomName)
@@ -612,7 +634,7 @@ class Hub:
         key = nameKey(roomName)
         room = self._rooms.get(key)
         if room is None:
-            room = self._rooms[key] = Room(roomName)
+            room = self._rooms[key] = Room(roomName, topic=self._topics.get(key, ""))
         room.members[member] = None
         member.rooms = (*member.rooms, room)
         return room

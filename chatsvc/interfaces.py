@@ -171,6 +171,12 @@ class IStore(Interface):
         first ones after it.
         """
 
+    def latest(limit):
+        """
+        Fires with the last C{limit} rows of every room (not private
+        conversations), oldest first: C{{target: rows}}.
+        """
+
     def saveTopic(key, room, topic):
         """
         Remember C{room}'s topic (C{key}: its name's key) across restarts.

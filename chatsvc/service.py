@@ -7,10 +7,11 @@ from __future__ import annotations
 import signal
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.logger import Logger
 
+from chatsvc.history import History
 from chatsvc.hub import Hub
 
 DEFAULT_GRACE = 5.0
@@ -18,22 +19,59 @@ DEFAULT_GRACE = 5.0
 
 class ChatService(MultiService):
     """
-    Holds the front-ends' listening services; stopping it stops them first.
+    Holds the front-ends' listening services and the history.
 
-    Then every connection hears that the server is closing and is closed
-    after its output is flushed; whoever is still connected C{grace} seconds
-    later is cut off, so a peer that never reads cannot hold up the exit.
+    Starting opens the history store and loads what it remembers (topics,
+    the rooms' recent lines) before the front-ends listen, so the first
+    client already sees them.  Stopping stops the front-ends first; then
+    every connection hears that the server is closing and is closed after
+    its output is flushed; whoever is still connected C{grace} seconds later
+    is cut off, so a peer that never reads cannot hold up the exit; last,
+    what history holds is committed and the store closed.
     """
 
-    def __init__(self, hub: Hub, clock: IReactorTime, grace: float = DEFAULT_GRACE) -> None:
+    log = Logger()
+
+    def __init__(
+        self,
+        hub: Hub,
+        clock: IReactorTime,
+        grace: float = DEFAULT_GRACE,
+        history: History | None = None,
+    ) -> None:
         super().__init__()
         self.hub = hub
+        self.history = history
         self._clock = clock
         self._grace = grace
+
+    def privilegedStartService(self) -> None:
+        # The front-ends listen once the history is loaded (startService).
+        Service.privilegedStartService(self)
+
+    def startService(self) -> None:
+        Service.startService(self)
+        loaded = succeed(None) if self.history is None else self.history.start(self.hub)
+
+        def failed(failure) -> None:
+            self.log.error(
+                "history could not be loaded ({reason}); chatting without it",
+                reason=getattr(failure.value, "reason", failure.getErrorMessage()),
+            )
+            self.history.failing = True
+
+        def listen(_: None) -> None:
+            for child in self:
+                child.privilegedStartService()
+                child.startService()
+
+        loaded.addErrback(failed).addCallback(listen)
 
     def stopService(self) -> Deferred[None]:
         stopped = super().stopService()
         stopped.addCallback(lambda _: self._drain())
+        if self.history is not None:
+            stopped.addCallback(lambda _: self.history.stop())
         return stopped
 
     def _drain(self) -> Deferred[None]:

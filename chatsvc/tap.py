@@ -28,7 +28,17 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
+from chatsvc.errors import StoreError
+from chatsvc.history import (
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_PER_ROOM,
+    DEFAULT_REPLAY,
+    History,
+)
 from chatsvc.native.protocol import NativeFactory
+from chatsvc.store import sqlite
+from chatsvc.store.memory import MemoryStore
+from chatsvc.store.sqlite import SQLiteStore
 from chatsvc.net.connection import Limits
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
@@ -100,6 +110,33 @@ def _positiveInt(value: str) -> int:
     if number < 1:
         raise ValueError("must be at least 1")
     return number
+
+
+def _countOrZero(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
+DEFAULT_STORE = "sqlite:chatsvc.sqlite3"
+
+
+def storeDescription(value: str) -> tuple[str, str | None]:
+    """
+    What C{--store} names: C{("memory", None)} or C{("sqlite", path)}; a
+    bare path means a SQLite file.
+    """
+    if value == "memory":
+        return ("memory", None)
+    kind, colon, rest = value.partition(":")
+    if colon and kind == "sqlite":
+        if not rest:
+            raise usage.UsageError("--store sqlite: needs a file name")
+        return ("sqlite", rest)
+    if colon and kind in ("postgresql", "postgres"):
+        raise usage.UsageError("--store postgresql:... is not supported yet; use a SQLite file")
+    return ("sqlite", value)
 
 
 def _positiveFloat(value: str) -> float:
@@ -234,6 +271,34 @@ class Options(usage.Options):
             _positiveFloat,
         ],
         [
+            "store",
+            None,
+            DEFAULT_STORE,
+            "Where history, rooms and topics are kept: a SQLite file "
+            "(sqlite:PATH, or just PATH), or memory (nothing kept across restarts).",
+        ],
+        [
+            "replay",
+            None,
+            DEFAULT_REPLAY,
+            "Lines of a room shown to whoever joins it (0: none).",
+            _countOrZero,
+        ],
+        [
+            "history-days",
+            None,
+            DEFAULT_HISTORY_DAYS,
+            "Days history is kept; older lines are deleted by an hourly job.",
+            _positiveFloat,
+        ],
+        [
+            "history-per-room",
+            None,
+            DEFAULT_PER_ROOM,
+            "Lines kept per room (and per private conversation) at most.",
+            _positiveInt,
+        ],
+        [
             "grace",
             None,
             DEFAULT_GRACE,
@@ -268,6 +333,15 @@ class Options(usage.Options):
             self["room"] = checkRoomName(self["room"])
         except InvalidName:
             raise usage.UsageError(f"not a valid room name: {self['room']!r}")
+        self["store"] = storeDescription(self["store"])
+        kind, path = self["store"]
+        if kind == "sqlite":
+            # Here, before anything listens: a file that cannot be used
+            # stops the server with one line saying why.
+            try:
+                sqlite.check(path)
+            except StoreError as error:
+                raise usage.UsageError(f"cannot keep history: {error.reason}")
 
 
 def makeService(options: Options, reactor=None) -> IService:
@@ -287,14 +361,28 @@ def makeService(options: Options, reactor=None) -> IService:
         maxRoomsPerMember=options["max-rooms-per-user"],
         maxRooms=options["max-rooms"],
     )
-    service = ChatService(hub, reactor, grace=options["grace"])
+    kind, path = options["store"]
+    if kind == "memory":
+        store = MemoryStore(options["history-per-room"])
+    else:
+        store = SQLiteStore(path, reactor)
+    history = History(
+        store,
+        reactor,
+        replay=options["replay"],
+        keepDays=options["history-days"],
+        perRoom=options["history-per-room"],
+    )
+    hub.delivery.observe(history)
+    service = ChatService(hub, reactor, grace=options["grace"], history=history)
     limits = Limits(
         sendQueue=options["send-queue"],
         password=options["password"],
         flood=FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"]),
     )
-    # One outbox for every front-end: each connection written once a turn.
-    outbox = Outbox(reactor)
+    # One outbox for every front-end: each connection written once a turn,
+    # once what it carries is in the history store.
+    outbox = Outbox(reactor, gate=history)
     StreamServerEndpointService(
         # Probing starts after --ping-interval; four probes over --ping-timeout.
         AnnouncedEndpoint(
@@ -306,7 +394,9 @@ def makeService(options: Options, reactor=None) -> IService:
             ),
             "native",
         ),
-        NativeFactory(hub, options["lang"], limits=limits, clock=reactor, outbox=outbox),
+        NativeFactory(
+            hub, options["lang"], limits=limits, clock=reactor, outbox=outbox, history=history
+        ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
         ircFactory = IRCFactory(

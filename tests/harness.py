@@ -38,6 +38,22 @@ ANNOUNCEMENT = re.compile(rb"\] (native|irc) listening on (\S+)\r?\n")
 LOOPBACK = re.compile(rb"127\.0\.0\.1:(\d+)")
 
 
+def residentMemory(pid: int) -> dict[str, int]:
+    """
+    How much memory process C{pid} holds, in KiB, as C{/proc} tells it:
+    C{VmRSS} (resident now), C{VmHWM} (the most it has been resident), and
+    the two parts of C{VmRSS} that matter here, C{RssAnon} (the heap: what
+    the server's tables cost) and C{RssFile} (mapped files: code, and any
+    database pages).
+    """
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            values[key] = int(rest.split()[0])
+    return values
+
+
 class ServerProcess:
     """
     C{twistd -n chat} on loopback ports the system picks, its output kept
@@ -75,6 +91,10 @@ class ServerProcess:
             arguments = (*arguments, "--irc-port", "tcp:0:interface=127.0.0.1")
         if not floodControl:
             arguments = ("--flood-burst", "1000000", "--flood-rate", "1000000", *arguments)
+        # Tests share a server per class and expect to hear only each other:
+        # no replay on joining, unless a test asks for it (the last one
+        # given counts).
+        arguments = ("--replay", "0", *arguments)
         self.arguments = arguments
         self.environ = environ
         self.port: int | None = None
@@ -187,6 +207,13 @@ class ServerProcess:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def memory(self) -> dict[str, int]:
+        """
+        The server's L{residentMemory}, in KiB.
+        """
+        assert self.process is not None
+        return residentMemory(self.process.pid)
 
     def stop(self, signum: int = signal.SIGTERM) -> int:
         """

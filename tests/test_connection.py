@@ -670,6 +670,7 @@ class GoodbyeTests(ConnectionTestCase):
         client = self.connect()
         client.connection.sendLines(["one"])
         client.connection.goodbye(["bye", "for now"])
+        self.clock.advance(0)
         self.assertEqual(client.transport.writtenAtClose, b"one\r\nbye\r\nfor now\r\n")
         self.assertTrue(client.transport.disconnecting)
         self.assertFalse(client.transport.aborted)
@@ -726,6 +727,7 @@ class GoodbyeTests(ConnectionTestCase):
         client = self.connect()
         client.connection.goodbye(["bye"])
         client.connection.goodbye(["bye again"])
+        self.clock.advance(0)
         self.assertEqual(client.transport.value(), b"bye\r\n")
 
     def test_hubHearsWhenGone(self) -> None:
@@ -753,6 +755,7 @@ class GoodbyeTests(ConnectionTestCase):
         """
         client = self.connect("Ola")
         self.hub.shutdown()
+        self.clock.advance(0)
         self.assertEqual(client.transport.writtenAtClose, b"Closing\r\n")
 
     def test_timedOut(self) -> None:
@@ -805,6 +808,7 @@ class HalfCloseTests(ConnectionTestCase):
         client.lines()
         client.send(b"one\ntwo\n")
         client.protocol.readConnectionLost()
+        self.clock.advance(0)
         self.assertEqual(client.transport.writtenAtClose, b"re: one\r\nre: two\r\n")
         self.assertFalse(client.transport.aborted)
         self.assertNotIn(client.connection.member, self.hub.members)
@@ -1142,6 +1146,7 @@ class FrontEndTestsMixin:
         client = self.user("Ola")
         watcher.lines()
         client.say(self.quit("bye all"), self.chat("after"))
+        self.clock.advance(0)
         if self.quitWords is not None:
             self.assertEqual(client.transport.writtenAtClose.decode().splitlines(), [self.quitWords])
         self.assertTrue(client.transport.disconnecting)

@@ -148,6 +148,7 @@ class HandshakeTests(NativeTestCase):
         """
         bob = self.connect()
         bob.say("/quit")
+        self.clock.advance(0)
         self.assertTrue(bob.transport.disconnecting)
 
 

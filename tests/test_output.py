@@ -203,11 +203,15 @@ class OutboxTests(SynchronousTestCase):
 
     def test_closeSendsWhatIsWaiting(self) -> None:
         """
-        Lines written just before a graceful close are sent before it.
+        Lines written just before a graceful close are sent before it, with
+        the outbox's flush at the end of the turn, and then it closes.
         """
         opened = self.connect()
         opened.output.send(b"goodbye\n")
         opened.output.close()
+        opened.output.send(b"too late\n")
+        self.assertFalse(opened.transport.disconnecting)
+        self.clock.advance(0)
         self.assertEqual(opened.transport.value(), b"goodbye\n")
         self.assertTrue(opened.transport.disconnecting)
         self.clock.advance(0)

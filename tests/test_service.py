@@ -29,6 +29,22 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["port"], "tcp:5555:backlog=1024")
         self.assertEqual(options["lang"], "en")
         self.assertEqual(options["room"], "lobby")
+        self.assertEqual(options["store"], ("sqlite", "chatsvc.sqlite3"))
+        self.assertEqual(options["replay"], 20)
+
+    def test_store(self) -> None:
+        """
+        --store takes memory, sqlite:PATH or a bare path; a file that cannot
+        be used is refused with one line.
+        """
+        self.assertEqual(self.parse("--store", "memory")["store"], ("memory", None))
+        self.assertEqual(self.parse("--store", "sqlite:a.db")["store"], ("sqlite", "a.db"))
+        self.assertEqual(self.parse("--store", "b.db")["store"], ("sqlite", "b.db"))
+        with open("junk.db", "wb") as junk:
+            junk.write(b"not a database at all" * 100)
+        error = self.assertRaises(usage.UsageError, self.parse, "--store", "junk.db")
+        self.assertIn("cannot keep history", str(error))
+        self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql://x/y")
 
     def test_portNumberOrEndpoint(self) -> None:
         """
@@ -77,7 +93,11 @@ class MakeServiceTests(SynchronousTestCase):
         """
         reactor = MemoryReactorClock()
         options = Options()
-        options.parseOptions(["--port", "tcp:6001:interface=127.0.0.1", "--lang", "pl"])
+        # A memory store: the SQLite one works on a thread pool that a
+        # memory reactor never runs.
+        options.parseOptions(
+            ["--port", "tcp:6001:interface=127.0.0.1", "--lang", "pl", "--store", "memory"]
+        )
         service = makeService(options, reactor)
         service.startService()
         self.addCleanup(service.stopService)
@@ -139,7 +159,7 @@ class SendQueueOptionTests(SynchronousTestCase):
         """
         reactor = MemoryReactorClock()
         options = Options()
-        options.parseOptions(["--send-queue", "4096", "--irc-port", "6667"])
+        options.parseOptions(["--send-queue", "4096", "--irc-port", "6667", "--store", "memory"])
         makeService(options, reactor).startService()
         factories = [factory for _, factory, _, _ in reactor.tcpServers]
         self.assertEqual(len(factories), 2)
@@ -203,7 +223,9 @@ class PingOptionTests(SynchronousTestCase):
         from chatsvc.net.keepalive import KeepAliveEndpoint
 
         options = Options()
-        options.parseOptions(["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667"])
+        options.parseOptions(
+            ["--ping-interval", "30", "--ping-timeout", "20", "--irc-port", "6667", "--store", "memory"]
+        )
         service = makeService(options, MemoryReactorClock())
         listeners = [s for s in service if isinstance(s, StreamServerEndpointService)]
         (native,) = [

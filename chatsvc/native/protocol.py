@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from twisted.internet.interfaces import IReactorTime
 
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.native import wire
@@ -31,11 +32,12 @@ class NativeFactory(LineServerFactory):
         limits: Limits = Limits(),
         clock: IReactorTime | None = None,
         outbox: Outbox | None = None,
+        history: History | None = None,
     ) -> None:
         self.language = language
         super().__init__(
             hub,
-            lambda: NativeSession(hub, language),
+            lambda: NativeSession(hub, language, history),
             wire.MAX_LINE_BYTES,
             clock=clock,
             limits=limits,

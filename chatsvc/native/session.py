@@ -7,14 +7,20 @@ from __future__ import annotations
 
 from zope.interface import implementer
 
-from chatsvc.errors import ChatError, NotRegistered, TooManyConnections
+from chatsvc.errors import ChatError, NoSuchNickname, NotRegistered, TooManyConnections
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import normalizeLanguage, translation
 from chatsvc.interfaces import ISession
 from chatsvc.native import wire
+from chatsvc.names import checkNickname
 from chatsvc.native.render import NativeRenderer
 from chatsvc.net.connection import ServerConnection
 from chatsvc.net.flood import FloodPolicy
+from chatsvc.store.rows import privateTarget, roomTarget
+
+# What /history shows without a count.
+DEFAULT_HISTORY_COUNT = 50
 
 
 @implementer(ISession)
@@ -25,10 +31,11 @@ class NativeSession:
     """
 
     name = "native"
-    __slots__ = ("hub", "language", "renderer", "connection", "_password")
+    __slots__ = ("hub", "history", "language", "renderer", "connection", "_password")
 
-    def __init__(self, hub: Hub, language: str) -> None:
+    def __init__(self, hub: Hub, language: str, history: History | None = None) -> None:
         self.hub = hub
+        self.history = history
         self.language = language
         self.renderer = NativeRenderer.forLanguage(language)
         self.connection: ServerConnection | None = None
@@ -125,6 +132,8 @@ class NativeSession:
             self.hub.register(self.member, text.strip(" "))
         except ChatError as error:
             self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
+            return
+        self._replay()
 
     # Commands, one method per wire.Command class
 
@@ -142,6 +151,52 @@ class NativeSession:
 
     def command_Join(self, command: wire.Join) -> None:
         self.hub.move(self.member, command.room)
+        self._replay()
+
+    def command_History(self, command: wire.History) -> None:
+        if self.history is None:
+            self.sendLines([wire.error(self._t.gettext("This server keeps no history."))])
+            return
+        count = command.count or DEFAULT_HISTORY_COUNT
+        me = self.member.nickname
+        if command.nickname is None:
+            room = self.member.room.name
+            target, where = roomTarget(room), {"room": room}
+        else:
+            # The other party may have gone: their name is enough.
+            try:
+                other = self.hub.find(command.nickname).nickname
+            except NoSuchNickname:
+                other = checkNickname(command.nickname)
+            target, where = privateTarget(me, other), {"nickname": other}
+        fetched = self.history.fetch(target, count)
+        fetched.addCallback(
+            lambda found: self.sendLines(
+                wire.historyLines(found, me, self._t, self.hub.clock.seconds(), **where)
+            )
+        )
+        fetched.addErrback(self._historyFailed)
+
+    def _historyFailed(self, failure) -> None:
+        self.connection.log.warn(
+            "fetching history failed: {reason}", reason=failure.getErrorMessage()
+        )
+        self.sendLines([wire.error(self._t.gettext("History cannot be read just now."))])
+
+    def _replay(self) -> None:
+        """
+        Show the last lines said in the room just entered, marked as such.
+        """
+        if self.history is None or not self.history.replay:
+            return
+        room = self.member.room.name
+        recent = self.history.recent(room)
+        if recent:
+            self.sendLines(
+                wire.historyLines(
+                    recent, self.member.nickname, self._t, self.hub.clock.seconds(), room=room
+                )
+            )
 
     def command_Who(self, command: wire.Who) -> None:
         nicknames = self.hub.who(self.member)

@@ -10,6 +10,7 @@ another kind, and user text can never begin a line.
 
 from __future__ import annotations
 
+import time
 from gettext import NullTranslations
 from typing import Union
 
@@ -121,8 +122,19 @@ class Usage:
     name: str
 
 
+@frozen
+class History:
+    """
+    C{/history [nickname] [count]}: more of the room's history, or of the
+    private conversation with C{nickname}.
+    """
+
+    nickname: str | None
+    count: int | None
+
+
 Command = Union[
-    Say, Act, Whisper, Rename, Join, Help, Who, Rooms, Language, Quit, Unknown, Usage
+    Say, Act, Whisper, Rename, Join, Help, Who, Rooms, Language, Quit, History, Unknown, Usage
 ]
 
 USAGES = {
@@ -130,6 +142,7 @@ USAGES = {
     "me": "/me <action>",
     "nick": "/nick <nickname>",
     "join": "/join <room>",
+    "history": "/history [nickname] [count]",
 }
 
 
@@ -154,6 +167,8 @@ def parseLine(line: str) -> Command:
         return Language(rest or None)
     if name == "quit":
         return Quit(rest or None)
+    if name == "history":
+        return _history(rest)
     if name not in USAGES:
         return Unknown(name)
     if not rest:
@@ -167,6 +182,20 @@ def parseLine(line: str) -> Command:
     if name == "nick":
         return Rename(rest)
     return Join(rest)
+
+
+def _history(rest: str) -> History | Usage:
+    words = rest.split()
+    nickname = count = None
+    if words and not words[-1].isdigit():
+        nickname = words.pop(0)
+    if words:
+        if len(words) > 1 or not words[0].isascii() or not words[0].isdigit():
+            return Usage("history")
+        count = int(words[0])
+        if count < 1:
+            return Usage("history")
+    return History(nickname, count)
 
 
 # Making text safe for a terminal
@@ -366,6 +395,49 @@ def encodeEvent(event: events.Event, language: str, own: bool = False) -> bytes:
     return text.replace("\n", "\r\n").encode("utf-8") + b"\r\n"
 
 
+def _when(seconds: float, now: float) -> str:
+    """
+    When something was said, as the server's local time: the time alone
+    for today, with the date before.
+    """
+    moment = time.localtime(seconds)
+    if time.localtime(now)[:3] == moment[:3]:
+        return time.strftime("%H:%M", moment)
+    return time.strftime("%Y-%m-%d %H:%M", moment)
+
+
+def historyLines(
+    history: list[events.Event],
+    viewer: str,
+    t: NullTranslations,
+    now: float,
+    room: str | None = None,
+    nickname: str | None = None,
+) -> list[str]:
+    """
+    Lines said before in C{room} (or in the private conversation with
+    C{nickname}), each marked with its time (C{[21:30] Ala: hi}), so that
+    none can pass for a line said now: every one is a notice.
+
+    @param viewer: who is shown them, to tell their own private messages.
+    """
+    if room is not None:
+        heading = t.gettext("Earlier in room {room}:").format(room=room)
+        empty = t.gettext("Nothing was said in room {room} yet.").format(room=room)
+    else:
+        heading = t.gettext("Earlier with {nickname}:").format(nickname=nickname)
+        empty = t.gettext("You and {nickname} have no history yet.").format(nickname=nickname)
+    if not history:
+        return [empty]
+    lines = [heading]
+    for event in history:
+        own = isinstance(event, events.Whispered) and event.nickname == viewer
+        text = renderEvent(event, t, own).split("\n")[0]
+        lines.append(f"[{_when(event.time, now)}] {text}")
+    lines.append(t.gettext("End of history."))
+    return lines
+
+
 def renderError(error: ChatError, t: NullTranslations) -> str:
     """
     Word a refusal from the hub as an error line.
@@ -442,6 +514,7 @@ def helpLines(t: NullTranslations) -> list[str]:
         t.gettext("/nick <nickname> \u2014 change your nickname"),
         t.gettext("/join <room> \u2014 go to another room (made if needed)"),
         t.gettext("/rooms \u2014 the rooms and how many are in each"),
+        t.gettext("/history [nickname] [count] \u2014 earlier lines of your room, or of a private conversation"),
         t.gettext("/lang <code> \u2014 the language of server messages ({codes})").format(
             codes=", ".join(LANGUAGES)
         ),

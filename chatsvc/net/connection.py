@@ -143,6 +143,13 @@ class ServerConnection:
     def textReceived(self, text: str) -> None:
         if self._closing:
             return
+        gate = self._outbox.gate if self._outbox is not None else None
+        if gate is not None and gate.congested:
+            # The history store is behind: read nothing more until it is not.
+            self._held = text
+            self._input.pause()
+            gate.whenCaughtUp().addCallback(lambda _: self._releaseCongested())
+            return
         bucket = self._bucket
         if bucket is None or bucket.take(self._clock.seconds()):
             self.session.lineReceived(text)
@@ -169,6 +176,14 @@ class ServerConnection:
         if text is not None and not self._closing:
             self.session.lineReceived(text)
         if not self._closing:
+            self._input.resume()
+
+    def _releaseCongested(self) -> None:
+        text, self._held = self._held, None
+        if text is None or self._closing:
+            return
+        self.textReceived(text)
+        if self._held is None and not self._closing:
             self._input.resume()
 
     def lineTooLong(self) -> None:

@@ -40,10 +40,16 @@ class Outbox:
     reactor once, at the end of it (a C{callLater(0)} runs before the
     reactor next waits), so the cost of a write is paid per connection and
     turn rather than per line.
+
+    @param gate: if given, asked before each flush whether what is about to
+        leave is durable (L{chatsvc.history.History.whenDurable}); the
+        turn's output is held until it is, and leaves in the order it was
+        given, so nobody sees a line before it is written.
     """
 
-    def __init__(self, clock: IReactorTime) -> None:
+    def __init__(self, clock: IReactorTime, gate=None) -> None:
         self._clock = clock
+        self.gate = gate
         self._waiting: list[Output] = []
         self._call = None
 
@@ -58,8 +64,21 @@ class Outbox:
     def flush(self) -> None:
         self._call = None
         waiting, self._waiting = self._waiting, []
-        for output in waiting:
-            output.flush()
+        held = self.gate.whenDurable() if self.gate is not None else None
+        if held is None:
+            for output in waiting:
+                output.flush()
+            return
+        # What each has now is what the gate's Deferred covers; what comes
+        # while it is held waits for a later one.
+        marks = [(output, output.queued) for output in waiting]
+        held.addCallback(lambda _: self._release(marks))
+
+    def _release(self, marks: list[tuple[Output, int]]) -> None:
+        for output, count in marks:
+            output.flush(count)
+            if output.queued:
+                self.add(output)
 
 
 class Writer:
@@ -235,7 +254,15 @@ class Output:
         than the limit pile up; nothing more is written after that.
     """
 
-    __slots__ = ("_transport", "_writer", "_unsent", "_outbox", "_cutOff", "_overflowed")
+    __slots__ = (
+        "_transport",
+        "_writer",
+        "_unsent",
+        "_outbox",
+        "_cutOff",
+        "_closing",
+        "_overflowed",
+    )
 
     def __init__(
         self,
@@ -251,6 +278,8 @@ class Output:
         self._unsent: list[bytes] = []
         self._outbox = outbox
         self._cutOff = False
+        # Closing once the outbox has flushed what is queued.
+        self._closing = False
         self._overflowed = overflowed
 
     @classmethod
@@ -268,11 +297,18 @@ class Output:
         writer.start()
         return cls(transport, writer, outbox, overflowed)
 
+    @property
+    def queued(self) -> int:
+        """
+        How many pieces wait to be sent.
+        """
+        return len(self._unsent)
+
     def send(self, data: bytes) -> None:
         """
         Queue C{data}: it leaves at the end of this reactor turn.
         """
-        if self._cutOff:
+        if self._cutOff or self._closing:
             return
         unsent = self._unsent
         unsent.append(data)
@@ -281,36 +317,48 @@ class Output:
         elif len(unsent) == 1:
             self._outbox.add(self)
 
-    def flush(self) -> None:
+    def flush(self, count: int | None = None) -> None:
         """
-        Send everything queued since the last flush, with one write.
+        Send everything queued (or the first C{count} pieces), with one
+        write.
         """
         unsent = self._unsent
-        if not unsent:
-            return
-        batch = len(unsent) > 1
-        data = b"".join(unsent) if batch else unsent[0]
-        unsent.clear()
-        if self._cutOff:
-            return
-        if self._writer is None:
-            self._transport.write(data)
-        elif not self._writer.write(data, batch):
-            self._cutOff = True
-            self._overflowed()
+        if unsent:
+            if count is None or count >= len(unsent):
+                batch = len(unsent) > 1
+                data = b"".join(unsent) if batch else unsent[0]
+                unsent.clear()
+            else:
+                batch = count > 1
+                data = b"".join(unsent[:count])
+                del unsent[:count]
+            if not self._cutOff:
+                if self._writer is None:
+                    self._transport.write(data)
+                elif not self._writer.write(data, batch):
+                    self._cutOff = True
+                    self._overflowed()
+        if self._closing and not unsent:
+            self._finishClose()
 
     def close(self) -> None:
         """
         Send what is queued, then close once the transport has sent it;
         anything sent after this is dropped.
 
-        The writer is a registered producer, and Twisted keeps a connection
-        open until its producer is unregistered, so it goes first, and
-        later writes go straight to the transport.
+        With an outbox, what is queued leaves with the outbox's next flush
+        (through its gate), and the close follows it.
         """
-        self.flush()
+        if self._unsent and self._outbox is not None:
+            self._closing = True
+            return
+        self._finishClose()
+
+    def _finishClose(self) -> None:
+        # The writer is a registered producer, and Twisted keeps a
+        # connection open until its producer is unregistered.
+        self._closing = False
         self.detach()
-        # Nothing more: what was owed has been handed to the transport.
         self._cutOff = True
         self._transport.loseConnection()
 

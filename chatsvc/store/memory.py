@@ -56,6 +56,15 @@ class MemoryStore:
         chosen = rows[:limit] if after is not None and before is None else rows[-limit:]
         return succeed(chosen if limit > 0 else [])
 
+    def latest(self, limit: int) -> Deferred[dict[str, list[Row]]]:
+        return succeed(
+            {
+                target: list(kept)[-limit:]
+                for target, kept in self._rows.items()
+                if target.startswith("#") and limit > 0
+            }
+        )
+
     def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
         self._topics[key] = (room, topic)
         return succeed(None)

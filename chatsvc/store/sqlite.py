@@ -168,6 +168,23 @@ class SQLiteStore:
 
         return self._run(select)
 
+    def latest(self, limit: int) -> Deferred[dict[str, list[Row]]]:
+        def select(cursor) -> dict[str, list[Row]]:
+            cursor.execute(
+                "SELECT id, time, target, kind, data FROM ("
+                " SELECT *, row_number() OVER (PARTITION BY target ORDER BY seq DESC) AS n"
+                " FROM events WHERE target LIKE '#%'"
+                ") WHERE n <= ? ORDER BY seq",
+                (limit,),
+            )
+            found: dict[str, list[Row]] = {}
+            for values in cursor.fetchall():
+                row = Row(*values)
+                found.setdefault(row.target, []).append(row)
+            return found
+
+        return self._run(select)
+
     def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
         def save(cursor) -> None:
             cursor.execute(

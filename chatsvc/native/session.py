@@ -185,11 +185,15 @@ class NativeSession:
 
     def _replay(self) -> None:
         """
-        Show the last lines said in the room just entered, marked as such.
+        Show the topic of the room just entered, and the last lines said
+        there, marked as such.
         """
+        room = self.member.room
+        if room.topic:
+            self.sendLines([wire.topicLine(room.name, room.topic, self._t)])
         if self.history is None or not self.history.replay:
             return
-        room = self.member.room.name
+        room = room.name
         recent = self.history.recent(room)
         if recent:
             self.sendLines(

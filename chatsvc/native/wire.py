@@ -532,6 +532,13 @@ def whoLine(room: str, nicknames: list[str], t: NullTranslations) -> str:
     )
 
 
+def topicLine(room: str, topic: str, t: NullTranslations) -> str:
+    """
+    The topic of a room, shown on entering it.
+    """
+    return t.gettext("The topic of room {room}: {topic}").format(room=room, topic=visible(topic))
+
+
 def roomsLine(rooms: list[tuple[str, int]], t: NullTranslations) -> str:
     """
     The reply to /rooms.

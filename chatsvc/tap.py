@@ -334,14 +334,6 @@ class Options(usage.Options):
         except InvalidName:
             raise usage.UsageError(f"not a valid room name: {self['room']!r}")
         self["store"] = storeDescription(self["store"])
-        kind, path = self["store"]
-        if kind == "sqlite":
-            # Here, before anything listens: a file that cannot be used
-            # stops the server with one line saying why.
-            try:
-                sqlite.check(path)
-            except StoreError as error:
-                raise usage.UsageError(f"cannot keep history: {error.reason}")
 
 
 def makeService(options: Options, reactor=None) -> IService:
@@ -365,6 +357,12 @@ def makeService(options: Options, reactor=None) -> IService:
     if kind == "memory":
         store = MemoryStore(options["history-per-room"])
     else:
+        # Here, before anything listens: a file that cannot be used stops
+        # the server with one line saying why (SystemExit prints it alone).
+        try:
+            sqlite.check(path)
+        except StoreError as error:
+            raise SystemExit(f"chatsvc: cannot keep history: {error.reason}")
         store = SQLiteStore(path, reactor)
     history = History(
         store,

@@ -233,3 +233,28 @@ class ReplayTests(HistoryTestCase):
         )
         ala.say("/history 0")
         self.assertEqual(ala.lines(), ["! Usage: /history [nickname] [count]"])
+
+
+class ExpiryTests(SynchronousTestCase):
+    def test_hourlyJobDeletesOldHistory(self) -> None:
+        """
+        Every hour, and at start, history older than the days it is kept
+        is deleted; what is fresh stays.
+        """
+        from chatsvc.store.rows import roomTarget, toRows
+
+        clock = Clock()
+        clock.advance(40 * 86400)
+        store = MemoryStore()
+        who = events.Identity("Ala")
+        old = events.Said(who, "lobby", "old", id="a", time=clock.seconds() - 31 * 86400)
+        fresh = events.Said(who, "lobby", "fresh", id="b", time=clock.seconds() - 86400)
+        store.record(toRows(old, ("lobby",)) + toRows(fresh, ("lobby",)))
+        history = History(store, clock, keepDays=30)
+        self.successResultOf(history.start(Hub(clock)))
+        kept = self.successResultOf(store.history(roomTarget("lobby"), 10))
+        self.assertEqual([row.id for row in kept], ["b"])
+        clock.advance(29 * 86400)
+        clock.advance(3600)
+        kept = self.successResultOf(store.history(roomTarget("lobby"), 10))
+        self.assertEqual(kept, [])

@@ -109,3 +109,39 @@ class KillTests(SynchronousTestCase):
         missing = [text for text in received if text not in kept]
         self.assertEqual(missing, [])
         print(f"\nkill -9: {len(received)} lines seen, all kept; {len(kept)} kept in all")
+
+
+class UnusableStoreTests(SynchronousTestCase):
+    def refusal(self, workdir: Path) -> str:
+        server = ServerProcess("--store", str(workdir / "chatsvc.sqlite3"))
+        error = self.assertRaises(RuntimeError, server.start, str(workdir))
+        self.assertEqual(server.process.returncode, 1)
+        output = str(error).split("\n", 1)[1]
+        self.assertNotIn("Traceback", output)
+        return output.strip()
+
+    def test_notADatabase(self) -> None:
+        """
+        A file that is not a database stops the server with one line.
+        """
+        workdir = Path(self.mktemp()).resolve()
+        workdir.mkdir()
+        (workdir / "chatsvc.sqlite3").write_bytes(b"\x00garbage" * 500)
+        self.assertEqual(
+            self.refusal(workdir),
+            f"chatsvc: cannot keep history: cannot use {workdir}/chatsvc.sqlite3:"
+            " file is not a database",
+        )
+
+    def test_lockedByAnotherProcess(self) -> None:
+        """
+        A file another process holds locked stops the server with one line.
+        """
+        workdir = Path(self.mktemp()).resolve()
+        workdir.mkdir()
+        holder = sqlite3.connect(workdir / "chatsvc.sqlite3", isolation_level=None)
+        self.addCleanup(holder.close)
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("CREATE TABLE x (y)")
+        holder.execute("BEGIN EXCLUSIVE")
+        self.assertIn("database is locked", self.refusal(workdir))

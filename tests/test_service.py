@@ -42,8 +42,11 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(self.parse("--store", "b.db")["store"], ("sqlite", "b.db"))
         with open("junk.db", "wb") as junk:
             junk.write(b"not a database at all" * 100)
-        error = self.assertRaises(usage.UsageError, self.parse, "--store", "junk.db")
-        self.assertIn("cannot keep history", str(error))
+        options = self.parse("--store", "junk.db")
+        error = self.assertRaises(SystemExit, makeService, options, MemoryReactorClock())
+        self.assertEqual(
+            str(error), "chatsvc: cannot keep history: cannot use junk.db: file is not a database"
+        )
         self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql://x/y")
 
     def test_portNumberOrEndpoint(self) -> None:

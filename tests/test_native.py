@@ -337,7 +337,9 @@ class BadInputTests(NativeTestCase):
         self.clock.advance(0)
         self.assertTrue(self.bob.transport.disconnecting)
         self.bob.protocol.connectionLost(None)
-        self.alicja.lines()
+        heard = self.alicja.lines()
+        self.assertEqual(heard[-1], "Bob left the chat.")
+        self.assertEqual(set(heard[:-1]), {"Alicja: " + "x" * 2000})
         self.alicja.say("after")
         self.assertEqual(self.alicja.lines(), ["Alicja: after"])
 

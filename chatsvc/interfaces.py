@@ -177,6 +177,32 @@ class IStore(Interface):
         conversations), oldest first: C{{target: rows}}.
         """
 
+    def find(target, id):
+        """
+        Fires with the row of C{target} whose id is C{id}, or C{None}.
+        """
+
+    def between(target, limit, after=None, before=None, newest=True, kinds=None):
+        """
+        Fires with up to C{limit} rows of C{target}, oldest first, strictly
+        between the places C{after} and C{before}
+        (L{chatsvc.store.rows.Mark}s; C{None}: no bound on that side): the
+        newest such rows if C{newest}, else the oldest.  Rows are in the
+        order of their time, then of their recording; C{kinds}, if given,
+        keeps only rows of those kinds (a mark's row may be of any kind).
+        A mark naming a row C{target} does not have finds nothing.
+        """
+
+    def conversations(nickname, rooms, since, until, limit, newest=False):
+        """
+        Fires with the latest line (a row of a kind in
+        L{chatsvc.store.rows.LINES}) from C{since} (inclusive) to C{until}
+        (exclusive) of each of the rooms C{rooms} (their targets) and of
+        each private conversation the nickname key C{nickname} took part
+        in, one row per target, oldest first: up to C{limit} of them, the
+        most recent if C{newest}, else the earliest.
+        """
+
     def saveTopic(key, room, topic):
         """
         Remember C{room}'s topic (C{key}: its name's key) across restarts.

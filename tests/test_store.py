@@ -22,7 +22,7 @@ from chatsvc.errors import StoreError
 from chatsvc.interfaces import IStore
 from chatsvc.store import sqlite
 from chatsvc.store.memory import MemoryStore
-from chatsvc.store.rows import Row, fromRow, privateTarget, roomTarget, toRows
+from chatsvc.store.rows import Mark, Row, fromRow, privateTarget, roomTarget, toRows
 from chatsvc.store.sqlite import SQLiteStore
 
 OLA = events.Identity("Ola", "~ola", "192.0.2.7")
@@ -31,6 +31,13 @@ OLA = events.Identity("Ola", "~ola", "192.0.2.7")
 def said(text: str, time: float, id: str | None = None, room: str = "lobby") -> Row:
     event = events.Said(OLA, room, text, id=id or f"id{time}", time=time)
     return toRows(event, (room,))[0]
+
+
+def whispered(sender: str, recipient: str, time: float) -> Row:
+    event = events.Whispered(
+        events.Identity(sender), recipient, "psst", id=f"w{sender}{time}", time=time
+    )
+    return toRows(event, ())[0]
 
 
 class StoreContract:
@@ -121,6 +128,107 @@ class StoreContract:
         self.assertEqual(removed, 6)
         kitchen = yield self.store.history(roomTarget("kitchen"), 100)
         self.assertEqual(len(kitchen), 1)
+
+    @inlineCallbacks
+    def test_find(self):
+        """
+        A row is found by its id within its target, and only there.
+        """
+        yield self.store.record([said("one", 1.0, id="a1"), said("k", 2.0, "k1", room="kitchen")])
+        row = yield self.store.find(roomTarget("lobby"), "a1")
+        self.assertEqual((row.id, fromRow(row).text), ("a1", "one"))
+        elsewhere = yield self.store.find(roomTarget("kitchen"), "a1")
+        unknown = yield self.store.find(roomTarget("lobby"), "nope")
+        self.assertEqual((elsewhere, unknown), (None, None))
+
+    @inlineCallbacks
+    def test_betweenTimes(self):
+        """
+        A time splits history: before it, what is older; after it, what is
+        that old or newer; the newest or the oldest of what lies between.
+        """
+        yield self.store.record([said(str(n), float(n)) for n in range(10)])
+        lobby = roomTarget("lobby")
+        cases = [
+            ({"before": Mark(5.0)}, [3.0, 4.0]),
+            ({"after": Mark(5.0)}, [8.0, 9.0]),
+            ({"after": Mark(5.0), "newest": False}, [5.0, 6.0]),
+            ({"after": Mark(2.5), "before": Mark(7.0), "newest": False}, [3.0, 4.0]),
+            ({"after": Mark(2.5), "before": Mark(7.0)}, [5.0, 6.0]),
+            ({}, [8.0, 9.0]),
+            ({"newest": False}, [0.0, 1.0]),
+        ]
+        for where, times in cases:
+            rows = yield self.store.between(lobby, 2, **where)
+            self.assertEqual([row.time for row in rows], times, where)
+        nothing = yield self.store.between(lobby, 0)
+        self.assertEqual(nothing, [])
+
+    @inlineCallbacks
+    def test_betweenRows(self):
+        """
+        A row is a place of its own, on neither side, even among rows of the
+        same time, which keep the order they were recorded in.
+        """
+        yield self.store.record([said(str(n), 1.0, id=f"x{n}") for n in range(5)])
+        yield self.store.record([said("later", 2.0, id="y")])
+        lobby = roomTarget("lobby")
+        before = yield self.store.between(lobby, 10, before=Mark(1.0, "x2"))
+        after = yield self.store.between(lobby, 10, after=Mark(1.0, "x2"), newest=False)
+        inside = yield self.store.between(lobby, 10, after=Mark(1.0, "x0"), before=Mark(2.0, "y"))
+        self.assertEqual([row.id for row in before], ["x0", "x1"])
+        self.assertEqual([row.id for row in after], ["x3", "x4", "y"])
+        self.assertEqual([row.id for row in inside], ["x1", "x2", "x3", "x4"])
+        unknown = yield self.store.between(lobby, 10, before=Mark(1.0, "gone"))
+        self.assertEqual(unknown, [])
+
+    @inlineCallbacks
+    def test_betweenKinds(self):
+        """
+        Only the kinds asked for come back, and a row of another kind still
+        marks a place.
+        """
+        join = events.Joined(OLA, "lobby", id="j", time=2.0)
+        yield self.store.record([said("0", 1.0), *toRows(join, ("lobby",)), said("3", 3.0)])
+        lobby = roomTarget("lobby")
+        lines = yield self.store.between(lobby, 10, kinds=("said",))
+        after = yield self.store.between(lobby, 10, after=Mark(2.0, "j"), kinds=("said",))
+        self.assertEqual([row.time for row in lines], [1.0, 3.0])
+        self.assertEqual([row.time for row in after], [3.0])
+
+    @inlineCallbacks
+    def test_conversations(self):
+        """
+        The rooms asked about and the private conversations one nickname
+        took part in, each by its latest line in the window, oldest first.
+        """
+        yield self.store.record(
+            [
+                said("a", 1.0),
+                said("b", 4.0),
+                said("late", 9.0),
+                said("k", 2.0, room="kitchen"),
+                said("elsewhere", 3.0, room="attic"),
+                whispered("Ola", "Ewa", 3.0),
+                whispered("Bob", "Ola", 5.0),
+                whispered("Bob", "Ewa", 6.0),
+                # "_" is a LIKE wildcard: o_a is not ola.
+                whispered("o_a", "Iga", 6.5),
+            ]
+        )
+        rooms = [roomTarget("lobby"), roomTarget("kitchen")]
+        found = yield self.store.conversations("ola", rooms, 1.5, 8.0, 10)
+        self.assertEqual(
+            [(row.target, row.time) for row in found],
+            [("#kitchen", 2.0), ("@ewa/ola", 3.0), ("#lobby", 4.0), ("@bob/ola", 5.0)],
+        )
+        newest = yield self.store.conversations("ola", rooms, 1.5, 8.0, 2, newest=True)
+        earliest = yield self.store.conversations("ola", rooms, 1.5, 8.0, 2)
+        self.assertEqual([row.time for row in newest], [4.0, 5.0])
+        self.assertEqual([row.time for row in earliest], [2.0, 3.0])
+        wild = yield self.store.conversations("o_a", [], 0.0, 10.0, 10)
+        self.assertEqual([row.target for row in wild], ["@iga/o_a"])
+        self.assertEqual((yield self.store.conversations("iga", [], 0.0, 6.5, 10)), [])
 
 
 class MemoryStoreTests(StoreContract, TestCase):

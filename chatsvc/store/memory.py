@@ -6,12 +6,13 @@ C{--store memory}, which forgets everything at exit.
 from __future__ import annotations
 
 from collections import deque
+from operator import attrgetter
 
 from twisted.internet.defer import Deferred, succeed
 from zope.interface import implementer
 
 from chatsvc.interfaces import IStore
-from chatsvc.store.rows import Row
+from chatsvc.store.rows import LINES, Mark, Row, privateParties
 
 
 @implementer(IStore)
@@ -64,6 +65,74 @@ class MemoryStore:
                 if target.startswith("#") and limit > 0
             }
         )
+
+    def _ordered(self, target: str) -> list[Row]:
+        # Recorded in time order but for a clock set back; a stable sort of
+        # a sorted list is linear.
+        return sorted(self._rows.get(target, ()), key=attrgetter("time"))
+
+    def find(self, target: str, id: str) -> Deferred[Row | None]:
+        for row in self._rows.get(target, ()):
+            if row.id == id:
+                return succeed(row)
+        return succeed(None)
+
+    def between(
+        self,
+        target: str,
+        limit: int,
+        after: Mark | None = None,
+        before: Mark | None = None,
+        newest: bool = True,
+        kinds: tuple[str, ...] | None = None,
+    ) -> Deferred[list[Row]]:
+        rows = self._ordered(target)
+        start, end = 0, len(rows)
+        if after is not None:
+            start = self._place(rows, after, 1)
+        if before is not None:
+            end = self._place(rows, before, 0)
+        if start is None or end is None or limit <= 0:
+            return succeed([])
+        chosen = [row for row in rows[start:end] if kinds is None or row.kind in kinds]
+        return succeed(chosen[-limit:] if newest else chosen[:limit])
+
+    def _place(self, rows: list[Row], mark: Mark, past: int) -> int | None:
+        """
+        The index of the first row after C{mark} if C{past}, else of the
+        first row not before it; C{None} for a row that is not there.
+        """
+        if mark.id is None:
+            return next((n for n, row in enumerate(rows) if row.time >= mark.time), len(rows))
+        found = next((n for n, row in enumerate(rows) if row.id == mark.id), None)
+        return None if found is None else found + past
+
+    def conversations(
+        self,
+        nickname: str,
+        rooms: list[str],
+        since: float,
+        until: float,
+        limit: int,
+        newest: bool = False,
+    ) -> Deferred[list[Row]]:
+        wanted = set(rooms)
+        found = []
+        for target in self._rows:
+            parties = privateParties(target)
+            if target not in wanted and (parties is None or nickname not in parties):
+                continue
+            lines = [
+                row
+                for row in self._ordered(target)
+                if row.kind in LINES and since <= row.time < until
+            ]
+            if lines:
+                found.append(lines[-1])
+        found.sort(key=attrgetter("time"))
+        if limit <= 0:
+            return succeed([])
+        return succeed(found[-limit:] if newest else found[:limit])
 
     def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
         self._topics[key] = (room, topic)

@@ -52,6 +52,22 @@ class Row:
     data: str
 
 
+@frozen
+class Mark:
+    """
+    A place in one target's history, to fetch the rows on either side of.
+
+    Without an C{id}, the place just before the first row at C{time} or
+    later: rows before it are older than C{time}, rows after it are at
+    C{time} or later.  With an C{id}, the place of that row (at C{time}),
+    which is on neither side: rows at the same time keep the order they
+    were recorded in.
+    """
+
+    time: float
+    id: str | None = None
+
+
 def roomTarget(room: str) -> str:
     return "#" + nameKey(room)
 
@@ -59,6 +75,17 @@ def roomTarget(room: str) -> str:
 def privateTarget(one: str, other: str) -> str:
     first, second = sorted((nameKey(one), nameKey(other)))
     return f"@{first}/{second}"
+
+
+def privateParties(target: str) -> tuple[str, str] | None:
+    """
+    The two nicknames' keys of a private conversation's target, or C{None}
+    for a room's.
+    """
+    if not target.startswith("@"):
+        return None
+    first, _, second = target[1:].partition("/")
+    return first, second
 
 
 def _fields(event: events.Event) -> dict[str, object]:

@@ -23,7 +23,7 @@ from zope.interface import implementer
 
 from chatsvc.errors import StoreError
 from chatsvc.interfaces import IStore
-from chatsvc.store.rows import Row
+from chatsvc.store.rows import LINES, Mark, Row
 
 SCHEMA = (
     """
@@ -38,6 +38,8 @@ SCHEMA = (
     """,
     "CREATE INDEX IF NOT EXISTS events_by_target ON events (target, time)",
     "CREATE INDEX IF NOT EXISTS events_by_time ON events (time)",
+    # IRC clients name a place in history by a message's id (CHATHISTORY).
+    "CREATE INDEX IF NOT EXISTS events_by_id ON events (id)",
     """
     CREATE TABLE IF NOT EXISTS rooms (
         key TEXT PRIMARY KEY,
@@ -182,6 +184,96 @@ class SQLiteStore:
                 row = Row(*values)
                 found.setdefault(row.target, []).append(row)
             return found
+
+        return self._run(select)
+
+    def find(self, target: str, id: str) -> Deferred[Row | None]:
+        def select(cursor) -> Row | None:
+            cursor.execute(
+                "SELECT id, time, target, kind, data FROM events WHERE id = ? AND target = ?"
+                " ORDER BY seq LIMIT 1",
+                (id, target),
+            )
+            found = cursor.fetchone()
+            return None if found is None else Row(*found)
+
+        return self._run(select)
+
+    def between(
+        self,
+        target: str,
+        limit: int,
+        after: Mark | None = None,
+        before: Mark | None = None,
+        newest: bool = True,
+        kinds: tuple[str, ...] | None = None,
+    ) -> Deferred[list[Row]]:
+        conditions, parameters = ["target = ?"], [target]
+        for mark, sign in ((after, ">"), (before, "<")):
+            if mark is None:
+                continue
+            if mark.id is None:
+                conditions.append("time >= ?" if sign == ">" else "time < ?")
+                parameters.append(mark.time)
+            else:
+                # The time narrows the index range; the row's own (time,
+                # seq) places it among rows of the same time.
+                conditions.append(
+                    f"time {sign}= ? AND (time, seq) {sign} "
+                    "(SELECT time, seq FROM events WHERE id = ? AND target = ?)"
+                )
+                parameters += [mark.time, mark.id, target]
+        if kinds is not None:
+            conditions.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            parameters += kinds
+        order = "DESC" if newest else "ASC"
+        query = (
+            "SELECT id, time, target, kind, data FROM events WHERE "
+            + " AND ".join(conditions)
+            + f" ORDER BY time {order}, seq {order} LIMIT ?"
+        )
+
+        def select(cursor) -> list[Row]:
+            cursor.execute(query, (*parameters, max(0, limit)))
+            rows = [Row(*found) for found in cursor.fetchall()]
+            return rows[::-1] if newest else rows
+
+        return self._run(select)
+
+    def conversations(
+        self,
+        nickname: str,
+        rooms: list[str],
+        since: float,
+        until: float,
+        limit: int,
+        newest: bool = False,
+    ) -> Deferred[list[Row]]:
+        # A private target is @first/second, the keys in order; keys hold
+        # no "/", and LIKE would take their "_" for a wildcard.
+        first, second = f"@{nickname}/", f"/{nickname}"
+        ours = [
+            "substr(target, 1, ?) = ?",
+            "(substr(target, 1, 1) = '@' AND substr(target, -?) = ?)",
+        ]
+        parameters: list[object] = [len(first), first, len(second), second]
+        if rooms:
+            ours.append(f"target IN ({', '.join('?' * len(rooms))})")
+            parameters += rooms
+        order = "DESC" if newest else "ASC"
+        query = (
+            "SELECT id, time, target, kind, data FROM ("
+            " SELECT *, row_number() OVER (PARTITION BY target ORDER BY time DESC, seq DESC) AS n"
+            f" FROM events WHERE kind IN ({', '.join('?' * len(LINES))})"
+            " AND time >= ? AND time < ? AND (" + " OR ".join(ours) + ")"
+            f") WHERE n = 1 ORDER BY time {order}, seq {order} LIMIT ?"
+        )
+        values = (*LINES, since, until, *parameters, max(0, limit))
+
+        def select(cursor) -> list[Row]:
+            cursor.execute(query, values)
+            rows = [Row(*found) for found in cursor.fetchall()]
+            return rows[::-1] if newest else rows
 
         return self._run(select)
 

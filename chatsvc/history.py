@@ -37,7 +37,7 @@ from chatsvc import events
 from chatsvc.delivery import Audience
 from chatsvc.interfaces import IObserver, IStore
 from chatsvc.names import nameKey
-from chatsvc.store.rows import LINES, Row, fromRow, roomTarget, toRows
+from chatsvc.store.rows import LINES, Mark, Row, fromRow, roomTarget, toRows
 
 DEFAULT_REPLAY = 20
 DEFAULT_HISTORY_DAYS = 30.0
@@ -232,6 +232,86 @@ class History:
         return self.store.history(target, limit, before=before).addCallback(
             lambda rows: [fromRow(row) for row in rows]
         )
+
+    def find(self, target: str, id: str) -> Deferred:
+        """
+        The event of C{target} whose id is C{id}, or C{None}.
+        """
+        return self.store.find(target, id).addCallback(
+            lambda row: None if row is None else fromRow(row)
+        )
+
+    def between(
+        self,
+        target: str,
+        limit: int,
+        after: Mark | None = None,
+        before: Mark | None = None,
+        newest: bool = True,
+        kinds: tuple[str, ...] | None = None,
+    ) -> Deferred:
+        """
+        Up to C{limit} (at most L{MAX_FETCH}) events of C{target} strictly
+        between two places, oldest first: the newest such if C{newest},
+        else the oldest (L{IStore.between}).
+        """
+        limit = max(0, min(limit, MAX_FETCH))
+        return self.store.between(target, limit, after, before, newest, kinds).addCallback(
+            lambda rows: [fromRow(row) for row in rows]
+        )
+
+    def around(
+        self, target: str, mark: Mark, limit: int, kinds: tuple[str, ...] | None = None
+    ) -> Deferred:
+        """
+        Up to C{limit} (at most L{MAX_FETCH}) events of C{target} around
+        C{mark}, oldest first: half of them before it, then the rest from
+        it on (the row it names included, if of C{kinds}).
+        """
+        limit = max(0, min(limit, MAX_FETCH))
+
+        def rest(before: list[Row]) -> Deferred:
+            left = limit - len(before)
+            if mark.id is None:
+                return self.store.between(target, left, after=mark, newest=False, kinds=kinds)
+            return self.store.find(target, mark.id).addCallback(pivot, left)
+
+        def pivot(row: Row | None, left: int) -> Deferred:
+            if row is None:
+                return succeed([])
+            head = [row] if left > 0 and (kinds is None or row.kind in kinds) else []
+            return self.store.between(
+                target, left - len(head), after=mark, newest=False, kinds=kinds
+            ).addCallback(lambda after: head + after)
+
+        def both(before: list[Row]) -> Deferred:
+            return rest(before).addCallback(lambda after: before + after)
+
+        return (
+            self.store.between(target, limit // 2, before=mark, kinds=kinds)
+            .addCallback(both)
+            .addCallback(lambda rows: [fromRow(row) for row in rows])
+        )
+
+    def conversations(
+        self,
+        nickname: str,
+        rooms: list[str],
+        since: float,
+        until: float,
+        limit: int,
+        newest: bool = False,
+    ) -> Deferred:
+        """
+        The latest line of each room in C{rooms} and of each private
+        conversation C{nickname} had, from C{since} until C{until}, oldest
+        first, up to C{limit} (at most L{MAX_FETCH}) of them: C{[(target,
+        event)]} (L{IStore.conversations}).
+        """
+        limit = max(0, min(limit, MAX_FETCH))
+        return self.store.conversations(
+            nameKey(nickname), rooms, since, until, limit, newest
+        ).addCallback(lambda rows: [(row.target, fromRow(row)) for row in rows])
 
     def _recentOf(self, target: str) -> deque[events.Event]:
         """

@@ -404,6 +404,7 @@ def makeService(options: Options, reactor=None) -> IService:
             limits=limits,
             outbox=outbox,
             language=options["lang"],
+            history=history,
         )
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]

@@ -5,7 +5,23 @@ Tests for L{chatsvc.irc.wire}.
 from hypothesis import given, strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from chatsvc.irc.wire import Message, ctcpAction, formatMessage, parseMessage, splitText
+from chatsvc.irc.wire import (
+    MAX_CLIENT_LINE_BYTES,
+    Message,
+    ctcpAction,
+    escapeTagValue,
+    formatMessage,
+    formatTags,
+    formatTime,
+    overLimit,
+    parseMessage,
+    parseTags,
+    parseTime,
+    splitTags,
+    splitText,
+    unescapeTagValue,
+    withTags,
+)
 
 
 class ParseTests(SynchronousTestCase):
@@ -126,3 +142,112 @@ class CtcpTests(SynchronousTestCase):
         self.assertEqual(ctcpAction("\x01ACTION waves"), "waves")
         self.assertIsNone(ctcpAction("\x01VERSION\x01"))
         self.assertIsNone(ctcpAction("plain"))
+
+
+tagKeys = st.text(st.sampled_from("abcxyz019-/.+"), min_size=1, max_size=12)
+tagValues = st.none() | st.text(
+    st.characters(blacklist_characters="\x00", blacklist_categories=["Cs"])
+)
+
+
+class TagTests(SynchronousTestCase):
+    def test_escaping(self) -> None:
+        """
+        Semicolons, spaces, backslashes, CR and LF are escaped, the rest
+        sent raw, as in the message-tags specification's example.
+        """
+        self.assertEqual(escapeTagValue("raw+:=,escaped; \\"), "raw+:=,escaped\\:\\s\\\\")
+        self.assertEqual(escapeTagValue("a\r\nb"), "a\\r\\nb")
+
+    def test_lenientUnescaping(self) -> None:
+        """
+        A lone backslash at the end stands for nothing, an unknown escape
+        for its character.
+        """
+        self.assertEqual(unescapeTagValue("test\\"), "test")
+        self.assertEqual(unescapeTagValue("\\b\\:"), "b;")
+
+    def test_format(self) -> None:
+        """
+        Tags go in front of a line; none leave it as it was; an empty value
+        is sent as no value.
+        """
+        line = withTags([("time", "2026-12-01T22:14:27.123Z"), ("msgid", "a1")], "PING x")
+        self.assertEqual(line, "@time=2026-12-01T22:14:27.123Z;msgid=a1 PING x")
+        self.assertEqual(withTags([], "PING x"), "PING x")
+        self.assertEqual(formatTags([("a", ""), ("b", None)]), "@a;b")
+
+    def test_parse(self) -> None:
+        """
+        The last of several tags with one key counts; an empty value is no
+        value; a line's tags part comes apart from the rest.
+        """
+        self.assertEqual(parseTags("@a=1;b=;c;a=2"), {"a": "2", "b": None, "c": None})
+        self.assertEqual(splitTags("@a=b  PRIVMSG #x :y"), ("@a=b", "PRIVMSG #x :y"))
+        self.assertEqual(splitTags("PRIVMSG #x :y"), ("", "PRIVMSG #x :y"))
+
+    @given(st.lists(st.tuples(tagKeys, tagValues), max_size=6))
+    def test_roundTrip(self, tags) -> None:
+        """
+        Whatever the values, formatted tags parse back to them (the last of
+        a key counting, an empty value as none), and stay one word.
+        """
+        formatted = formatTags(tags)
+        for breaker in " \r\n\x00":
+            self.assertNotIn(breaker, formatted)
+        self.assertEqual(parseTags(formatted), {key: value or None for key, value in tags})
+        line = withTags(tags, "PRIVMSG #a :hi")
+        self.assertEqual(parseMessage(line), Message("PRIVMSG", ("#a", "hi")))
+
+    def test_limits(self) -> None:
+        """
+        A client's line may have 510 bytes after up to 4094 bytes of tag
+        data, and no more of either.
+        """
+        body = "PRIVMSG #a :" + "x" * (510 - len("PRIVMSG #a :"))
+        tags = "@+t=" + "v" * (4094 - len("+t="))
+        self.assertFalse(overLimit(body))
+        self.assertTrue(overLimit(body + "x"))
+        self.assertFalse(overLimit(f"{tags} {body}"))
+        self.assertEqual(len(f"{tags} {body}"), MAX_CLIENT_LINE_BYTES)
+        self.assertTrue(overLimit(f"{tags}v {body}"))
+        self.assertTrue(overLimit(f"{tags} {body}x"))
+        self.assertTrue(overLimit("PRIVMSG #a :" + "ż" * 250))
+
+
+class TimeTests(SynchronousTestCase):
+    def test_format(self) -> None:
+        """
+        server-time's format, in UTC, to the millisecond below.
+        """
+        self.assertEqual(formatTime(1796163267.1239), "2026-12-01T22:14:27.123Z")
+        self.assertEqual(formatTime(0.0), "1970-01-01T00:00:00.000Z")
+
+    def test_parse(self) -> None:
+        """
+        Timestamps read back to milliseconds, with from one to six digits
+        of fraction or none; anything else is no timestamp.
+        """
+        self.assertEqual(parseTime("2026-12-01T22:14:27.123Z"), 1796163267123)
+        self.assertEqual(parseTime("2026-12-01T22:14:27.1Z"), 1796163267100)
+        self.assertEqual(parseTime("2026-12-01T22:14:27.123456Z"), 1796163267123)
+        self.assertEqual(parseTime("2026-12-01T22:14:27Z"), 1796163267000)
+        bad = [
+            "",
+            "yesterday",
+            "2026-12-01 22:14:27.123Z",
+            "2026-12-01T22:14:27.123",
+            "2026-13-01T22:14:27.123Z",
+            "2026-12-01T22:14:27.12a4Z",
+            "2026-12-01T22:14:27.Z",
+        ]
+        for text in bad:
+            self.assertIsNone(parseTime(text), text)
+
+    @given(st.integers(0, 4_102_444_800_000))
+    def test_roundTrip(self, milliseconds) -> None:
+        """
+        Any millisecond, as a Unix time, is written as the timestamp that
+        reads back to it.
+        """
+        self.assertEqual(parseTime(formatTime(milliseconds / 1000)), milliseconds)

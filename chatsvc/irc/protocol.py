@@ -6,10 +6,12 @@ that builds them behind the shared connection and the line adapter.
 from __future__ import annotations
 
 import time
+from itertools import count
 from typing import Callable
 
 from twisted.internet.interfaces import IReactorTime
 
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.irc import wire
@@ -28,6 +30,8 @@ class IRCFactory(LineServerFactory):
     @ivar created: when the server started, as shown in 003.
     @ivar pingInterval: seconds of silence before the server sends a PING.
     @ivar pingTimeout: seconds after that PING before the client is dropped.
+    @ivar history: what CHATHISTORY and the replay on joining read, if the
+        server keeps history.
     """
 
     pingInterval = 90.0
@@ -43,17 +47,22 @@ class IRCFactory(LineServerFactory):
         limits: Limits = Limits(),
         outbox: Outbox | None = None,
         language: str = DEFAULT_LANGUAGE,
+        history: History | None = None,
     ) -> None:
         super().__init__(
             hub,
             lambda: IRCSession(self),
-            wire.MAX_LINE_BYTES,
+            # Tags have their own budget; the session holds the rest of a
+            # line to 510 bytes (wire.overLimit).
+            wire.MAX_CLIENT_LINE_BYTES,
             clock=clock,
             limits=limits,
             outbox=outbox,
         )
         self.serverName = serverName
         self.language = language
+        self.history = history
+        self._batches = count(1)
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]
         self._wallClock = wallClock
         self._offset = 0.0
@@ -62,6 +71,12 @@ class IRCFactory(LineServerFactory):
     def startFactory(self) -> None:
         self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self._wallClock()))
         self._offset = self._wallClock() - self.clock.seconds()
+
+    def newBatch(self) -> str:
+        """
+        A batch reference tag no other batch of this server has.
+        """
+        return "%x" % next(self._batches)
 
     def epoch(self, seconds: float) -> float:
         """

@@ -1,9 +1,12 @@
 """
-IRC events as wire bytes: one renderer per server name and language, shared.
+IRC events as wire bytes: one renderer per server name, language and set of
+capabilities that change what a client is sent, shared.
 
 Every event type has an entry in L{IRCRenderer}'s table (a test walks the
 event union); people are named by the identity each event carries, so
-rendering never asks the hub anything.
+rendering never asks the hub anything.  The tags of IRCv3 (C{time},
+C{msgid}, C{batch}) go in front of the lines the table words, so the 512
+bytes of a line are its own whatever tags it carries.
 """
 
 from __future__ import annotations
@@ -17,11 +20,19 @@ from chatsvc import events
 from chatsvc.i18n import translation
 from chatsvc.interfaces import IRenderer
 from chatsvc.irc import wire
-from chatsvc.irc.wire import formatMessage
+from chatsvc.irc.wire import formatMessage, formatTime, withTags
 from chatsvc.text import listNames
 
 # How many names a crowd summary spells out.
 MAX_CROWD_NAMES = 3
+
+# The capabilities that change how events are worded: clients that share a
+# set of them share a renderer.
+RENDERING = frozenset({"echo-message", "message-tags", "server-time"})
+
+# Events that get tags: those published to an audience (not the ERROR that
+# ends a connection).
+_TAGGED = frozenset(events.PUBLISHED)
 
 
 def quitReason(reason: str | None) -> str:
@@ -52,11 +63,24 @@ class IRCRenderer:
 
     Obtain one with L{forServer}, so that all such clients share it and the
     delivery path renders each event once for all of them.
+
+    @ivar capabilities: those of L{RENDERING} its clients negotiated:
+        C{server-time} (a C{time} tag on every event), C{message-tags} (a
+        C{msgid} tag: the event's id, and for the second and later piece of
+        a line cut in several, the id and C{-2}, C{-3}...) and
+        C{echo-message} (a client's own lines and private messages sent back
+        to it as everyone else gets them).
     """
 
-    def __init__(self, serverName: str, language: str) -> None:
+    def __init__(
+        self, serverName: str, language: str, capabilities: frozenset[str] = frozenset()
+    ) -> None:
         self.serverName = serverName
         self.language = language
+        self.capabilities = capabilities & RENDERING
+        self._time = "server-time" in capabilities
+        self._msgid = "message-tags" in capabilities
+        self._echo = "echo-message" in capabilities
         self._table: dict[type, Callable[[events.Event], list[str]]] = {
             events.Said: self._said,
             events.Acted: self._acted,
@@ -77,9 +101,15 @@ class IRCRenderer:
         }
 
     @classmethod
-    @cache
-    def forServer(cls, serverName: str, language: str) -> IRCRenderer:
-        return cls(serverName, language)
+    def forServer(
+        cls, serverName: str, language: str, capabilities: frozenset[str] = frozenset()
+    ) -> IRCRenderer:
+        """
+        The renderer shared by every client of C{serverName} and C{language}
+        whose capabilities are C{capabilities} (those not in L{RENDERING}
+        make no difference).
+        """
+        return _shared(cls, serverName, language, frozenset(capabilities) & RENDERING)
 
     def lines(self, event: events.Event) -> list[str]:
         """
@@ -93,13 +123,32 @@ class IRCRenderer:
             raise TypeError(f"no IRC rendering for {event!r}") from None
         return render(event)
 
+    def tagged(self, event: events.Event, batch: str | None = None) -> list[str]:
+        """
+        L{lines} with the tags this renderer's clients get, and the
+        reference tag of C{batch} if the lines are part of one.
+        """
+        lines = self.lines(event)
+        if not lines or type(event) not in _TAGGED or not (self._time or self._msgid or batch):
+            return lines
+        common = [("batch", batch)] if batch else []
+        if self._time:
+            common.append(("time", formatTime(event.time)))
+        if not (self._msgid and event.id):
+            return [withTags(common, line) for line in lines]
+        return [
+            withTags([*common, ("msgid", event.id if n == 0 else f"{event.id}-{n + 1}")], line)
+            for n, line in enumerate(lines)
+        ]
+
     def render(self, event: events.Event) -> bytes:
-        return "".join(line + "\r\n" for line in self.lines(event)).encode("utf-8")
+        return "".join(line + "\r\n" for line in self.tagged(event)).encode("utf-8")
 
     def renderOwn(self, event: events.Event) -> bytes:
-        # IRC clients show their own lines and private messages themselves;
-        # a rename or a topic they set comes back as the others see it.
-        if isinstance(event, (events.Said, events.Acted, events.Whispered)):
+        # IRC clients show their own lines and private messages themselves,
+        # unless they asked for them back (echo-message); a rename or a
+        # topic they set comes back as the others see it.
+        if not self._echo and isinstance(event, (events.Said, events.Acted, events.Whispered)):
             return b""
         return self.render(event)
 
@@ -178,4 +227,12 @@ class IRCRenderer:
         return []
 
     def __repr__(self) -> str:
-        return f"IRCRenderer({self.serverName!r}, {self.language!r})"
+        capabilities = " ".join(sorted(self.capabilities))
+        return f"IRCRenderer({self.serverName!r}, {self.language!r}, {capabilities!r})"
+
+
+@cache
+def _shared(
+    cls: type[IRCRenderer], serverName: str, language: str, capabilities: frozenset[str]
+) -> IRCRenderer:
+    return cls(serverName, language, capabilities)

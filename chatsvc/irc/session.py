@@ -42,6 +42,9 @@ class IRCSession:
     @ivar server: what every session of this front-end shares (the hub, the
         clock, the server's name, MOTD and keepalive timing).
     @ivar invisible: user mode C{+i}.
+    @ivar capabilities: the IRCv3 capabilities the client negotiated
+        (L{chatsvc.irc.commands.caps}).
+    @ivar capVersion: the highest C{CAP LS} version it sent (0: none).
     """
 
     name = "irc"
@@ -52,6 +55,8 @@ class IRCSession:
         "renderer",
         "connection",
         "invisible",
+        "capabilities",
+        "capVersion",
         "_idleCall",
         "_awaitingPong",
     )
@@ -63,6 +68,8 @@ class IRCSession:
         self.renderer = IRCRenderer.forServer(server.serverName, server.language)
         self.connection: ServerConnection | None = None
         self.invisible = False
+        self.capabilities: frozenset[str] = frozenset()
+        self.capVersion = 0
         self._idleCall = None
         self._awaitingPong = False
 
@@ -85,6 +92,9 @@ class IRCSession:
 
     def lineReceived(self, text: str) -> None:
         self._heard()
+        if wire.overLimit(text):
+            self.lineTooLong()
+            return
         message = wire.parseMessage(text)
         if message is None:
             return

@@ -5,14 +5,26 @@ Parsing is lenient where real clients are sloppy (repeated spaces, a missing
 trailing colon, IRCv3 tags that were not negotiated).  Formatting is strict:
 whatever a parameter holds, the result is one line, so no CR, LF or NUL can
 ever reach another client's stream.
+
+IRCv3 message tags (C{@time=...;msgid=... :nick!user@host PRIVMSG ...}) are
+formatted and parsed here too, with their escaping, and so are the
+timestamps of C{server-time}.
 """
 
 from __future__ import annotations
+
+import time
+from calendar import timegm
+from typing import Iterable
 
 from attrs import frozen
 
 # RFC 1459: 512 bytes including the CR LF.
 MAX_LINE_BYTES = 510
+# IRCv3 message tags: at most 4094 bytes of tag data from a client, between
+# the "@" and the space, on top of the 512 bytes of the message itself.
+MAX_TAG_DATA_BYTES = 4094
+MAX_CLIENT_LINE_BYTES = 1 + MAX_TAG_DATA_BYTES + 1 + MAX_LINE_BYTES
 
 RPL_WELCOME = "001"
 RPL_YOURHOST = "002"
@@ -99,9 +111,10 @@ def parseMessage(line: str) -> Message | None:
     """
     Parse one line (without its line ending); C{None} for a blank line.
 
-    Tags (C{@a=b;c }) are skipped: none are negotiated.  The command is
-    upper-cased; parameters are split on runs of spaces, and everything after
-    a parameter that starts with C{:} is the trailing one.
+    Tags (C{@a=b;c }) are skipped: the server acts on none a client sends
+    (L{splitTags} and L{parseTags} read them).  The command is upper-cased;
+    parameters are split on runs of spaces, and everything after a
+    parameter that starts with C{:} is the trailing one.
     """
     rest = line.lstrip(" ")
     if rest.startswith("@"):
@@ -155,6 +168,129 @@ def formatMessage(command: str, *params: str, prefix: str | None = None) -> str:
     if len(encoded) <= MAX_LINE_BYTES:
         return line
     return encoded[:MAX_LINE_BYTES].decode("utf-8", "ignore")
+
+
+def overLimit(line: str) -> bool:
+    """
+    Whether a client's line (without its line ending) is over IRC's limits:
+    510 bytes of message, after at most 4094 bytes of tag data.
+    """
+    if len(line) * 4 <= MAX_LINE_BYTES:
+        return False
+    tags, rest = splitTags(line)
+    if tags and len(tags.encode("utf-8")) - 1 > MAX_TAG_DATA_BYTES:
+        return True
+    return len(rest.encode("utf-8")) > MAX_LINE_BYTES
+
+
+# Message tags
+
+_ESCAPES = {";": "\\:", " ": "\\s", "\\": "\\\\", "\r": "\\r", "\n": "\\n", "\x00": ""}
+_TAG_VALUE = str.maketrans(_ESCAPES)
+_UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
+
+
+def escapeTagValue(value: str) -> str:
+    """
+    C{value} as an IRCv3 tag value: C{;}, space, backslash, CR and LF
+    escaped; NUL, which no tag value may hold, dropped.
+    """
+    return value.translate(_TAG_VALUE)
+
+
+def unescapeTagValue(value: str) -> str:
+    """
+    The text an escaped tag value stands for; an unknown escape stands for
+    its character, a lone backslash at the end for nothing (as the
+    message-tags specification says).
+    """
+    if "\\" not in value:
+        return value
+    out = []
+    pieces = iter(value)
+    for character in pieces:
+        if character == "\\":
+            following = next(pieces, "")
+            out.append(_UNESCAPES.get(following, following))
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def formatTags(tags: Iterable[tuple[str, str | None]]) -> str:
+    """
+    The tags part of a line (C{@a=b;c}, without the space after it), or
+    C{""} for no tags.  An empty value is sent as no value.
+    """
+    parts = [f"{key}={escapeTagValue(value)}" if value else key for key, value in tags]
+    return "@" + ";".join(parts) if parts else ""
+
+
+def parseTags(text: str) -> dict[str, str | None]:
+    """
+    The tags of a line's tags part (with or without its C{@}): the last of
+    several with one key counts, and an empty value is no value.
+    """
+    tags: dict[str, str | None] = {}
+    for tag in text.removeprefix("@").split(";"):
+        if not tag:
+            continue
+        key, _, value = tag.partition("=")
+        tags[key] = unescapeTagValue(value) or None
+    return tags
+
+
+def withTags(tags: Iterable[tuple[str, str | None]], line: str) -> str:
+    """
+    C{line} with C{tags} in front, if any.
+    """
+    head = formatTags(tags)
+    return f"{head} {line}" if head else line
+
+
+def splitTags(line: str) -> tuple[str, str]:
+    """
+    A line's tags part (C{""} if none) and the rest of it.
+    """
+    rest = line.lstrip(" ")
+    if rest.startswith("@"):
+        tags, _, rest = rest.partition(" ")
+        return tags, rest.lstrip(" ")
+    return "", rest
+
+
+# Timestamps (server-time): YYYY-MM-DDThh:mm:ss.sssZ, in UTC.
+
+
+def formatTime(seconds: float) -> str:
+    """
+    A Unix time as C{server-time} writes it, to the millisecond below.
+
+    The product is nudged by a microsecond, so that a time parsed from a
+    timestamp (L{parseTime}, over 1000) is written as it was, whatever the
+    rounding of floating point.
+    """
+    milliseconds = int(seconds * 1000 + 0.001) if seconds >= 0 else 0
+    whole, fraction = divmod(milliseconds, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:03d}Z"
+
+
+def parseTime(text: str) -> int | None:
+    """
+    The Unix time in milliseconds of a C{server-time} timestamp, or
+    C{None} if C{text} is not one.  The fraction may have from one to six
+    digits (clients differ); digits past the millisecond are dropped.
+    """
+    if not text.endswith("Z") or len(text) < 20 or text[10] != "T":
+        return None
+    whole, dot, fraction = text[:-1].partition(".")
+    if dot and not (1 <= len(fraction) <= 6 and fraction.isdigit() and fraction.isascii()):
+        return None
+    try:
+        parsed = time.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return timegm(parsed) * 1000 + int((fraction + "00")[:3])
 
 
 def splitText(text: str, limit: int) -> list[str]:

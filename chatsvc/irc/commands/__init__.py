@@ -6,10 +6,10 @@ with a C{COMMANDS} table of handlers C{(session, params) -> None}.
 from __future__ import annotations
 
 from chatsvc.irc.commands import registration
-from chatsvc.irc.commands import channels, messages, queries, server
+from chatsvc.irc.commands import caps, channels, chathistory, messages, queries, server
 
 COMMANDS = {
-    "CAP": registration.CAP,
+    "CAP": caps.CAP,
     "PASS": registration.PASS,
     "NICK": registration.NICK,
     "USER": registration.USER,
@@ -17,6 +17,7 @@ COMMANDS = {
     **channels.COMMANDS,
     **messages.COMMANDS,
     **queries.COMMANDS,
+    **chathistory.COMMANDS,
 }
 
 # Commands a client may send before it is registered.

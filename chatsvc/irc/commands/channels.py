@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from chatsvc.errors import AlreadyInRoom, ChatError, InvalidName, NoSuchRoom, TooManyRooms
 from chatsvc.irc import wire
+from chatsvc.irc.commands.chathistory import replayOnJoin
 from chatsvc.irc.wire import formatMessage
 from chatsvc.names import checkRoomName
 
@@ -55,6 +56,7 @@ def JOIN(session: IRCSession, params: tuple[str, ...]) -> None:
         if room.topic:
             session.reply(wire.RPL_TOPIC, channel, room.topic)
         names(session, room)
+        replayOnJoin(session, room)
 
 
 def PART(session: IRCSession, params: tuple[str, ...]) -> None:

@@ -1,5 +1,6 @@
 """
-IRC commands that carry text: PRIVMSG and NOTICE, to channels and people.
+IRC commands that carry text: PRIVMSG and NOTICE, to channels and people;
+and TAGMSG, which carries only client tags, accepted and dropped.
 """
 
 from __future__ import annotations
@@ -57,4 +58,10 @@ def NOTICE(session: IRCSession, params: tuple[str, ...]) -> None:
     PRIVMSG(session, params, notice=True)
 
 
-COMMANDS = {"PRIVMSG": PRIVMSG, "NOTICE": NOTICE}
+def TAGMSG(session: IRCSession, params: tuple[str, ...]) -> None:
+    # Tags only (typing notices, reactions): client tags are not relayed,
+    # so there is nothing to deliver, and, as for a NOTICE, no error.
+    pass
+
+
+COMMANDS = {"PRIVMSG": PRIVMSG, "NOTICE": NOTICE, "TAGMSG": TAGMSG}

@@ -1,6 +1,6 @@
 """
 IRC registration as an explicit state machine, and the commands that drive
-it: CAP, PASS, NICK, USER.
+it: PASS, NICK, USER, and CAP (L{chatsvc.irc.commands.caps}).
 
 A client is I{negotiating} from C{CAP LS} or C{CAP REQ} until C{CAP END};
 it is I{ready} once it has given a nickname and a user and is not
@@ -19,7 +19,6 @@ from chatsvc import __version__
 from chatsvc.errors import ChatError, InvalidName, NicknameInUse
 from chatsvc.irc import wire
 from chatsvc.irc.commands.server import LUSERS, MOTD, NETWORK, isupportTokens
-from chatsvc.irc.wire import formatMessage
 
 if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
@@ -53,30 +52,6 @@ class Registration:
         if self.nickname is not None and self.user is not None:
             return "ready"
         return "waiting"
-
-
-def CAP(session: IRCSession, params: tuple[str, ...]) -> None:
-    if not params:
-        session.reply(wire.ERR_NEEDMOREPARAMS, "CAP", "Not enough parameters")
-        return
-    registration = session.registration
-    subcommand = params[0].upper()
-    target = session.member.nickname or "*"
-    server = session.server.serverName
-    if subcommand == "LS":
-        registration.negotiating = not registration.done
-        session.send(formatMessage("CAP", target, "LS", "", prefix=server))
-    elif subcommand == "LIST":
-        session.send(formatMessage("CAP", target, "LIST", "", prefix=server))
-    elif subcommand == "REQ":
-        registration.negotiating = not registration.done
-        requested = params[1] if len(params) > 1 else ""
-        session.send(formatMessage("CAP", target, "NAK", requested, prefix=server))
-    elif subcommand == "END":
-        registration.negotiating = False
-        advance(session)
-    else:
-        session.reply(wire.ERR_INVALIDCAPCMD, subcommand, "Invalid CAP command")
 
 
 def PASS(session: IRCSession, params: tuple[str, ...]) -> None:
@@ -150,7 +125,7 @@ def welcome(session: IRCSession) -> None:
     001 to 005, LUSERS and the MOTD, as clients expect on registering.
     """
     server = session.server
-    tokens = isupportTokens(session.hub)
+    tokens = isupportTokens(session.hub, session.server.history)
     lines = [
         session.numeric(wire.RPL_WELCOME, f"Welcome to the {NETWORK} IRC network {session.mask}"),
         session.numeric(

@@ -10,19 +10,21 @@ from typing import TYPE_CHECKING
 
 from chatsvc import __version__
 from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
+from chatsvc.history import MAX_FETCH
 from chatsvc.irc import wire
 from chatsvc.irc.render import quitReason
 from chatsvc.irc.wire import formatMessage
 from chatsvc.names import MAX_AWAY_LENGTH, MAX_NAME_LENGTH, MAX_TOPIC_LENGTH
 
 if TYPE_CHECKING:
+    from chatsvc.history import History
     from chatsvc.hub import Hub
     from chatsvc.irc.session import IRCSession
 
 NETWORK = "chatsvc"
 
 
-def isupportTokens(hub: Hub) -> list[str]:
+def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
     """
     What the server tells clients about itself (005), truthfully.
 
@@ -31,9 +33,11 @@ def isupportTokens(hub: Hub) -> list[str]:
     never contain the characters on which ascii and rfc1459 disagree.
     There are no channel operators, so PREFIX is empty, and the only
     channel mode is n (no messages from outside).  The lengths and the
-    channel limit are the hub's, the same for native users.
+    channel limit are the hub's, the same for native users.  A server that
+    keeps history says how much one CHATHISTORY returns at most, and that
+    it finds places by message id or by time.
     """
-    return [
+    tokens = [
         "AWAYLEN=%d" % MAX_AWAY_LENGTH,
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:%d" % hub.maxRoomsPerMember,
@@ -47,6 +51,9 @@ def isupportTokens(hub: Hub) -> list[str]:
         "TOPICLEN=%d" % MAX_TOPIC_LENGTH,
         "UTF8ONLY",
     ]
+    if history is not None:
+        tokens += ["CHATHISTORY=%d" % MAX_FETCH, "MSGREFTYPES=msgid,timestamp"]
+    return sorted(tokens)
 
 
 def PING(session: IRCSession, params: tuple[str, ...]) -> None:

@@ -35,6 +35,11 @@ from tests.harness import GOODBYE, TIMEOUT, LineClient, ServerProcess, ServerTes
 
 SERVER = "chatsvc"
 POLISH = "Zażółć gęślą jaźń"
+# What CAP LS offers, history's capabilities included (the servers here keep
+# history in a SQLite file).
+OFFERED = (
+    "batch cap-notify draft/chathistory draft/event-playback echo-message message-tags server-time"
+)
 
 
 class _Any:
@@ -1275,14 +1280,14 @@ class RegistrationTests(IRCTestCase):
 
     def test_capNegotiation(self) -> None:
         """
-        CAP LS holds registration back until CAP END; nothing is offered, a
-        request is refused with NAK.
+        CAP LS holds registration back until CAP END; a request for what is
+        not offered is refused with NAK.
         """
         client = self.rawIRC()
         client.sendLine("CAP LS 302")
         client.sendLine("NICK Ola")
         client.sendLine("USER ola 0 * :Ola")
-        client.expect(f":{SERVER} CAP * LS :")
+        client.expect(f":{SERVER} CAP * LS :{OFFERED}")
         client.sendLine("CAP REQ :multi-prefix sasl")
         client.expect(f":{SERVER} CAP * NAK :multi-prefix sasl")
         client.sendLine("PING :still-waiting")
@@ -1699,7 +1704,7 @@ class IRCRegistrationTimeoutTests(OwnIRCServerTestCase):
         negotiating.sendLine("CAP LS 302")
         negotiating.sendLine("NICK Ala")
         negotiating.sendLine("USER ala 0 * :Ala")
-        negotiating.expect(f":{SERVER} CAP * LS :")
+        negotiating.expect(f":{SERVER} CAP * LS :{OFFERED}")
         timedOut = closingLink("127.0.0.1", "Registration timeout")
         for client in (silent, nickOnly, negotiating):
             self.assertEqual(client.readUntilClosed(), [timedOut])

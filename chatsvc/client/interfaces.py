@@ -46,9 +46,19 @@ class IChatView(Interface):
         The server took the nickname: from now on every line is chat.
         """
 
+    def reconnecting(message: str) -> None:
+        """
+        The connection was lost (or an attempt to make it again failed) and
+        the client will try again; C{message} says so, and when.
+
+        Until L{nicknameAccepted} is called again nothing the user enters
+        can be sent: the view holds it, except that leaving (C{exit},
+        C{/quit}, end of input) is passed on at once.
+        """
+
     def connectionClosed(clean: bool) -> None:
         """
-        The connection to the server is over; the view finishes up.
+        The connection to the server is over, for good; the view finishes up.
 
         @param clean: C{True} when the user asked to leave, C{False} when
             the server went away on its own (the view says so).

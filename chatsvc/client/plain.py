@@ -17,6 +17,10 @@ answers the nickname prompt, the next lines wait until the nickname is
 accepted (or, if it is refused, the next line is the next attempt), and the
 end of input leaves only after every line before it went out.  While a line
 waits, standard input is not read, so a long script is never held in memory.
+
+While the client reconnects after a lost connection, lines wait the same
+way and go out, in order, once it is back; but C{exit}, C{/quit} or the end
+of input, when it is the next thing to do, leaves at once.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from chatsvc.client.views import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
 from chatsvc.client.lines import ClientLineProtocol
+from chatsvc.client.protocol import isQuit
 from chatsvc.native import wire
 
 _END_OF_INPUT = None
@@ -62,6 +67,8 @@ class PlainLineView(ClientLineProtocol):
         self._prompted = False
         self._promptOpen = False
         self._registered = False
+        # Reconnecting: only leaving can be passed on.
+        self._away = False
         self._over = False
         self._draining = False
         self._paused = False
@@ -96,15 +103,19 @@ class PlainLineView(ClientLineProtocol):
         self._pending.append(_END_OF_INPUT)
         self._drain()
 
-    def _ready(self) -> bool:
-        return self.client is not None and (self._prompted or self._registered)
+    def _ready(self, item: str | None) -> bool:
+        if self.client is None:
+            return False
+        if self._away:
+            return item is _END_OF_INPUT or isQuit(item)
+        return self._prompted or self._registered
 
     def _drain(self) -> None:
         if self._draining:
             return
         self._draining = True
         try:
-            while self._pending and (self._over or self._ready()):
+            while self._pending and (self._over or self._ready(self._pending[0])):
                 item = self._pending.popleft()
                 if self._over:
                     continue
@@ -137,6 +148,7 @@ class PlainLineView(ClientLineProtocol):
         self._emit(line)
 
     def askNickname(self, reason: str | None) -> None:
+        self._away = False
         if reason is not None:
             self._emit(reason)
         if not self._promptOpen:
@@ -146,7 +158,20 @@ class PlainLineView(ClientLineProtocol):
         self._drain()
 
     def nicknameAccepted(self) -> None:
+        self._away = False
         self._registered = True
+        self._drain()
+
+    def reconnecting(self, message: str) -> None:
+        if self._over:
+            return
+        if self._promptOpen:
+            self._write("\n")
+            self._promptOpen = False
+        self._prompted = False
+        self._registered = False
+        self._away = True
+        self._emit(message)
         self._drain()
 
     def connectionClosed(self, clean: bool) -> None:

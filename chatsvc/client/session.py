@@ -15,7 +15,7 @@ import termios
 import tty
 from typing import Any, Callable, Mapping
 
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import (
     HostnameEndpoint,
     clientFromString,
@@ -36,8 +36,8 @@ from twisted.python import usage
 from twisted.python.failure import Failure
 
 from chatsvc import __version__
-from chatsvc.client.protocol import ChatClientProtocol
 from chatsvc.client.plain import PlainLineView
+from chatsvc.client.reconnect import Conversation
 from chatsvc.client.terminal import TerminalView, terminalProtocol
 from chatsvc.i18n import (
     DEFAULT_LANGUAGE,
@@ -244,11 +244,13 @@ def runClient(
     stdout: int = 1,
 ) -> Deferred[int]:
     """
-    Chat until the user leaves or the server goes; fires with the exit status.
+    Chat until the user leaves or the server is gone for good; fires with
+    the exit status.
 
-    A terminal on C{stdin} gets the line-editing view, in raw mode until the
-    view is done; anything else gets plain lines.  C{SIGINT} leaves as
-    Ctrl-C does, and on a terminal C{SIGWINCH} resizes the input row.
+    A lost connection is made again (L{Conversation}).  A terminal on
+    C{stdin} gets the line-editing view, in raw mode until the view is
+    done; anything else gets plain lines.  C{SIGINT} leaves as Ctrl-C does,
+    and on a terminal C{SIGWINCH} resizes the input row.
     """
     language = options.language
     host, port = options["host"], options["port"]
@@ -261,8 +263,16 @@ def runClient(
     else:
         terminal = None
         view = PlainLineView(language)
-    client = ChatClientProtocol(
-        view, reactor, language, options["nick"], options["password"]
+    client = Conversation(
+        view,
+        lambda protocol: connectProtocol(endpoint, protocol),
+        reactor,
+        language,
+        options["nick"],
+        options["password"],
+        describeFailure=lambda failure: connectFailureMessage(
+            failure, host, port, language
+        ),
     )
     view.client = client
 
@@ -286,16 +296,10 @@ def runClient(
     else:
         StandardIO(view, stdin, stdout, reactor)  # type: ignore[call-arg]
 
-    connecting = connectProtocol(endpoint, client)
-
-    def failed(failure: Failure) -> None:
-        if not failure.check(CancelledError):
-            view.connectionFailed(connectFailureMessage(failure, host, port, language))
-
-    connecting.addErrback(failed)
+    client.start()
 
     def done(status: int) -> int:
-        connecting.cancel()
+        client.stop()
         for undo in reversed(restore):
             try:
                 undo()

@@ -10,7 +10,9 @@ the cursor where it was.  The input row scrolls sideways rather than wrap,
 so it can always be redrawn in place.  Keys: the arrows, Home/End (and
 Ctrl-A/Ctrl-E), Backspace, Delete, Ctrl-U and Ctrl-K (erase before or after
 the cursor), Ctrl-L (redraw), Up/Down (history); Ctrl-D on an empty line and
-Ctrl-C leave (a second Ctrl-C stops waiting for the server).
+Ctrl-C leave (a second Ctrl-C stops waiting for the server).  While the
+client reconnects, what is typed stays on the input row until it is back
+(Enter sends nothing but C{exit} or C{/quit}).
 
 The plain-line view for pipes is L{chatsvc.client.plain.PlainLineView};
 L{chatsvc.client.session} picks one or the other by whether standard input
@@ -30,6 +32,7 @@ from zope.interface import implementer
 from chatsvc.client.editing import KeyDecoder, inputWindow
 from chatsvc.client.interfaces import IChatInput, IChatView
 from chatsvc.client.plain import PlainLineView
+from chatsvc.client.protocol import isQuit
 from chatsvc.client.views import (
     EXIT_LOST,
     EXIT_NO_CONNECTION,
@@ -267,8 +270,9 @@ class TerminalView(HistoricRecvLine):
             if text:
                 self.historyLines.append(text)
             self.historyPosition = len(self.historyLines)
-        else:
-            # Nobody asked for anything yet: keep the text for later.
+        elif not isQuit(text):
+            # Nobody asked for anything yet (or the client is reconnecting):
+            # keep the text for later.  Leaving is never kept waiting.
             return
         self.lineBuffer = []
         self.lineBufferIndex = 0
@@ -297,6 +301,15 @@ class TerminalView(HistoricRecvLine):
 
     def nicknameAccepted(self) -> None:
         self._registered = True
+
+    def reconnecting(self, message: str) -> None:
+        if self._over:
+            return
+        # Typed text stays on the input row, to be sent once back.
+        self._registered = False
+        self._prompted = False
+        self.prompt = ""
+        self._printAbove(message)
 
     def connectionClosed(self, clean: bool) -> None:
         self._end(

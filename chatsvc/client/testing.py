@@ -21,7 +21,8 @@ class RecordingView:
     A view that remembers every call, as tuples in L{calls}.
 
     @ivar calls: C{("showLine", kind, line)}, C{("askNickname", reason)},
-        C{("nicknameAccepted",)}, C{("connectionClosed", clean)},
+        C{("nicknameAccepted",)}, C{("reconnecting", message)},
+        C{("connectionClosed", clean)},
         C{("connectionFailed", message)}, in order.
     """
 
@@ -36,6 +37,9 @@ class RecordingView:
 
     def nicknameAccepted(self) -> None:
         self.calls.append(("nicknameAccepted",))
+
+    def reconnecting(self, message: str) -> None:
+        self.calls.append(("reconnecting", message))
 
     def connectionClosed(self, clean: bool) -> None:
         self.calls.append(("connectionClosed", clean))

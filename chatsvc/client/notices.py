@@ -1,0 +1,155 @@
+"""
+The few server lines the client has to understand, not just show.
+
+To come back after a lost connection as it was, the client follows where
+it is (C{You are now in room pub (3 members).}), what it is called
+(C{Ala is now known as Ola.}), and the replay shown on joining a room
+(C{Earlier in room pub:} ... C{End of history.}); and it must tell a
+nickname still held by its own old connection, and a goodbye for a reason
+that will not change (a wrong password), from everything else.
+
+These are the server's own messages, from the same catalog the server
+words them with, recognized in every language the catalog has (a user may
+have switched the server's language with C{/lang}).  Pure functions of a
+line, no state.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from functools import lru_cache
+
+from chatsvc.i18n import LANGUAGES, translation
+from chatsvc.names import nameKey
+
+# A field of a message and what it may match: names hold no spaces.
+_FIELDS = {"count": r"\d+"}
+_NAME = r"\S+"
+
+# "[21:30] " today, "[2026-11-30 21:30] " another day (wire.historyLines).
+_TIME_PREFIX = re.compile(r"\[(?:\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}\] ")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name is not None:
+            parts.append(f"(?P<{name}>{_FIELDS.get(name, _NAME)})")
+    return re.compile("".join(parts))
+
+
+def _messages(language: str) -> dict[str, list[str]]:
+    t = translation(language)
+    return {
+        "heading": [t.gettext("Earlier in room {room}:")],
+        "end": [t.gettext("End of history.")],
+        "moved": [
+            t.ngettext(
+                "You are now in room {room} ({count} member).",
+                "You are now in room {room} ({count} members).",
+                count,
+            )
+            # One, a few and many: every plural form Polish has.
+            for count in (1, 2, 5)
+        ],
+        "renamed": [t.gettext("{old} is now known as {new}.")],
+        "taken": [t.gettext("The nickname {nickname} is taken.")],
+        "already": [t.gettext("You are in room {room} already.")],
+        "final": [
+            t.gettext("Wrong password. Goodbye!"),
+            t.gettext("Excess flood. Goodbye!"),
+            t.gettext("You took too long to choose a nickname. Goodbye!"),
+        ],
+    }
+
+
+@lru_cache(maxsize=None)
+def _patterns(kind: str) -> tuple[re.Pattern[str], ...]:
+    templates = {
+        template for language in LANGUAGES for template in _messages(language)[kind]
+    }
+    return tuple(_pattern(template) for template in sorted(templates))
+
+
+def _match(kind: str, text: str) -> dict[str, str] | None:
+    for pattern in _patterns(kind):
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return found.groupdict()
+    return None
+
+
+def historyHeading(line: str) -> str | None:
+    """
+    The room whose history starts with C{line}, if it is such a heading.
+    """
+    found = _match("heading", line)
+    return None if found is None else found["room"]
+
+
+def isHistoryEnd(line: str) -> bool:
+    """
+    Whether C{line} ends a block of history.
+    """
+    return _match("end", line) is not None
+
+
+def stripTime(line: str) -> str | None:
+    """
+    A line of history without its C{[time] } prefix; C{None} if it has none.
+    """
+    found = _TIME_PREFIX.match(line)
+    return None if found is None else line[found.end() :]
+
+
+def movedTo(line: str) -> str | None:
+    """
+    The room C{line} says we are now in, if it says so.
+    """
+    found = _match("moved", line)
+    return None if found is None else found["room"]
+
+
+def renamed(line: str) -> tuple[str, str] | None:
+    """
+    The old and new nickname, if C{line} announces a change of nickname.
+    """
+    found = _match("renamed", line)
+    return None if found is None else (found["old"], found["new"])
+
+
+def takenNickname(error: str) -> str | None:
+    """
+    The nickname refused as taken, if the error C{error} (without its
+    C{"! "}) says so.
+    """
+    found = _match("taken", error)
+    return None if found is None else found["nickname"]
+
+
+def alreadyIn(error: str) -> str | None:
+    """
+    The room we were already in, if the error C{error} says so.
+    """
+    found = _match("already", error)
+    return None if found is None else found["room"]
+
+
+def isFinalRefusal(error: str) -> bool:
+    """
+    Whether the error C{error} is the server ending the connection for a
+    reason that trying again would not change: a wrong password, a flood,
+    a nickname never chosen.
+    """
+    return _match("final", error) is not None
+
+
+def sameName(one: str | None, other: str | None) -> bool:
+    """
+    Whether two nicknames or room names are the same name to the server.
+    """
+    if one is None or other is None:
+        return one is other
+    return nameKey(one) == nameKey(other)

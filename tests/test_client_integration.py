@@ -27,7 +27,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc.client.testing import Screen
-from tests.harness import TIMEOUT, ServerProcess, ServerTestCase
+from tests.harness import TIMEOUT, LineClient, ServerProcess, ServerTestCase
 
 ROOT = str(Path(__file__).resolve().parent.parent)
 PROMPT_EN = "Choose your nickname: "
@@ -342,11 +342,49 @@ class TerminalTests(ClientTestCase):
         self.assertEqual(termios.tcgetattr(alicja.slave), alicja.settings)
 
 
+def restartedServer(
+    server: ServerProcess, workdir: str, *arguments: str
+) -> ServerProcess:
+    """
+    A new server on the port C{server} listened on, in the same working
+    directory (so with the same history store), once C{server} is stopped.
+
+    The port is free once the old process is gone, but binding is tried
+    again for a while in case something else had it for a moment.
+    """
+    assert server.port is not None
+    port = server.port
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        again = ServerProcess(*arguments, "--port", f"tcp:{port}:interface=127.0.0.1")
+        try:
+            again.start(workdir)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        assert again.port == port
+        return again
+
+
+def readUntilCount(client: ClientProcess, marker: str, count: int) -> str:
+    """
+    Read until C{marker} has been written C{count} times.
+    """
+    deadline = time.monotonic() + TIMEOUT
+    while client.text().count(marker) < count:
+        if not client._read(deadline):
+            raise AssertionError(f"not {count} {marker!r} in {client.text()!r}")
+    return client.text()
+
+
 class ServerGoneTests(SynchronousTestCase):
     def test_serverKilled(self) -> None:
         """
         When the server dies, the client says the connection was lost and
-        exits with status 1.
+        keeps trying, with the waits it says; exit still leaves, with
+        status 0 and the terminal as it was.
         """
         server = ServerProcess()
         server.start(self.mktemp())
@@ -359,9 +397,107 @@ class ServerGoneTests(SynchronousTestCase):
             client.readUntil("Connected to server!")
         server.stop(signal.SIGKILL)
         for client in (piped, kept):
-            self.assertEqual(client.wait(), 1)
-            self.assertEqual(client.lines()[-1], "Connection to server lost.")
+            client.readUntil("Connection lost; reconnecting in 1 s…")
+            client.readUntil(
+                f"Cannot connect to 127.0.0.1 port {server.port}: Connection refused. "
+                "Trying again in "
+            )
+        piped.send("exit\n")
+        kept.send("exit\r")
+        for client in (piped, kept):
+            self.assertEqual(client.wait(), 0)
             self.assertNotIn("Traceback", client.text())
+        self.assertEqual(termios.tcgetattr(kept.slave), kept.settings)
+
+    def test_serverRestarts(self) -> None:
+        """
+        The server is stopped and started again on the same port with its
+        history: the clients (on a pipe and on a terminal) come back by
+        themselves, show the line said while they were away once and none
+        they had shown, chat on, and exit with status 0.
+        """
+        workdir = os.path.abspath(self.mktemp())
+        server = ServerProcess("--replay", "20")
+        server.start(workdir)
+        self.addCleanup(server.stop)
+        bob = LineClient(server.port)
+        self.addCleanup(bob.close)
+        bob.register("Bob")
+        bob.sendLine("before you came")
+        bob.expect("Bob: before you came")
+        piped = ClientProcess(server.port, "--nick", "Alicja")
+        self.addCleanup(piped.stop)
+        piped.readUntil("End of history.")
+        kept = ClientProcess(server.port, "--nick", "Celina", terminal=True)
+        self.addCleanup(kept.stop)
+        kept.readUntil("End of history.")
+        piped.readUntil("Celina joined the chat!")
+        bob.sendLine("seen by both")
+        for client in (piped, kept):
+            client.readUntil("Bob: seen by both")
+        self.assertEqual(server.stop(), 0)
+        for client in (piped, kept):
+            client.readUntil("The server is shutting down. Goodbye!")
+            client.readUntil("reconnecting in")
+            # Held still, so that Bob speaks before they are back.
+            client.process.send_signal(signal.SIGSTOP)
+        try:
+            again = restartedServer(server, workdir, "--replay", "20")
+            self.addCleanup(again.stop)
+            bob.close()
+            bob = LineClient(again.port)
+            self.addCleanup(bob.close)
+            bob.register("Bob")
+            bob.sendLine("said while away")
+            bob.readUntil("Bob: said while away")
+        finally:
+            for client in (piped, kept):
+                client.process.send_signal(signal.SIGCONT)
+        for client in (piped, kept):
+            readUntilCount(client, "End of history.", 2)
+        piped.send("back again\n")
+        bob.readUntil("Alicja: back again")
+        piped.send("exit\n")
+        kept.send("exit\r")
+        for client in (piped, kept):
+            self.assertEqual(client.wait(), 0)
+            self.assertNotIn("Traceback", client.text())
+        lines = piped.lines()
+        self.assertEqual(
+            lines[:6],
+            [
+                "Connected to server!",
+                "Earlier in room lobby:",
+                lines[2],
+                "End of history.",
+                "Celina joined the chat!",
+                "Bob: seen by both",
+            ],
+        )
+        self.assertTrue(lines[2].endswith("] Bob: before you came"), lines)
+        back = lines.index("The server is shutting down. Goodbye!")
+        welcome = lines.index("Connected to server!", back)
+        self.assertTrue(
+            lines[back + 1].startswith("Connection lost; reconnecting in"), lines
+        )
+        self.assertEqual(
+            lines[welcome + 1 : welcome + 4],
+            [
+                "Said in room lobby while you were away:",
+                lines[welcome + 2],
+                "End of history.",
+            ],
+        )
+        self.assertTrue(lines[welcome + 2].endswith("] Bob: said while away"), lines)
+        self.assertGreater(lines.index("Alicja: back again"), welcome)
+        screen = kept.lines()
+        for client, shown in ((piped, lines), (kept, screen)):
+            joined = "\n".join(shown)
+            self.assertEqual(joined.count("before you came"), 1, shown)
+            self.assertEqual(joined.count("seen by both"), 1, shown)
+            self.assertEqual(joined.count("said while away"), 1, shown)
+            self.assertEqual(joined.count("Connected to server!"), 2, shown)
+        self.assertIn("Said in room lobby while you were away:", screen)
         self.assertEqual(termios.tcgetattr(kept.slave), kept.settings)
 
     def test_nothingListening(self) -> None:

@@ -2,8 +2,9 @@
 C{python -m chatsvc.client} and the C{chatsvc-client} script.
 
 The only module of the client that touches the global reactor.  Exit
-status: 0 after leaving, 1 when the server went away or could not be
-reached, 2 for unusable arguments.  Whatever happens, the terminal is given
+status: 0 after leaving, 1 when the server could not be reached in the
+first place, ended the connection for good or stayed away too long (a lost
+connection is otherwise made again), 2 for unusable arguments.  Whatever happens, the terminal is given
 back as it was found and no traceback is shown: an error nobody expected is
 reported in one line.
 """

@@ -29,6 +29,15 @@ getting back it gives up (status 1).
 
 Everything runs on the clock it is given, and connections are made by a
 function it is given, so it is tested without a reactor or a network.
+
+Why not L{twisted.application.internet.ClientService}: its count of failed
+attempts starts over whenever TCP connects, but here an attempt succeeds
+only when a nickname is accepted (a full server accepts and closes at
+once); its C{stopService} drops the connection at once, which would cut
+off the server's last replies after C{exit}; whether to try again is known
+only once a connection has ended, from inside the loss ClientService is
+still handling; and it does not say why an attempt failed, which the user
+is told.  What is left of it here is a timer and a cancellable attempt.
 """
 
 from __future__ import annotations

@@ -6,21 +6,25 @@ joining, against a L{History} on a L{MemoryStore}.
 
 from __future__ import annotations
 
+from attrs import evolve
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatsvc import events
 from chatsvc.errors import StoreError
 from chatsvc.history import MAX_FETCH, History
 from chatsvc.irc.commands.chathistory import CANNOT
 from chatsvc.hub import Hub
 from chatsvc.irc.protocol import IRCFactory
+from chatsvc.irc.render import RENDERING, IRCRenderer
 from chatsvc.irc.wire import Message, parseMessage, parseTags, splitTags
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.net.output import Outbox
 from chatsvc.store.memory import MemoryStore
 from tests.test_irc_protocol import IRCConnection
 from tests.test_native import UNLIMITED, Connection
+from tests.test_render import SAMPLES
 
 # 2026-12-01T22:14:27.000Z
 START = 1_796_163_267.0
@@ -295,6 +299,36 @@ class TagTests(IRCHistoryTestCase):
         ola.send(f"{tags} PRIVMSG #lobby :{text}x")
         self.assertEqual(ola.commands(), ["417"])
         self.assertEqual(ewa.lines(), [])
+
+
+class TaggedRenderingTests(SynchronousTestCase):
+    def test_everyEvent(self) -> None:
+        """
+        With every capability that changes rendering, each published event
+        is its lines as before, each with the event's time and an id of its
+        own, in a batch when asked; the ERROR that ends a connection gets no
+        tags.
+        """
+        plain = IRCRenderer.forServer("irc.example", "en")
+        tagging = IRCRenderer.forServer("irc.example", "en", RENDERING)
+        for kind, sample in SAMPLES.items():
+            event = evolve(sample, id="e1", time=START + 0.5)
+            lines = tagging.tagged(event, "b7")
+            self.assertEqual([splitTags(line)[1] for line in lines], plain.lines(event), kind)
+            for n, line in enumerate(lines):
+                tags = parseTags(splitTags(line)[0])
+                if kind in events.PUBLISHED:
+                    self.assertEqual(
+                        tags,
+                        {
+                            "batch": "b7",
+                            "time": "2026-12-01T22:14:27.500Z",
+                            "msgid": "e1" if n == 0 else f"e1-{n + 1}",
+                        },
+                        kind,
+                    )
+                else:
+                    self.assertEqual(tags, {}, kind)
 
 
 class ChatHistoryTestCase(IRCHistoryTestCase):

@@ -1007,6 +1007,20 @@ class TopicTests(IRCTestCase):
     Channel topics set on IRC, seen everywhere.
     """
 
+    def setUp(self) -> None:
+        super().setUp()
+        # The lobby outlives each test, and native clients are shown its
+        # topic on entering it: the next test starts without one.
+        self.addCleanup(self.clearLobbyTopic)
+
+    def clearLobbyTopic(self) -> None:
+        client = self.rawIRC()
+        self.register(client, "cleaner")
+        client.sendLine("JOIN #lobby")
+        client.sendLine("TOPIC #lobby :")
+        client.sendLine("QUIT")
+        client.readUntilClosed()
+
     def test_setByIRC(self) -> None:
         """
         A TOPIC set on IRC reaches native clients as a notice, IRC clients as

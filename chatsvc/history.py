@@ -172,7 +172,8 @@ class History:
             self._open = _Batch()
             self._schedule()
         self._open.rows.extend(rows)
-        self._open.size += sum(len(row.data) for row in rows)
+        # Roughly what the rows will take, without encoding them here.
+        self._open.size += len(rows) * (len(getattr(event, "text", "")) + 100)
 
     # The gate
 

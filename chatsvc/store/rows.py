@@ -10,8 +10,9 @@ each room's history tells it.
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
-from attrs import frozen
+from attrs import field, frozen
 
 from chatsvc import events
 from chatsvc.names import nameKey
@@ -41,15 +42,31 @@ class Row:
     """
     One event as a store keeps it.
 
+    A row made from an event keeps the event, and is turned into JSON only
+    when a store writes it (on the store's thread, for SQLite): the memory
+    store never pays for it.  A row read back from a store has its JSON.
+
     @ivar target: C{#room-key} or C{@key/key}.
-    @ivar data: the event's fields other than id and time, as JSON.
+    @ivar encoded: the event's fields other than id and time, as JSON, as
+        read back from a store.
+    @ivar event: the event itself, for a row made from one.
     """
 
     id: str
     time: float
     target: str
     kind: str
-    data: str
+    encoded: str | None = None
+    event: events.Event | None = field(default=None, eq=False, repr=False, kw_only=True)
+
+    @property
+    def data(self) -> str:
+        """
+        The event's fields other than id and time, as JSON.
+        """
+        if self.encoded is not None:
+            return self.encoded
+        return json.dumps(_fields(self.event), ensure_ascii=False, separators=(",", ":"))
 
 
 @frozen
@@ -68,6 +85,7 @@ class Mark:
     id: str | None = None
 
 
+@lru_cache(maxsize=4096)
 def roomTarget(room: str) -> str:
     return "#" + nameKey(room)
 
@@ -108,12 +126,11 @@ def toRows(event: events.Event, rooms: tuple[str, ...]) -> list[Row]:
     kind = _KIND_OF.get(type(event))
     if kind is None:
         return []
-    data = json.dumps(_fields(event), ensure_ascii=False, separators=(",", ":"))
     if isinstance(event, events.Whispered):
         targets = [privateTarget(event.nickname, event.recipient)]
     else:
         targets = [roomTarget(room) for room in rooms]
-    return [Row(event.id, event.time, target, kind, data) for target in targets]
+    return [Row(event.id, event.time, target, kind, event=event) for target in targets]
 
 
 def fromRow(row: Row) -> events.Event:
@@ -122,6 +139,8 @@ def fromRow(row: Row) -> events.Event:
 
     @raise ValueError: the row is not one this code wrote.
     """
+    if row.event is not None:
+        return row.event
     kind = KINDS.get(row.kind)
     if kind is None:
         raise ValueError(f"unknown kind of row: {row.kind!r}")

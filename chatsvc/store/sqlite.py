@@ -131,9 +131,9 @@ class SQLiteStore:
         return self._pool.runInteraction(work, *args).addErrback(failed)
 
     def record(self, rows: list[Row]) -> Deferred[None]:
-        values = [(row.id, row.time, row.target, row.kind, row.data) for row in rows]
-
         def insert(cursor) -> None:
+            # JSON made here, on the store's thread.
+            values = [(row.id, row.time, row.target, row.kind, row.data) for row in rows]
             cursor.executemany(
                 "INSERT INTO events (id, time, target, kind, data) VALUES (?, ?, ?, ?, ?)",
                 values,

@@ -111,6 +111,9 @@ class NoticeTests(SynchronousTestCase):
             notices.stripTime("[2026-11-30 21:30] * Ala waves"), "* Ala waves"
         )
         self.assertIsNone(notices.stripTime("Ala: [21:30] hi"))
+        for language in LANGUAGES:
+            line = wire.topicLine("pub", "beer: cold", translation(language))
+            self.assertEqual(notices.topicOf(line), "pub")
         self.assertIsNone(notices.historyHeading("Ala: Earlier in room lobby:"))
 
     def test_movedAndRenamed(self) -> None:
@@ -1089,4 +1092,58 @@ class PolishTests(SynchronousTestCase):
         self.assertEqual(
             view.shown()[-1],
             "Pod twoją nieobecność nikt nic nie powiedział w pokoju lobby.",
+        )
+
+
+class TopicTests(SynchronousTestCase):
+    """
+    A room's topic, shown on entering it, comes before its replay.
+    """
+
+    def test_topicBeforeReplay(self) -> None:
+        """
+        The topic is shown, and the replay after it is still the replay:
+        remembered the first time, de-duplicated on coming back.
+        """
+        topic = wire.topicLine("lobby", "calm: no spoilers", translation("en"))
+        client = Client()
+        client.register([topic, *replayLines(said("Bob", "old"))])
+        self.assertEqual(client.memory.transcript.tail("lobby"), ["Bob: old"])
+        client.lose()
+        again = client.next()
+        again.register([topic, *replayLines(said("Bob", "old"))])
+        self.assertEqual(
+            again.view.shown(),
+            [
+                "Connected to server!",
+                topic,
+                "Nothing was said in room lobby while you were away.",
+            ],
+        )
+
+    def test_passingThroughTopicNotShown(self) -> None:
+        """
+        On the way back to its room the client shows neither the first
+        room's topic nor its replay, but its own room's topic.
+        """
+        t = translation("en")
+        client = Client()
+        client.register()
+        client.protocol.submit("/join pub")
+        client.receive(["You are now in room pub (1 member)."])
+        client.lose()
+        again = client.next()
+        again.register(
+            [wire.topicLine("lobby", "welcome all", t), *replayLines(said("Bob", "x"))]
+        )
+        again.receive(
+            ["You are now in room pub (1 member).", wire.topicLine("pub", "beer", t)]
+        )
+        self.assertEqual(
+            again.view.shown(),
+            [
+                "Connected to server!",
+                "You are now in room pub (1 member).",
+                "The topic of room pub: beer",
+            ],
         )

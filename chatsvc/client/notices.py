@@ -3,8 +3,9 @@ The few server lines the client has to understand, not just show.
 
 To come back after a lost connection as it was, the client follows where
 it is (C{You are now in room pub (3 members).}), what it is called
-(C{Ala is now known as Ola.}), and the replay shown on joining a room
-(C{Earlier in room pub:} ... C{End of history.}); and it must tell a
+(C{Ala is now known as Ola.}), and what it is shown on entering a room (the
+topic, C{The topic of room pub: ...}, then the replay, C{Earlier in room
+pub:} ... C{End of history.}); and it must tell a
 nickname still held by its own old connection, and a goodbye for a reason
 that will not change (a wrong password), from everything else.
 
@@ -24,7 +25,7 @@ from chatsvc.i18n import LANGUAGES, translation
 from chatsvc.names import nameKey
 
 # A field of a message and what it may match: names hold no spaces.
-_FIELDS = {"count": r"\d+"}
+_FIELDS = {"count": r"\d+", "topic": r".*"}
 _NAME = r"\S+"
 
 # "[21:30] " today, "[2026-11-30 21:30] " another day (wire.historyLines).
@@ -44,6 +45,7 @@ def _messages(language: str) -> dict[str, list[str]]:
     t = translation(language)
     return {
         "heading": [t.gettext("Earlier in room {room}:")],
+        "topic": [t.gettext("The topic of room {room}: {topic}")],
         "end": [t.gettext("End of history.")],
         "moved": [
             t.ngettext(
@@ -86,6 +88,15 @@ def historyHeading(line: str) -> str | None:
     The room whose history starts with C{line}, if it is such a heading.
     """
     found = _match("heading", line)
+    return None if found is None else found["room"]
+
+
+def topicOf(line: str) -> str | None:
+    """
+    The room whose topic C{line} shows, as it is shown on entering a room
+    (before the replay).
+    """
+    found = _match("topic", line)
     return None if found is None else found["room"]
 
 

@@ -28,7 +28,7 @@ was accepted before is coming back, and then:
     says so and tries again after 1, 2, 4 and 8 seconds before asking;
   - after the welcome it goes back to its room with C{/join}, unless that
     is the room the server puts everyone in; the answer "already there" is
-    not shown, nor the replay of a room it only passes through;
+    not shown, nor the topic and replay of a room it only passes through;
   - the replay of its room is shown without the lines it had shown before
     the loss (see L{chatsvc.client.memory}).
 
@@ -326,6 +326,15 @@ class ChatClientProtocol(ClientLineProtocol):
         if heading is not None:
             self._openBlock(heading, shown, replayAfter)
             return
+        if replayAfter is not None and line.kind == "notice":
+            room = notices.topicOf(shown)
+            if room is not None:
+                # The room's topic comes first; its replay may follow.
+                self._replayAfter = replayAfter
+                passing = self._rejoining is not None and replayAfter == "welcome"
+                if not passing or notices.sameName(room, self._rejoining):
+                    self.view.showLine(line.kind, shown)
+                return
         if replayAfter is not None and self._arrived:
             # No replay came for the room we came back to.
             self._resumePending = False

@@ -19,16 +19,22 @@ WAIT_WELCOME = 2
 WAIT_ROOM = 3
 DONE = 4
 FAILED = 5
+WAIT_REPLAY = 6
 
 
 class Native:
     """
     The native protocol: C{NICK}, the nickname, C{Connected to server!};
     C{/join room} answered by C{You are now in room ...}.
+
+    @ivar awaitReplay: whether a client is done only once the room's last
+        lines, replayed after the welcome, have ended (C{End of history.});
+        the room must have some, or the client waits for nothing.
     """
 
     name = "native"
     echo = True  # a sender hears its own lines
+    awaitReplay = False
 
     def __init__(self, defaultRoom: str = "lobby", password: str | None = None) -> None:
         self.defaultRoom = defaultRoom
@@ -59,9 +65,12 @@ class Native:
                 return WAIT_WELCOME, nickname.encode() + b"\n"
         elif state == WAIT_WELCOME:
             if line == b"Connected to server!":
-                return DONE, b""
+                return (WAIT_REPLAY if self.awaitReplay else DONE), b""
             if line.startswith(b"! "):
                 return FAILED, b""
+        elif state == WAIT_REPLAY:
+            if line == b"End of history.":
+                return DONE, b""
         elif state == WAIT_ROOM:
             if line.startswith(b"You are now in room"):
                 return DONE, b""

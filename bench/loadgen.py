@@ -35,8 +35,10 @@ import re
 import resource
 import select
 import socket
+import sqlite3
 import struct
 import sys
+import threading
 import time
 
 from dialects import (
@@ -46,6 +48,7 @@ from dialects import (
     FAILED,
     MARK,
     WAIT_PROMPT,
+    WAIT_REPLAY,
     WAIT_ROOM,
     WAIT_WELCOME,
 )
@@ -81,6 +84,26 @@ def processCpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICK
 
 
+def processCpuPrecise(pid: int) -> float:
+    """
+    CPU seconds of process C{pid}, all its threads, to the nanosecond
+    (C{/proc/<pid>/task/*/schedstat}; C{/proc/<pid>/stat} counts 10 ms ticks,
+    too coarse for a phase of a fraction of a second).
+    """
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as f:
+                total += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
 def processRss(pid: int) -> int:
     """
     Resident memory of process C{pid}, in bytes.
@@ -113,6 +136,67 @@ def percentiles(values: list[int]) -> dict[str, float]:
     }
 
 
+class StoreWatch:
+    """
+    A thread that checks, every C{every} seconds while the generator
+    measures, that the server's SQLite file holds at least as many lines as
+    the tracker has received: nothing delivered before it was committed.
+
+    The tracker's count is read first, then the file's (a read transaction
+    of its own, which in WAL mode never waits for the writer): every line
+    counted at the tracker was committed before it was sent, so the file
+    must have it by the time it is read.  SQLite lets go of the GIL while it
+    counts, so the generator's loop goes on meanwhile.
+    """
+
+    def __init__(self, path: str, counts: list[int], tracker: int, every: float) -> None:
+        self.path = path
+        self.counts = counts
+        self.tracker = tracker
+        self.every = every
+        self.checks = 0
+        self.violations = 0
+        self.worst = 0  # most lines delivered and not (yet) in the file
+        self.aheadMax = 0  # most lines in the file and not yet at the tracker
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        db = None
+        while not self.stopping.wait(self.every):
+            try:
+                if db is None:
+                    db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=1)
+                delivered = self.counts[self.tracker]
+                (stored,) = db.execute(
+                    "SELECT count(*) FROM events WHERE kind = 'said'"
+                ).fetchone()
+            except sqlite3.Error as error:
+                if len(self.errors) < 5:
+                    self.errors.append(str(error))
+                continue
+            self.checks += 1
+            if stored < delivered:
+                self.violations += 1
+                self.worst = max(self.worst, delivered - stored)
+            self.aheadMax = max(self.aheadMax, stored - delivered)
+        if db is not None:
+            db.close()
+
+    def stop(self) -> dict:
+        self.stopping.set()
+        self.thread.join(10)
+        return {
+            "checks": self.checks,
+            "violations": self.violations,
+            "worst": self.worst,
+            "aheadMax": self.aheadMax,
+            "errors": self.errors,
+        }
+
+
 def emit(**fields: object) -> None:
     sys.stdout.write(json.dumps(fields) + "\n")
     sys.stdout.flush()
@@ -133,6 +217,7 @@ class Generator:
         self.dialect = DIALECTS[plan["dialect"]](
             plan.get("defaultRoom", "lobby"), plan.get("password")
         )
+        self.dialect.awaitReplay = bool(plan.get("awaitReplay"))
         self.first = plan["first"]
         self.count = plan["count"]
         self.serverPid = plan.get("serverPid")
@@ -286,7 +371,11 @@ class Generator:
             line, buffer = buffer[:end].rstrip(b"\r"), buffer[end + 1 :]
             before = state
             state, reply = lineReceived(state, line, self.nicks[k])
-            if state == DONE and before == WAIT_WELCOME and self.dialect.needsJoin(self.rooms[k]):
+            if (
+                state == DONE
+                and before in (WAIT_WELCOME, WAIT_REPLAY)
+                and self.dialect.needsJoin(self.rooms[k])
+            ):
                 state = WAIT_ROOM
                 reply += self.dialect.joinLine(self.rooms[k])
             if reply:
@@ -348,6 +437,7 @@ class Generator:
         self.lost = 0
         pending = list(range(self.count - 1, -1, -1))
         cpu0, serverCpu0 = ownCpu(), self.serverCpu()
+        serverPrecise0 = processCpuPrecise(self.serverPid) if self.serverPid else 0.0
         begin = time.monotonic()
         nextBulk = begin + setupInterval
         timedOut = False
@@ -378,6 +468,7 @@ class Generator:
                 nextBulk = time.monotonic() + setupInterval
             if "close" in self.commands:
                 break
+        serverPrecise = (processCpuPrecise(self.serverPid) if self.serverPid else 0.0) - serverPrecise0
         end = max([t for t in self.finished if t] or [begin])
         times = [
             int((self.finished[k] - self.started[k]) * 1e6)
@@ -396,6 +487,7 @@ class Generator:
             perClient=percentiles(times),
             generatorCpu=ownCpu() - cpu0,
             serverCpu=self.serverCpu() - serverCpu0,
+            serverCpuPrecise=serverPrecise,
         )
         self.abandonUnfinished()
         self.quiet(begin=end)
@@ -458,6 +550,8 @@ class Generator:
         slow = m.get("slow")
         slowK = local(slow["index"]) if slow else None
         rssEvery = m.get("rssEvery", 0.25)
+        sendLimit = m.get("sendLimit")
+        sendTimes = [0.0, 0.0]  # first and last send
 
         counts = [0] * n
         # One buffer for every read: recv() would allocate (and, at this
@@ -487,8 +581,15 @@ class Generator:
             sock = socks[k]
             if sock is None:
                 return
-            now = micros()
             seq = sent[k]
+            if sendLimit is not None:
+                count = min(count, sendLimit - seq)
+                if count <= 0:
+                    return
+            now = micros()
+            if not sendTimes[0]:
+                sendTimes[0] = now / 1e6
+            sendTimes[1] = now / 1e6
             sender = senderIndex[k]
             prefix = prefixes[k]
             data = b"".join(
@@ -589,6 +690,11 @@ class Generator:
                 for s, c in credit.items():
                     send(s, c)
 
+        watch = None
+        storePath = self.plan.get("storePath")
+        if storePath and m.get("storeCheckEvery") and tracker is not None:
+            watch = StoreWatch(storePath, counts, tracker, m["storeCheckEvery"])
+
         # Schedule: a closed loop starts with a full window per sender; an
         # open loop sends each sender's lines at fixed times, phases spread.
         schedule: list[tuple[float, int]] = []
@@ -667,6 +773,7 @@ class Generator:
                 rssTrace.append((now - start, processRss(self.serverPid) if self.serverPid else 0))
                 nextRss = now + rssEvery
 
+        storeWatch = watch.stop() if watch is not None else None
         # Deliveries expected per receiver: every line sent in its room,
         # less its own when the server does not echo.
         sentByRoom: dict[str, int] = {}
@@ -715,6 +822,9 @@ class Generator:
             disconnects=disconnects,
             slow=slowResult,
             drainSeconds=time.monotonic() - t1,
+            sendingSeconds=sendTimes[1] - sendTimes[0],
+            trackerReceived=counts[tracker] if tracker is not None else None,
+            storeWatch=storeWatch,
         )
 
     def allArrived(self, counts: list[int], sent: dict[int, int], senders: list[int], slowK: int | None) -> bool:

@@ -30,12 +30,20 @@ from servers import SERVERS
 LINE_NUMBER = re.compile(r":\d+\)$")
 
 
+# Where a thread waits: the reactor in epoll, a thread pool's worker (the
+# SQLite store's thread) for its next job.
+IDLE = ("EPollReactor.doPoll (", "epoll_wait (", "Condition.wait (threading.py)")
+
+
 def summarize(collapsed: Path, top: int = 25) -> str:
     """
-    Own and inclusive sample shares per function, from collapsed stacks.
+    Own and inclusive sample shares per function, from collapsed stacks;
+    and each thread's busy samples (the reactor's, a pool worker's).
     """
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
+    threadsBusy: Counter[str] = Counter()
     busy = idle = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -47,18 +55,27 @@ def summarize(collapsed: Path, top: int = 25) -> str:
             frames = frames[1:]
         if frames and frames[0].startswith("thread "):
             frames = frames[1:]
+        thread = "a worker thread" if frames and frames[0].startswith("Thread._bootstrap") else "main (reactor)"
+        threads[thread] += samples
         leaf = frames[-1] if frames else "?"
-        if leaf.startswith(("EPollReactor.doPoll (", "epoll_wait (")):
+        if leaf.startswith(IDLE):
             idle += samples
             continue
         busy += samples
+        threadsBusy[thread] += samples
         own[leaf] += samples
         for frame in set(frames):
             inclusive[frame] += samples
     total = busy + idle
     lines = [
         f"samples: {total}, busy {busy} ({100 * busy / max(total, 1):.0f}%), "
-        f"waiting in epoll {idle} ({100 * idle / max(total, 1):.0f}%)",
+        f"waiting (epoll, a worker's queue) {idle} ({100 * idle / max(total, 1):.0f}%)",
+    ]
+    lines += [
+        f"  {thread}: busy in {100 * threadsBusy[thread] / max(n, 1):.0f}% of its {n} samples"
+        for thread, n in sorted(threads.items())
+    ]
+    lines += [
         "",
         "own time (% of busy samples):",
     ]

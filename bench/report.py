@@ -128,7 +128,7 @@ def caseOrder(records: list[dict], scenario: str, case: str) -> int:
 
 
 def serverOrder(name: str) -> int:
-    order = ["chatsvc", "chatsvc-irc", "threaded", "words", "ngircd", "inspircd"]
+    order = ["chatsvc", "chatsvc-irc", "chatsvc-sqlite", "threaded", "words", "ngircd", "inspircd"]
     return order.index(name) if name in order else len(order)
 
 
@@ -188,8 +188,30 @@ def ratio(records: list[dict], scenario: str, case: str, ours: str, theirs: str,
     Median of C{ours / theirs} and its range, pairing the runs of each
     repetition.
     """
-    mine = {r["rep"]: get(r["result"]) for r in ok(records) if (r["scenario"], r["case"], r["server"]) == (scenario, case, ours)}
-    other = {r["rep"]: get(r["result"]) for r in ok(records) if (r["scenario"], r["case"], r["server"]) == (scenario, case, theirs)}
+    return pairedRatio(records, scenario, (case, ours), (case, theirs), get)
+
+
+def pairedRatio(
+    records: list[dict],
+    scenario: str,
+    ours: tuple[str, str],
+    theirs: tuple[str, str],
+    get: Callable[[dict], float],
+) -> tuple[float, float, float] | None:
+    """
+    Median of C{ours / theirs}, each a (case, server), and its range,
+    pairing the runs of each repetition (and round, where a repetition runs
+    a case more than once, as in S7).
+    """
+
+    def runs(which: tuple[str, str]) -> dict[tuple[int, int], float]:
+        return {
+            (r["rep"], r.get("round", 0)): get(r["result"])
+            for r in ok(records)
+            if (r["scenario"], r["case"], r["server"]) == (scenario, *which)
+        }
+
+    mine, other = runs(ours), runs(theirs)
     ratios = [mine[k] / other[k] for k in mine if k in other and other[k]]
     if not ratios:
         return None
@@ -263,8 +285,12 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
     ]))
     add(f"\nCommand: `{meta['command']}`\n")
     add(
-        "Servers: **chatsvc (native)** is `twistd -n chat`; **chatsvc (IRC)** the same server "
-        "through `--irc-port`; **threaded original** is `bench/baselines/threaded.py` (a thread "
+        "Servers: **chatsvc (native)** is `twistd -n chat --store memory` (history kept in "
+        "memory: the core, without a disk); **chatsvc (IRC)** the same server "
+        "through `--irc-port`; **chatsvc (native, SQLite)** the native server with its default "
+        "store, a SQLite file of its own in the run's directory (every line committed before it "
+        "is delivered); all three with `--replay 0` but where S7 measures replay; "
+        "**threaded original** is `bench/baselines/threaded.py` (a thread "
         "per client, a lock around the broadcast, blocking sends); **twistd words (IRC)** is "
         "Twisted's own chat server, `bench/baselines/words.py`; **ngircd** and **InspIRCd** are "
         "two IRC servers written in C and C++, from their Debian packages, with their flood and "
@@ -300,7 +326,7 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         add(table(LOAD_HEADER, loadRows(records, "S1")))
         rows = []
         for case in caseNames(records, "S1"):
-            for ours in ("chatsvc", "chatsvc-irc"):
+            for ours in ("chatsvc", "chatsvc-irc", "chatsvc-sqlite"):
                 if not pick(records, "S1", case, ours):
                     continue
                 rows.append([case, LABELS[ours]] + [
@@ -310,11 +336,13 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         if rows:
             add("\nDeliveries/s as a ratio to the baselines (paired by repetition):\n")
             add(table(["case", "server", *(f"÷ {LABELS[base]}" for base in BASELINES)], rows))
+        out += storeRatios(records, "S1")
     if "S2" in scenarios:
         add("\n## S2 big room: 1,000 clients in one room, 5 senders at 20 lines/s each (open loop)\n")
         add(table(LOAD_HEADER + ["server RSS MB"], loadRows(
             records, "S2", lambda runs: [fmt(column(ok(runs), lambda r: r["rssMax"]), 1, 1e-6)]
         )))
+        out += storeRatios(records, "S2")
     if "S3" in scenarios:
         add("\n## S3 capacity: idle connections\n")
         add(
@@ -387,6 +415,10 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
              "slow reader cut off", "server RSS growth MB", "server CPU (cores)", "generator CPU (cores)"],
             rows,
         ))
+    if "S6" in scenarios:
+        out += historyWrite(records)
+    if "S7" in scenarios:
+        out += replayJoin(records)
     add("\n## Checks\n")
     add(f"- Runs where the generator used ≥ {GENERATOR_LIMIT:.0%} of a core: "
         + (", ".join(f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1})" for r in flagged) or "none") + ".")
@@ -398,9 +430,158 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1}): {r['result']['registered']:,} of {r['result']['clients']:,}"
         + (f", {r['result']['registerFailures']}" if r['result']['registerFailures'] else "")
         for r in short) or "none") + ".")
+    stores = [r for r in ok(records) if "sent" in r["result"] and ("storedLines" in r["result"] or "storeError" in r["result"])]
+    mismatched = [r for r in stores if r["result"].get("storedLines") != r["result"]["sent"]]
+    if stores:
+        add(f"- Runs with a SQLite file whose lines said (`SELECT count(*) FROM events WHERE kind='said'`) "
+            f"are not the lines sent ({len(stores)} checked): " + (", ".join(
+                f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1}): "
+                + (f"{r['result']['storedLines']:,} in the file, {r['result']['sent']:,} sent"
+                   if "storedLines" in r["result"] else r["result"]["storeError"])
+                for r in mismatched) or "none") + ".")
+    watched = [r for r in ok(records) if r["result"].get("storeWatch")]
+    early = [r for r in watched if r["result"]["storeWatch"]["violations"] or r["result"]["storeWatch"]["errors"]]
+    if watched:
+        add(f"- Runs where the tracker had a line the file did not (yet) hold, while measuring "
+            f"({sum(r['result']['storeWatch']['checks'] for r in watched)} checks in {len(watched)} runs): "
+            + (", ".join(
+                f"{r['scenario']} {r['server']} (rep {r['rep'] + 1}): "
+                f"{r['result']['storeWatch']['violations']} of {r['result']['storeWatch']['checks']} checks"
+                + (f", errors {r['result']['storeWatch']['errors']}" if r["result"]["storeWatch"]["errors"] else "")
+                for r in early) or "none") + ".")
     setupLoss = [r for r in ok(records) if r["result"].get("lostDuringSetup")]
     add("- Connections lost before measuring: " + (", ".join(f"{r['scenario']} {r['server']}: {r['result']['lostDuringSetup']}" for r in setupLoss) or "none") + ".")
     return "\n".join(out) + "\n"
+
+
+def storeRatios(records: list[dict], scenario: str) -> list[str]:
+    """
+    The SQLite store against memory, the same server otherwise, per case.
+    """
+    rows = []
+    for case in caseNames(records, scenario):
+        if not (pick(records, scenario, case, "chatsvc-sqlite") and pick(records, scenario, case, "chatsvc")):
+            continue
+        rows.append([case] + [
+            fmtRatio(ratio(records, scenario, case, "chatsvc-sqlite", "chatsvc", get))
+            for get in (
+                lambda r: r["deliveriesPerSecond"],
+                lambda r: r["latency"]["p99"],
+                lambda r: r["serverCpu"],
+            )
+        ])
+    if not rows:
+        return []
+    return [
+        f"\n{LABELS['chatsvc-sqlite']} ÷ {LABELS['chatsvc']} (history in memory), paired by repetition:\n",
+        table(["case", "deliveries/s", "p99", "server CPU"], rows),
+    ]
+
+
+def committedPerSecond(r: dict) -> float | None:
+    """
+    Lines in the SQLite file after the run ÷ the seconds lines were sent.
+    """
+    if r.get("storedLines") is None or not r.get("sendingSeconds"):
+        return None
+    return r["storedLines"] / r["sendingSeconds"]
+
+
+def historyWrite(records: list[dict]) -> list[str]:
+    out = [
+        "\n## S6 history write: 20 clients in one room, 10 senders, closed loop\n",
+        ("Each sender keeps 8 lines in flight (32 in the full run's second case, SQLite only), as in S1 but with "
+        "a fifth of its fan-out, so that the server spends its time on taking lines "
+        "rather than delivering them.  *Committed/s* is the lines said in the SQLite file once "
+        "the server has stopped (`SELECT count(*) FROM events WHERE kind='said'`) ÷ the seconds "
+        "from the first line sent to the last (warm-up included); *in the file / sent / delivered* "
+        "compares that count with the lines the generator sent and with those the tracker (which "
+        "hears every line of the room) received.  *Early deliveries*: twice a second while measuring, "
+        "the generator reads the tracker's count and then the file's; a line delivered before it was "
+        "committed would show as a tracker ahead of the file.  Deliveries/s, lines sent/s and "
+        "latency are over the measured seconds after the warm-up, as in S1.  chatsvc with its history "
+        "in memory is the reference.\n"),
+    ]
+    rows = []
+    for case, server, runs in groups(records, "S6"):
+        good = ok(runs)
+        watch = [r["result"]["storeWatch"] for r in good if r["result"].get("storeWatch")]
+        counts = [
+            f"{r['result']['storedLines']:,} / {r['result']['sent']:,} / {r['result']['trackerReceived']:,}"
+            for r in good if r["result"].get("storedLines") is not None
+        ]
+        rows.append([
+            case,
+            LABELS.get(server, server) + failures(runs),
+            fmt(column(good, committedPerSecond), 0),
+            "; ".join(counts) or "–",
+            (f"{sum(w['violations'] for w in watch)} in {sum(w['checks'] for w in watch)} checks") if watch else "–",
+            fmt(column(good, lambda r: r["messagesPerSecond"]), 0),
+            fmt(column(good, lambda r: r["deliveriesPerSecond"]), 0),
+            *latencyCells(runs),
+            fmt(column(good, lambda r: r["lost"]), 0),
+            fmt(column(good, lambda r: r["serverCpu"]), 2),
+            fmt(column(good, lambda r: r["generatorCpu"]), 2) + generatorFlag(runs),
+            fmt(column(good, lambda r: r["storeBytes"]), 1, 1e-6),
+        ])
+    out.append(table(
+        ["case", "server", "committed/s", "in the file / sent / delivered", "early deliveries", "lines sent/s",
+         "deliveries/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "lost", "server CPU (cores)",
+         "generator CPU (cores)", "file MB"],
+        rows,
+    ))
+    return out
+
+
+def replayJoin(records: list[dict]) -> list[str]:
+    out = [
+        "\n## S7 replay on joining: 20 lines said, then 1,000 clients register into the lobby\n",
+        ("A client of the bench's own says 20 lines in the lobby and leaves; then 1,000 clients "
+        "register (at most 500 handshakes in flight), each done once shown the 20 lines "
+        "(`End of history.`) with `--replay 20`, or at the welcome with `--replay 0`.  Time: from "
+        f"the first connect to the last client done.  Each repetition runs both cases "
+        f"{max([r.get('round', 0) for r in records if r['scenario'] == 'S7'] or [0]) + 1} time(s), "
+        "alternating which goes first, each on a fresh server; the ratios pair them round by round.  "
+        "Server CPU is the server's (all its threads, from `/proc/<pid>/task/*/schedstat`) from the "
+        "first connect to the last client done.\n"),
+    ]
+    rows = []
+    for case, server, runs in groups(records, "S7"):
+        good = ok(runs)
+        rows.append([
+            case,
+            LABELS.get(server, server) + failures(runs),
+            fmt(column(good, lambda r: r["registered"]), 0),
+            fmt(column(good, lambda r: r["registerSeconds"]), 3),
+            fmt(column(good, lambda r: r["registerRate"]), 0),
+            fmt(column(good, lambda r: r["registerPerClientP99"]), 0),
+            fmt(column(good, lambda r: r["serverCpuRegistering"] / r["registered"]), 0, 1e6),
+            fmt(column(good, lambda r: r["serverCpuRegistering"] / r["registerSeconds"]), 2),
+            fmt(column(good, lambda r: r["generatorCpuRegistration"]), 2) + generatorFlag(runs),
+        ])
+    out.append(table(
+        ["case", "server", "registered", "time s", "registered/s", "one client p99 ms",
+         "server CPU µs per client", "server CPU (cores)", "generator CPU (cores)"],
+        rows,
+    ))
+    rows = []
+    for server in ("chatsvc", "chatsvc-sqlite"):
+        value = replayRatio(records, server, lambda r: r["registerSeconds"])
+        if value is None:
+            continue
+        rows.append([
+            LABELS[server],
+            fmtRatio(value),
+            fmtRatio(replayRatio(records, server, lambda r: r["serverCpuRegistering"] / r["registered"])),
+        ])
+    if rows:
+        out.append("\nWith replay ÷ without, paired by repetition and round:\n")
+        out.append(table(["server", "time", "server CPU per client"], rows))
+    return out
+
+
+def replayRatio(records: list[dict], server: str, get: Callable[[dict], float]) -> tuple[float, float, float] | None:
+    return pairedRatio(records, "S7", ("20 lines replayed", server), ("no replay", server), get)
 
 
 def targets(records: list[dict]) -> list[str]:

@@ -2,7 +2,7 @@
 The chatsvc benchmark: every scenario against our server and the baselines.
 
 Usage: python bench/run.py [--quick] [--reps N] [--only S1,S3]
-                           [--servers chatsvc,chatsvc-irc,threaded,words,ngircd,inspircd]
+                           [--servers chatsvc,chatsvc-irc,chatsvc-sqlite,threaded,words,ngircd,inspircd]
                            [--output bench/RESULTS.md] [--from-json results.json]
 
 Each repetition runs every scenario against every server, interleaved (the
@@ -32,7 +32,7 @@ import packages
 import report
 import scenarios
 import versus
-from servers import BENCH, SERVERS, hasIrcFrontEnd
+from servers import BENCH, SERVERS, hasHistory, hasIrcFrontEnd
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -56,16 +56,27 @@ def summary(record: dict) -> str:
     r = record["result"]
     if "error" in r:
         return "FAILED: " + r["error"].splitlines()[-1]
+    stored = ""
+    if "storedLines" in r:
+        stored = f", {r['storedLines']:,} lines in the file"
+        if r.get("sendingSeconds"):
+            stored += f" ({r['storedLines'] / r['sendingSeconds']:,.0f}/s of sending)"
+    elif "storeError" in r:
+        stored = f", store: {r['storeError']}"
     if "deliveriesPerSecond" in r:
         latency = r["latency"]
         return (
-            f"{r['deliveriesPerSecond']:,.0f} deliveries/s, p99 {latency.get('p99', 0):.1f} ms, "
+            f"{r['deliveriesPerSecond']:,.0f} deliveries/s, {r['messagesPerSecond']:,.0f} lines/s, "
+            f"p99 {latency.get('p99', 0):.1f} ms, "
             f"lost {r['lost']}, server {r['serverCpu']:.2f} core, generator {r['generatorCpu']:.2f}"
+            + stored
         )
     return (
         f"{r['registered']:,} registered in {r['registerSeconds']:.2f} s "
         f"({r['registerRate']:,.0f}/s), "
-        f"{(r['rssRegistered'] - r['rssIdle']) / max(r['registered'], 1) / 1024:.2f} KiB each"
+        f"{(r['rssRegistered'] - r['rssIdle']) / max(r['registered'], 1) / 1024:.2f} KiB each, "
+        f"server {r.get('serverCpuRegistering', r['serverCpuRegistration']) / r['registerSeconds']:.2f} core, "
+        f"generator {r['generatorCpuRegistration']:.2f}" + stored
     )
 
 
@@ -84,7 +95,9 @@ def available(names: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def document(meta: dict, records: list[dict]) -> str:
-    return report.render(meta, records, versus.render(meta, records, versus.loadPrevious()))
+    return report.render(
+        meta, records, versus.history(records) + versus.render(meta, records, versus.loadPrevious())
+    )
 
 
 def main() -> None:
@@ -109,6 +122,7 @@ def main() -> None:
     names = [s.strip() for s in arguments.servers.split(",") if s.strip()] or [
         "chatsvc",
         *(["chatsvc-irc"] if hasIrcFrontEnd() else []),
+        *(["chatsvc-sqlite"] if hasHistory() else []),
         "threaded",
         "words",
         "ngircd",
@@ -136,17 +150,21 @@ def main() -> None:
             order = names[rep % len(names) :] + names[: rep % len(names)]
             for name in order:
                 server = SERVERS[name]()
-                for case, load in scenarios.SCENARIOS[scenario](server, arguments.quick):
+                cases = scenarios.SCENARIOS[scenario](server, arguments.quick)
+                rounds = any(load.round for _, load in cases)
+                for index, (case, load) in enumerate(cases):
                     started = time.monotonic()
                     try:
+                        # A directory per case: each run's log (and history file) its own.
                         result = scenarios.run(
-                            server, load, workdir / f"{scenario}-{name}-{rep}", serverCpu, generatorCpu
+                            server, load, workdir / f"{scenario}-{name}-{rep}-{index}", serverCpu, generatorCpu
                         )
                         result["tracebacks"] = server.tracebacks()
                     except Exception:
                         result = {"error": traceback.format_exc(), "log": server.logTail()}
                     record = {
                         "rep": rep,
+                        "round": load.round,
                         "scenario": scenario,
                         "case": case,
                         "server": name,
@@ -154,8 +172,9 @@ def main() -> None:
                         "result": result,
                     }
                     records.append(record)
+                    again = f" (round {load.round + 1})" if rounds else ""
                     print(
-                        f"[{rep + 1}/{reps}] {scenario} {case} {name} "
+                        f"[{rep + 1}/{reps}] {scenario} {case}{again} {name} "
                         f"({record['seconds']:.0f} s): {summary(record)}",
                         file=sys.stderr,
                         flush=True,

@@ -1,10 +1,11 @@
 """
-The scenarios S1 to S5: what each asks of a server, and one run of it.
+The scenarios S1 to S7: what each asks of a server, and one run of it.
 
 A run starts a fresh server pinned to the server core, starts the load
 generator's worker process(es) pinned to the other core, has them register
 every client, measures, closes everything and stops the server.  It returns
-a flat dict of numbers for the report.
+a flat dict of numbers for the report; for a server that keeps its history
+in a SQLite file, what the file holds once the server has stopped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 import resource
 import selectors
+import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,6 +109,14 @@ class Load:
     registerDeadline: float = 60.0
     quietMin: float = 1.2
     quietMax: float = 15.0
+    # More options for the server's command (chatsvc's variants only).
+    serverOptions: list[str] = field(default_factory=list)
+    # Lines a client of its own says in the lobby before anyone registers.
+    seedLines: int = 0
+    # Native clients count as registered once shown the room's replay.
+    awaitReplay: bool = False
+    # Which of several runs of the same case in one repetition (S7).
+    round: int = 0
 
 
 def run(
@@ -127,10 +138,12 @@ def run(
         if load.roomSize
         else []
     )
-    server.start(workdir, serverCpu, users=load.clients, rooms=rooms)
+    server.start(workdir, serverCpu, users=load.clients, rooms=rooms, options=load.serverOptions)
     workers: list[Worker] = []
     try:
         pid = server.pid
+        if load.seedLines:
+            seed(server.port, load.seedLines)
         rssIdle = processRss(pid)
         share = -(-load.clients // load.workers)
         for w in range(load.workers):
@@ -155,6 +168,10 @@ def run(
                 # Loopback source addresses of its own for each worker.
                 "sources": [f"127.0.0.{10 + 4 * w + j}" for j in range(4)],
                 "measure": load.measure,
+                "awaitReplay": load.awaitReplay,
+                # For the generator to check, while it measures, that no
+                # line reached the tracker before it was in the file.
+                "storePath": str(server.storePath) if server.storePath else None,
             }
             workers.append(Worker(plan, generatorCpu, workdir / "loadgen.log"))
         if watch is not None:
@@ -177,11 +194,65 @@ def run(
             timeout = load.measure.get("warmup", 1) + load.measure["duration"] + load.measure.get("drain", 5) + 30
             result.update(worker.expect("result", timeout))
             del result["event"]
-        return result
     finally:
         for worker in workers:
             worker.finish()
         server.stop()
+    if server.storePath is not None:
+        result.update(stored(server.storePath))
+    return result
+
+
+SEED_TIMEOUT = 10.0
+SEED_TEXT = "history seed line"
+
+
+def seed(port: int, lines: int) -> None:
+    """
+    Say C{lines} lines in the lobby from a client of its own, and return
+    once it has heard the last of them (so they are committed), having
+    left.  Native protocol; the lines carry no marker byte.
+    """
+    deadline = time.monotonic() + SEED_TIMEOUT
+    with socket.create_connection(("127.0.0.1", port), SEED_TIMEOUT) as sock:
+        reader = sock.makefile("rb")
+
+        def waitFor(wanted: bytes) -> None:
+            while time.monotonic() < deadline:
+                line = reader.readline()
+                if not line:
+                    raise RuntimeError(f"seeding: the server closed before {wanted!r}")
+                if line.rstrip(b"\r\n").endswith(wanted):
+                    return
+            raise RuntimeError(f"seeding: no {wanted!r} within {SEED_TIMEOUT} s")
+
+        waitFor(b"NICK")
+        sock.sendall(b"seeder\n")
+        waitFor(b"Connected to server!")
+        sock.sendall(b"".join(f"{SEED_TEXT} {k}\n".encode() for k in range(lines)))
+        waitFor(f"{SEED_TEXT} {lines - 1}".encode())
+
+
+def stored(path: Path) -> dict:
+    """
+    What the server's SQLite file holds once the server has stopped: lines
+    said (C{kind = 'said'}), rows in all, and its size with its journal.
+    """
+    if not path.exists():
+        return {"storeError": f"{path.name} does not exist"}
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            (said,) = db.execute("SELECT count(*) FROM events WHERE kind = 'said'").fetchone()
+            (rows,) = db.execute("SELECT count(*) FROM events").fetchone()
+        db.close()
+    except sqlite3.Error as error:
+        return {"storeError": str(error)}
+    size = sum(
+        Path(f"{path}{suffix}").stat().st_size
+        for suffix in ("", "-wal")
+        if Path(f"{path}{suffix}").exists()
+    )
+    return {"storedLines": said, "storedRows": rows, "storeBytes": size}
 
 
 def registration(events: list[dict], clients: int) -> dict:
@@ -205,11 +276,18 @@ def registration(events: list[dict], clients: int) -> dict:
         "registerTimedOut": any(e["timedOut"] for e in events),
         "registerPerClientP99": max(e["perClient"].get("p99", 0) for e in events),
         "generatorCpuRegistration": sum(e["generatorCpu"] for e in events) / seconds,
+        # The server's CPU from the first connect to the last client done
+        # (the workers measure the same process: the longest), in seconds.
+        "serverCpuRegistering": max(e.get("serverCpuPrecise", 0.0) for e in events),
     }
 
 
 # The scenarios.  Each is a function of (server, quick) to a list of
 # (case, Load) pairs; a server a scenario does not apply to gets none.
+
+# The chatsvc variants that keep history in S6 and S7; chatsvc-sqlite runs
+# S1 and S2 beside them and sits out S3 to S5 (the core, not the store).
+HISTORY = ("chatsvc", "chatsvc-sqlite")
 
 
 def s1(server: Server, quick: bool) -> list[tuple[str, Load]]:
@@ -277,6 +355,8 @@ def s3(server: Server, quick: bool) -> list[tuple[str, Load]]:
     IRC clients register and join no channel: twistd words, too, announces
     every JOIN to every member.
     """
+    if server.name == "chatsvc-sqlite":
+        return []
     # ~20,000 is what 20,000 open files per process allow the server.
     ceiling = resource.getrlimit(resource.RLIMIT_NOFILE)[1] - 100
     sizes = [min(size, ceiling) for size in ([5_000] if quick else [10_000, 19_900])]
@@ -303,7 +383,7 @@ def s4(server: Server, quick: bool) -> list[tuple[str, Load]]:
     """
     Many rooms: 5,000 clients in 500 rooms of 10, one sender in every room.
     """
-    if not server.rooms:
+    if not server.rooms or server.name == "chatsvc-sqlite":
         return []
     clients = 1_000 if quick else 5_000
     return [
@@ -338,6 +418,8 @@ def s5(server: Server, quick: bool) -> list[tuple[str, Load]]:
     server's own buffers see any of it, so the server's bound (64 KiB plus
     1 MiB for chatsvc) is reached about 5 s after the reader stops.
     """
+    if server.name == "chatsvc-sqlite":
+        return []
     clients = 20
     slow = clients - 1
     return [
@@ -363,4 +445,89 @@ def s5(server: Server, quick: bool) -> list[tuple[str, Load]]:
     ]
 
 
-SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5}
+def s6(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    History write: 20 clients in one room, 10 of them senders, closed loop
+    with 8 lines in flight per sender (as S1, with a fifth of its fan-out):
+    as many lines a second as the server takes, every one committed before
+    it is delivered.  Bounded in time (the measured seconds) and in count
+    (C{sendLimit} lines per sender).  With the SQLite store, the generator
+    checks twice a second that the file holds at least as many lines as the
+    tracker has received, and after the run the file is counted.  chatsvc
+    with its history in memory runs it too, for reference.  The full run
+    adds a case with 32 lines in flight per sender (SQLite only): what the
+    server takes when latency does not hold the senders back.
+    """
+    if server.name not in HISTORY:
+        return []
+    clients = 20
+    warmup, duration = 1.0, 3.0 if quick else 6.0
+
+    def load(window: int) -> Load:
+        return Load(
+            clients=clients,
+            samples=[clients - 1, 10, 13, 16],
+            measure={
+                "mode": "closed",
+                "senders": list(range(10)),
+                "window": window,
+                "tracker": clients - 1,
+                "warmup": warmup,
+                "duration": duration,
+                "drain": 5.0,
+                "textBytes": 40,
+                "bulkInterval": 0.01,
+                # 10 senders at most 10,000 lines/s each: more than
+                # twice what the server takes.
+                "sendLimit": int((warmup + duration) * 10_000),
+                "storeCheckEvery": 0.5,
+            },
+        )
+
+    if quick or server.name != "chatsvc-sqlite":
+        return [("8 in flight", load(8))]
+    return [("8 in flight", load(8)), ("32 in flight", load(32))]
+
+
+def s7(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Replay on joining: 20 lines said in the lobby, then 1,000 clients
+    register into it (as in S3), each counted once shown the 20 lines
+    (C{End of history.}); the same with C{--replay 0}, counted at the
+    welcome.  The time from the first connect to the last client done.
+
+    It takes about 0.2 s, so each repetition runs both cases
+    L{REPLAY_ROUNDS} times (4, 3 with C{--quick}), alternating which goes
+    first, each on a fresh server; the report pairs them round by round.
+    C{--quick} runs it with the SQLite store only (the target's).
+    """
+    if server.name not in HISTORY or (quick and server.name != "chatsvc-sqlite"):
+        return []
+    clients = 1000
+
+    def load(replay: int, round: int) -> Load:
+        return Load(
+            clients=clients,
+            room="lobby",
+            serverOptions=["--replay", str(replay)],
+            seedLines=20,
+            awaitReplay=replay > 0,
+            # Nothing is measured after registering: no need to wait for
+            # the crowd summaries.
+            quietMin=0.3,
+            quietMax=5.0,
+            round=round,
+        )
+
+    cases = []
+    for round in range(REPLAY_ROUNDS[quick]):
+        pair = [("20 lines replayed", load(20, round)), ("no replay", load(0, round))]
+        cases += pair if round % 2 == 0 else pair[::-1]
+    return cases
+
+
+# Rounds of S7 per repetition: full, quick.
+REPLAY_ROUNDS = {False: 4, True: 3}
+
+
+SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7}

@@ -1,9 +1,12 @@
 """
 The servers under test, each started fresh on a free loopback port.
 
- - C{chatsvc}: C{twistd -n chat}, this checkout, native protocol;
+ - C{chatsvc}: C{twistd -n chat}, this checkout, native protocol, history
+   in memory (C{--store memory}): the core, without a disk;
  - C{chatsvc-irc}: the same server through its IRC front-end
    (C{--irc-port}), when this checkout has one;
+ - C{chatsvc-sqlite}: C{chatsvc} with the default store, a SQLite file in
+   the run's directory, when this checkout keeps history;
  - C{threaded}: the classic threaded original (C{baselines/threaded.py});
  - C{words}: Twisted's C{twistd words} (C{baselines/words.py}), IRC;
  - C{ngircd}, C{inspircd}: two IRC servers in C, from their Debian packages
@@ -60,6 +63,25 @@ def hasIrcFrontEnd() -> bool:
     return "irc-port" in (ROOT / "chatsvc" / "tap.py").read_text()
 
 
+def hasHistory() -> bool:
+    """
+    Whether this checkout's C{twistd chat} keeps history (C{--store}).
+    """
+    return '"store"' in (ROOT / "chatsvc" / "tap.py").read_text()
+
+
+def historyOptions(store: str) -> list[str]:
+    """
+    C{--store STORE --replay 0}, where the checkout keeps history.
+
+    No replay by default: a client joining a room would be shown its last
+    lines, which only S7 measures (it adds C{--replay 20} to its case).
+    """
+    if not hasHistory():
+        return []
+    return ["--store", store, "--replay", "0"]
+
+
 def limitOptions() -> list[str]:
     """
     Options that lift C{twistd chat}'s connection limits, where it has them.
@@ -103,6 +125,15 @@ class Server:
         self.port = 0
         self.logPath: Path | None = None
         self.wrapper: list[str] = []
+        # Options a scenario's case adds to the command (chatsvc only).
+        self.options: list[str] = []
+
+    @property
+    def storePath(self) -> Path | None:
+        """
+        The SQLite file the server keeps its history in, if any.
+        """
+        return None
 
     def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
         raise NotImplementedError()
@@ -125,8 +156,16 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError("the profiled server has no process")
 
-    def start(self, workdir: Path, cpu: int | None, users: int = 0, rooms: list[str] = ()) -> None:
+    def start(
+        self,
+        workdir: Path,
+        cpu: int | None,
+        users: int = 0,
+        rooms: list[str] = (),
+        options: list[str] = (),
+    ) -> None:
         self.port = freePort()
+        self.options = list(options)
         workdir.mkdir(parents=True, exist_ok=True)
         self.logPath = workdir / f"{self.name}.log"
         environment = dict(os.environ)
@@ -182,8 +221,14 @@ class Server:
 
 
 class Chatsvc(Server):
+    """
+    C{twistd chat}, history in memory: nothing on disk, as the core issue's
+    targets were set.
+    """
+
     name = "chatsvc"
     label = "chatsvc (native)"
+    store = "memory"
 
     def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
         return [
@@ -194,7 +239,35 @@ class Chatsvc(Server):
             "--port",
             f"tcp:{self.port}:interface=127.0.0.1",
             *limitOptions(),
+            *historyOptions(self.storeOption(workdir)),
+            *self.options,
         ]
+
+    def storeOption(self, workdir: Path) -> str:
+        return self.store
+
+
+class ChatsvcSqlite(Chatsvc):
+    """
+    The same server with its default store: a SQLite file, here a fresh
+    one in the run's directory (every line committed before delivery).
+    """
+
+    name = "chatsvc-sqlite"
+    label = "chatsvc (native, SQLite)"
+    store = "sqlite"
+    _path: Path | None = None
+
+    @property
+    def storePath(self) -> Path | None:
+        return self._path
+
+    def storeOption(self, workdir: Path) -> str:
+        self._path = workdir / "history.sqlite3"
+        # A fresh file for every run (the journal's files with it).
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self._path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:{self._path}"
 
 
 class ChatsvcIrc(Chatsvc):
@@ -219,6 +292,8 @@ class ChatsvcIrc(Chatsvc):
             "--irc-port",
             f"tcp:{self.port}:interface=127.0.0.1",
             *limitOptions(),
+            *historyOptions("memory"),
+            *self.options,
         ]
 
 
@@ -315,4 +390,7 @@ class InspIrcd(Server):
         return command + (["--runasroot"] if os.geteuid() == 0 else [])
 
 
-SERVERS = {kind.name: kind for kind in (Chatsvc, ChatsvcIrc, Threaded, Words, NgIrcd, InspIrcd)}
+SERVERS = {
+    kind.name: kind
+    for kind in (Chatsvc, ChatsvcIrc, ChatsvcSqlite, Threaded, Words, NgIrcd, InspIrcd)
+}

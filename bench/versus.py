@@ -1,7 +1,9 @@
 """
 The targets that compare chatsvc with the C baselines (ngircd, InspIRCd)
 and twistd words measured in the same run, and with the previous results
-(C{previous.json}, a copy of an earlier full run's C{results.json}).
+(C{previous.json}, a copy of an earlier full run's C{results.json}); and
+the history issue's: the SQLite store against memory, the write rate into
+SQLite, replay on joining.
 
 Ratios to another server pair the runs of each repetition, as the other
 tables do, so a machine that is slower on the day is slower for both.  The
@@ -15,7 +17,22 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from report import LABELS, caseNames, column, fmtRatio, largestCase, median, perConnection, pick, ratio, table, verdict
+from report import (
+    LABELS,
+    caseNames,
+    column,
+    committedPerSecond,
+    fmt,
+    fmtRatio,
+    largestCase,
+    median,
+    perConnection,
+    pick,
+    ratio,
+    replayRatio,
+    table,
+    verdict,
+)
 
 PREVIOUS = Path(__file__).resolve().parent / "previous.json"
 # Names in the targets' wording, possessive where it is "theirs".
@@ -86,6 +103,77 @@ def baselineTargets(records: list[dict]) -> list[list[str]]:
     return rows
 
 
+# The history issue's figures.
+STORE_RATIO = 0.8  # S1 deliveries/s with SQLite ÷ with memory, at least
+COMMIT_RATE = 20_000  # lines a second committed into SQLite, at least
+S1_P99 = 10.0  # the core issue's S1 p99, ms
+P99_FACTOR = 1.5  # S6 delivery p99 under S1_P99 × this
+REPLAY_RATIO = 1.2  # joining with replay ÷ without, at most
+
+
+def historyTargets(records: list[dict]) -> tuple[list[list[str]], list[str]]:
+    """
+    The history issue's targets, and notes on them.
+    """
+    rows, notes = [], []
+    s1 = "8 in flight"
+    value = ratio(records, "S1", s1, "chatsvc-sqlite", "chatsvc", lambda r: r["deliveriesPerSecond"])
+    rows.append([
+        f"S1 native, SQLite store: deliveries/s ≥ {STORE_RATIO:g}× the same with `--store memory`",
+        fmtRatio(value),
+        verdict(value[0] if value else None, lambda v: v >= STORE_RATIO,
+                lambda v: f"{v:.3f}×, {1 - v / STORE_RATIO:.1%} short"),
+    ])
+    runs = pick(records, "S6", "8 in flight", "chatsvc-sqlite")
+    rate = median(column(runs, committedPerSecond))
+    rows.append([
+        f"S6 history write (8 in flight): ≥ {COMMIT_RATE:,} lines/s committed into SQLite",
+        f"{fmt(column(runs, committedPerSecond), 0)} lines/s" if rate is not None else "–",
+        verdict(rate, lambda v: v >= COMMIT_RATE, lambda v: f"{v / COMMIT_RATE:.0%} of the target"),
+    ])
+    consistent = [
+        r["result"].get("storedLines") == r["result"]["sent"] == r["result"].get("trackerReceived")
+        and not (r["result"].get("storeWatch") or {}).get("violations")
+        for r in runs
+    ]
+    rows.append([
+        "S6: the file holds every line delivered, none delivered before it was committed",
+        f"equal in {sum(consistent)} of {len(consistent)} runs" if consistent else "–",
+        ("**met**" if all(consistent) else f"**missed**: {len(consistent) - sum(consistent)} of "
+         f"{len(consistent)} runs (see Checks)") if consistent else "not measured",
+    ])
+    limit = S1_P99 * P99_FACTOR
+    p99 = median(column(runs, lambda r: r["latency"]["p99"]))
+    rows.append([
+        f"S6 delivery p99 < {limit:g} ms (S1's {S1_P99:g} ms × {P99_FACTOR:g})",
+        f"{fmt(column(runs, lambda r: r['latency']['p99']))} ms" if p99 is not None else "–",
+        verdict(p99, lambda v: v < limit, lambda v: f"{v - limit:.1f} ms over"),
+    ])
+    value = replayRatio(records, "chatsvc-sqlite", lambda r: r["registerSeconds"])
+    rows.append([
+        (f"S7 1,000 joining one room, 20 lines replayed: ≤ {REPLAY_RATIO:g}× the time without "
+         "replay (SQLite store)"),
+        fmtRatio(value),
+        verdict(value[0] if value else None, lambda v: v <= REPLAY_RATIO,
+                lambda v: f"{v:.3f}×, {v / REPLAY_RATIO - 1:.1%} over"),
+    ])
+    wide = pick(records, "S6", "32 in flight", "chatsvc-sqlite")
+    if wide:
+        notes.append(
+            f"S6 with 32 lines in flight per sender: {fmt(column(wide, committedPerSecond), 0)} lines/s "
+            f"committed, p99 {fmt(column(wide, lambda r: r['latency']['p99']))} ms."
+        )
+    notes.append(
+        "The targets against ngircd and InspIRCd above measure chatsvc with `--store memory` "
+        "(the core, without a disk); the SQLite store's cost is the first row here, and S1's "
+        "and S2's tables compare the two stores."
+    )
+    memory = replayRatio(records, "chatsvc", lambda r: r["registerSeconds"])
+    if memory is not None:
+        notes.append(f"S7 with `--store memory`: {fmtRatio(memory)} the time without replay.")
+    return rows, notes
+
+
 def number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
 
@@ -144,4 +232,16 @@ def render(meta: dict, records: list[dict], previous: dict | None) -> list[str]:
             + "\n"
         )
         out.append(table(["scenario", "case", "server", "figure", "before", "now", "change", ""], compared))
+    return out
+
+
+def history(records: list[dict]) -> list[str]:
+    """
+    The section of RESULTS.md with the history issue's targets.
+    """
+    rows, notes = historyTargets(records)
+    out = ["\n## Targets of the history issue (same run, ratios)\n", table(["target", "measured", "verdict"], rows)]
+    if notes:
+        out.append("")
+        out += [f"- {note}" for note in notes]
     return out

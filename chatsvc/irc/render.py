@@ -48,6 +48,12 @@ def chunks(command: str, prefix: str, target: str, text: str, action: bool = Fal
     """
     One message per piece of C{text} that fits in an IRC line.
     """
+    # Most lines fit whole: one formatting, no measuring (a line shorter
+    # than the limit cannot have been cut).
+    whole = f"{wire.CTCP}ACTION {text}{wire.CTCP}" if action else text
+    line = formatMessage(command, target, whole, prefix=prefix)
+    if len(line.encode("utf-8")) < wire.MAX_LINE_BYTES:
+        return [line]
     head = formatMessage(command, target, "x", prefix=prefix)
     room = 512 - 2 - len(head.encode("utf-8")) - (len("ACTION ") + 2 if action else 0)
     pieces = wire.splitText(text, max(room, 16))

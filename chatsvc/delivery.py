@@ -105,15 +105,20 @@ class Delivery:
     ) -> list[tuple[Member, Failure]]:
         rendered: dict[object, bytes] = {}
         failed: list[tuple[Member, Failure]] = []
+        # Recipients of one renderer mostly come together: look it up only
+        # when it changes.
+        last = data = None
         for member in recipients:
             if member is actor:
                 continue
             try:
                 participant = member.participant
                 renderer = participant.renderer
-                data = rendered.get(renderer)
-                if data is None:
-                    data = rendered[renderer] = renderer.render(event)
+                if renderer is not last:
+                    data = rendered.get(renderer)
+                    if data is None:
+                        data = rendered[renderer] = renderer.render(event)
+                    last = renderer
                 if data:
                     participant.send(data)
             except Exception:

@@ -257,3 +257,34 @@ class ExpiryTests(SynchronousTestCase):
         clock.advance(3600)
         kept = self.successResultOf(store.history(roomTarget("lobby"), 10))
         self.assertEqual(kept, [])
+
+
+class ReplayCacheTests(SynchronousTestCase):
+    def test_wordedOncePerRoomLanguageAndMinute(self) -> None:
+        """
+        Joiners of a room share one worded replay until a line is said there
+        or the minute changes; another language gets its own.
+        """
+        from chatsvc.native import replay
+
+        calls = []
+        original = replay.wire.historyLines
+
+        def counting(*args, **kwargs):
+            calls.append(args[2])
+            return original(*args, **kwargs)
+
+        self.patch(replay.wire, "historyLines", counting)
+        cache = replay.ReplayCache()
+        who = events.Identity("Ala")
+        recent = [events.Said(who, "lobby", "hi", id="a", time=1000.0)]
+        # 1200 to 1259 is one minute, 1260 the next.
+        first = cache.block("lobby", recent, "Bob", "en", 1200.0)
+        self.assertEqual(cache.block("lobby", recent, "Ewa", "en", 1250.0), first)
+        self.assertEqual(len(calls), 1)
+        cache.block("lobby", recent, "Ewa", "pl", 1250.0)
+        more = recent + [events.Said(who, "lobby", "more", id="b", time=1230.0)]
+        cache.block("lobby", more, "Iga", "en", 1250.0)
+        cache.block("lobby", recent, "Ola", "en", 1260.0)
+        self.assertEqual(len(calls), 4)
+        self.assertIn(b"Ala: hi", first)

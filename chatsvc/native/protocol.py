@@ -11,6 +11,7 @@ from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.native import wire
+from chatsvc.native.replay import ReplayCache
 from chatsvc.native.session import NativeSession
 from chatsvc.net.connection import Limits
 from chatsvc.net.output import Outbox
@@ -35,9 +36,11 @@ class NativeFactory(LineServerFactory):
         history: History | None = None,
     ) -> None:
         self.language = language
+        # One for all sessions: a room's replay is worded once.
+        replays = ReplayCache()
         super().__init__(
             hub,
-            lambda: NativeSession(hub, language, history),
+            lambda: NativeSession(hub, language, history, replays),
             wire.MAX_LINE_BYTES,
             clock=clock,
             limits=limits,

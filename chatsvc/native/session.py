@@ -15,6 +15,7 @@ from chatsvc.interfaces import ISession
 from chatsvc.native import wire
 from chatsvc.names import checkNickname
 from chatsvc.native.render import NativeRenderer
+from chatsvc.native.replay import ReplayCache
 from chatsvc.net.connection import ServerConnection
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.store.rows import privateTarget, roomTarget
@@ -31,11 +32,18 @@ class NativeSession:
     """
 
     name = "native"
-    __slots__ = ("hub", "history", "language", "renderer", "connection", "_password")
+    __slots__ = ("hub", "history", "replays", "language", "renderer", "connection", "_password")
 
-    def __init__(self, hub: Hub, language: str, history: History | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        language: str,
+        history: History | None = None,
+        replays: ReplayCache | None = None,
+    ) -> None:
         self.hub = hub
         self.history = history
+        self.replays = replays if replays is not None else ReplayCache()
         self.language = language
         self.renderer = NativeRenderer.forLanguage(language)
         self.connection: ServerConnection | None = None
@@ -196,9 +204,10 @@ class NativeSession:
         room = room.name
         recent = self.history.recent(room)
         if recent:
-            self.sendLines(
-                wire.historyLines(
-                    recent, self.member.nickname, self._t, self.hub.clock.seconds(), room=room
+            # Room lines read the same to every viewer: worded once.
+            self.connection.send(
+                self.replays.block(
+                    room, recent, self.member.nickname, self.language, self.hub.clock.seconds()
                 )
             )
 

@@ -239,6 +239,17 @@ class Closing(_Event):
     """
 
 
+@frozen
+class Announcement(_Event):
+    """
+    The server tells everyone something about itself: C{what} names it
+    (C{"history-failing"}: history is not being saved; C{"history-back"}:
+    it is again), and each front-end words it.
+    """
+
+    what: str
+
+
 Event = (
     Welcome
     | Joined
@@ -255,6 +266,7 @@ Event = (
     | Crowd
     | TimedOut
     | Closing
+    | Announcement
 )
 
 # Events published to an audience (recorded, and later carried between

@@ -95,6 +95,7 @@ class History:
         self._backlog: list[Row] = []
         self._dropped = 0
         self.failing = False
+        self._hub = None
         self._recent: dict[str, deque[events.Event]] = {}
         self._expiry: LoopingCall | None = None
 
@@ -105,6 +106,8 @@ class History:
         Open the store, give C{hub} the topics it remembers and fill the
         rooms' recent lines; then expire old history every hour.
         """
+
+        self._hub = hub
 
         def loaded(topics: dict[str, tuple[str, str]]) -> Deferred[None]:
             hub.rememberTopics({key: topic for key, (name, topic) in topics.items()})
@@ -355,6 +358,8 @@ class History:
                 dropped=self._dropped,
             )
             self._dropped = 0
+            if self._hub is not None:
+                self._hub.announce("history-back")
         self._release(batch)
         if self._open is not None:
             self._commit()
@@ -368,6 +373,8 @@ class History:
                 "resumes when the store is back",
                 reason=getattr(failure.value, "reason", failure.getErrorMessage()),
             )
+            if self._hub is not None:
+                self._hub.announce("history-failing")
         self._backlog = (rows + self._backlog)[-MAX_BACKLOG:]
         self._dropped += max(0, len(rows) - MAX_BACKLOG)
         self._release(batch)

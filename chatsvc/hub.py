@@ -573,6 +573,15 @@ class Hub:
         for member in list(self.members):
             self.delivery.direct(member, events.Closing(**self._stamp()))
 
+    def announce(self, what: str) -> None:
+        """
+        Tell every registered connection something about the server
+        (L{events.Announcement}); not published, not kept.
+        """
+        event = events.Announcement(what, **self._stamp())
+        for member in list(self._byNickname.values()):
+            self.delivery.direct(member, event)
+
     def whenEmpty(self, callback: Callable[[], None]) -> None:
         """
         Call C{callback} once no connection is left (now, if none is).

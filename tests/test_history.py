@@ -178,7 +178,14 @@ class FailingStoreTests(HistoryTestCase):
         self.clock.advance(0)
         self.store.breakDown()
         self.clock.advance(0)
-        self.assertEqual(bob.lines(), ["Ala: one"])
+        self.assertEqual(
+            bob.lines(),
+            [
+                "Ala: one",
+                "The server cannot save history just now; the chat goes on, "
+                "but what is said may not be kept.",
+            ],
+        )
         self.assertTrue(self.history.failing)
         ala.say("two")
         self.clock.advance(0)
@@ -190,6 +197,8 @@ class FailingStoreTests(HistoryTestCase):
         rows = self.store.finish()
         self.assertEqual([row.kind for row in rows], ["said", "said"])
         self.assertFalse(self.history.failing)
+        self.clock.advance(0)
+        self.assertEqual(bob.lines(), ["The server saves history again."])
         self.assertEqual(len(logged), 2, logged)
         self.assertIn("history is not being saved: database or disk is full", logged[0])
         self.assertIn("history is being saved again", logged[1])

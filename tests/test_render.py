@@ -37,6 +37,7 @@ SAMPLES: dict[type, events.Event] = {
     events.Crowd: events.Crowd("lobby", ("Ewa", "Iga"), ("Ula",)),
     events.TimedOut: events.TimedOut("192.0.2.7"),
     events.Closing: events.Closing(),
+    events.Announcement: events.Announcement("history-failing"),
 }
 
 # IRC says these its own way (replies to registration and JOIN), not as events.

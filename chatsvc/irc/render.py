@@ -100,6 +100,7 @@ class IRCRenderer:
             events.TopicChanged: self._topicChanged,
             events.Crowd: self._crowd,
             events.Closing: self._closing,
+            events.Announcement: self._announcement,
             events.TimedOut: self._timedOut,
             # Native clients' notices; IRC says these its own way.
             events.Welcome: self._nothing,
@@ -222,6 +223,19 @@ class IRCRenderer:
                 ).format(channel=channel, names=listNames(event.left, MAX_CROWD_NAMES, t))
             )
         return [formatMessage("NOTICE", channel, line, prefix=self.serverName) for line in lines]
+
+    def _announcement(self, event: events.Announcement) -> list[str]:
+        t = translation(self.language)
+        if event.what == "history-failing":
+            text = t.gettext(
+                "The server cannot save history just now; the chat goes on, "
+                "but what is said may not be kept."
+            )
+        elif event.what == "history-back":
+            text = t.gettext("The server saves history again.")
+        else:
+            raise TypeError(f"no IRC rendering for {event!r}")
+        return [formatMessage("NOTICE", "*", f"*** {text}", prefix=self.serverName)]
 
     def _closing(self, event: events.Closing) -> list[str]:
         return [formatMessage("ERROR", "Closing Link: server shutting down")]

@@ -378,6 +378,15 @@ def renderEvent(event: events.Event, t: NullTranslations, own: bool = False) -> 
                 ).format(names=listNames(event.left, MAX_CROWD_NAMES, t))
             )
         return "\n".join(lines)
+    if isinstance(event, events.Announcement):
+        if event.what == "history-failing":
+            return t.gettext(
+                "The server cannot save history just now; the chat goes on, "
+                "but what is said may not be kept."
+            )
+        if event.what == "history-back":
+            return t.gettext("The server saves history again.")
+        raise TypeError(f"no rendering for {event!r}")
     if isinstance(event, events.Closing):
         return t.gettext("The server is shutting down. Goodbye!")
     if isinstance(event, events.TimedOut):

@@ -104,6 +104,22 @@ class StoreContract:
         self.assertEqual((back, back.id, back.time, back.sender), (event, "w1", 3.0, OLA))
 
     @inlineCallbacks
+    def test_latestPerRoom(self):
+        """
+        The last rows of every room, oldest first; private conversations are
+        not among them.
+        """
+        yield self.store.record([said(str(n), float(n)) for n in range(6)])
+        yield self.store.record([said("k", 2.5, room="kitchen")])
+        whisper = events.Whispered(OLA, "Bob", "psst", id="w", time=3.0)
+        yield self.store.record(toRows(whisper, ()))
+        found = yield self.store.latest(2)
+        self.assertEqual(
+            {target: [row.time for row in rows] for target, rows in found.items()},
+            {"#lobby": [4.0, 5.0], "#kitchen": [2.5]},
+        )
+
+    @inlineCallbacks
     def test_topics(self):
         """
         Topics are remembered by room, the last one set winning.
@@ -339,3 +355,4 @@ class RowTests(SynchronousTestCase):
         Both ends of a private conversation name the same history.
         """
         self.assertEqual(privateTarget("Ola", "bob"), privateTarget("BOB", "ola"))
+

@@ -251,6 +251,23 @@ class MemoryStoreTests(StoreContract, TestCase):
     def makeStore(self) -> IStore:
         return MemoryStore()
 
+    @inlineCallbacks
+    def test_boundedTargets(self):
+        """
+        Past its number of rooms and conversations, the memory store forgets
+        the one least recently written.
+        """
+        store = MemoryStore(maxTargets=3)
+        for room in ["a", "b", "c"]:
+            yield store.record([said(room, 1.0, room=room)])
+        yield store.record([said("again", 2.0, room="a")])
+        yield store.record([said("new", 3.0, room="d")])
+        kept = {}
+        for room in ["a", "b", "c", "d"]:
+            rows = yield store.history(roomTarget(room), 10)
+            kept[room] = [fromRow(row).text for row in rows]
+        self.assertEqual(kept, {"a": ["a", "again"], "b": [], "c": ["c"], "d": ["new"]})
+
 
 class SQLiteStoreTests(StoreContract, TestCase):
     def makeStore(self) -> IStore:

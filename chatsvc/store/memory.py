@@ -15,16 +15,23 @@ from chatsvc.interfaces import IStore
 from chatsvc.store.rows import LINES, Mark, Row, privateParties
 
 
+# Rooms and private conversations whose rows are kept at most.
+MAX_TARGETS = 10_000
+
+
 @implementer(IStore)
 class MemoryStore:
     """
-    Rows per target, oldest first, at most C{perTarget} of each kept.
+    Rows per target, oldest first, at most C{perTarget} of each kept, for at
+    most C{maxTargets} targets: the one least recently written is forgotten
+    first, so churning through rooms cannot grow it without bound.
     """
 
     durable = False
 
-    def __init__(self, perTarget: int = 10_000) -> None:
+    def __init__(self, perTarget: int = 10_000, maxTargets: int = MAX_TARGETS) -> None:
         self._perTarget = perTarget
+        self._maxTargets = maxTargets
         self._rows: dict[str, deque[Row]] = {}
         self._topics: dict[str, tuple[str, str]] = {}
 
@@ -35,10 +42,15 @@ class MemoryStore:
         return succeed(None)
 
     def record(self, rows: list[Row]) -> Deferred[None]:
+        targets = self._rows
         for row in rows:
-            kept = self._rows.get(row.target)
+            kept = targets.pop(row.target, None)
             if kept is None:
-                kept = self._rows[row.target] = deque(maxlen=self._perTarget)
+                kept = deque(maxlen=self._perTarget)
+                if len(targets) >= self._maxTargets:
+                    del targets[next(iter(targets))]
+            # Re-inserted: the dictionary's order is the order of writing.
+            targets[row.target] = kept
             kept.append(row)
         return succeed(None)
 

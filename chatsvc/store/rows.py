@@ -66,7 +66,7 @@ class Row:
         """
         if self.encoded is not None:
             return self.encoded
-        return json.dumps(_fields(self.event), ensure_ascii=False, separators=(",", ":"))
+        return _encode(_fields(self.event))
 
 
 @frozen
@@ -106,15 +106,22 @@ def privateParties(target: str) -> tuple[str, str] | None:
     return first, second
 
 
+# One encoder for every row: json.dumps with options makes a new one a call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@lru_cache(maxsize=None)
+def _names(kind: type) -> tuple[str, ...]:
+    return tuple(a.name for a in kind.__attrs_attrs__ if a.name not in ("id", "time"))
+
+
 def _fields(event: events.Event) -> dict[str, object]:
     fields = {}
-    for name in type(event).__attrs_attrs__:
-        if name.name in ("id", "time"):
-            continue
-        value = getattr(event, name.name)
-        if isinstance(value, events.Identity):
+    for name in _names(type(event)):
+        value = getattr(event, name)
+        if type(value) is events.Identity:
             value = [value.nickname, value.username, value.host, value.account]
-        fields[name.name] = value
+        fields[name] = value
     return fields
 
 

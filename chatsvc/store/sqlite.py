@@ -49,6 +49,9 @@ SCHEMA = (
     """,
 )
 
+# Rows inserted by one statement: SQLite allows 32,766 parameters.
+ROWS_PER_INSERT = 1000
+
 # How long a statement waits for a lock held by another process.
 BUSY_TIMEOUT = 2.0
 
@@ -132,12 +135,21 @@ class SQLiteStore:
 
     def record(self, rows: list[Row]) -> Deferred[None]:
         def insert(cursor) -> None:
-            # JSON made here, on the store's thread.
-            values = [(row.id, row.time, row.target, row.kind, row.data) for row in rows]
-            cursor.executemany(
-                "INSERT INTO events (id, time, target, kind, data) VALUES (?, ?, ?, ?, ?)",
-                values,
-            )
+            # JSON made here, on the store's thread; then one statement per
+            # ROWS_PER_INSERT rows rather than one per row, since the thread
+            # must win the reactor's GIL back after every statement.
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                chunk = rows[start : start + ROWS_PER_INSERT]
+                values = [
+                    value
+                    for row in chunk
+                    for value in (row.id, row.time, row.target, row.kind, row.data)
+                ]
+                cursor.execute(
+                    "INSERT INTO events (id, time, target, kind, data) VALUES "
+                    + ",".join(["(?, ?, ?, ?, ?)"] * len(chunk)),
+                    values,
+                )
 
         return self._run(insert)
 

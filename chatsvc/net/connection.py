@@ -150,6 +150,10 @@ class ServerConnection:
             self._input.pause()
             gate.whenCaughtUp().addCallback(lambda _: self._releaseCongested())
             return
+        member = self.member
+        if member is not None and member.nickname is not None:
+            # It talks (its nickname line does not count): no Nagle for it.
+            self._output.interactive = True
         bucket = self._bucket
         if bucket is None or bucket.take(self._clock.seconds()):
             self.session.lineReceived(text)

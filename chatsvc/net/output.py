@@ -90,8 +90,10 @@ class Writer:
     in a big room it merges a trickle of lines into fewer segments (half the
     CPU, measured).  A batch of several lines is already merged, and Nagle
     would only hold the next one back until the client acknowledges this
-    one, which a client that only reads may delay by 40 ms: batches go out
-    with C{TCP_NODELAY}, switched only when the kind of write changes.
+    one, which a client may delay by 40 ms: batches go out with
+    C{TCP_NODELAY}, and so do single lines to a peer that talks
+    (L{Output.interactive}), whose latency is what people notice; the
+    option is switched only when the kind of write changes.
     """
 
     # One per connection: slots keep tens of thousands of them small.
@@ -262,6 +264,7 @@ class Output:
         "_cutOff",
         "_closing",
         "_overflowed",
+        "interactive",
     )
 
     def __init__(
@@ -281,6 +284,10 @@ class Output:
         # Closing once the outbox has flushed what is queued.
         self._closing = False
         self._overflowed = overflowed
+        # A peer that talks: its single lines too leave without Nagle's
+        # wait (see Writer), since its own replies do not hurry the ACKs
+        # Nagle waits for.
+        self.interactive = False
 
     @classmethod
     def open(
@@ -335,7 +342,7 @@ class Output:
             if not self._cutOff:
                 if self._writer is None:
                     self._transport.write(data)
-                elif not self._writer.write(data, batch):
+                elif not self._writer.write(data, batch or self.interactive):
                     self._cutOff = True
                     self._overflowed()
         if self._closing and not unsent:

@@ -133,6 +133,27 @@ class SQLiteStore:
 
         return self._pool.runInteraction(work, *args).addErrback(failed)
 
+    def _select(
+        self, conditions: list[str], parameters: list, limit: int, newest: bool
+    ) -> Deferred[list[Row]]:
+        """
+        Up to C{limit} rows that meet every one of C{conditions}, oldest
+        first: the newest such rows, or (not C{newest}) the oldest.
+        """
+        order = "DESC" if newest else "ASC"
+        query = (
+            "SELECT id, time, target, kind, data FROM events WHERE "
+            + " AND ".join(conditions)
+            + f" ORDER BY time {order}, seq {order} LIMIT ?"
+        )
+
+        def select(cursor) -> list[Row]:
+            cursor.execute(query, (*parameters, max(0, limit)))
+            rows = [Row(*found) for found in cursor.fetchall()]
+            return rows[::-1] if newest else rows
+
+        return self._run(select)
+
     def record(self, rows: list[Row]) -> Deferred[None]:
         def insert(cursor) -> None:
             # JSON made here, on the store's thread; then one statement per
@@ -168,19 +189,7 @@ class SQLiteStore:
             conditions.append("time > ?")
             parameters.append(after)
         forwards = after is not None and before is None
-        order = "ASC" if forwards else "DESC"
-        query = (
-            "SELECT id, time, target, kind, data FROM events WHERE "
-            + " AND ".join(conditions)
-            + f" ORDER BY time {order}, seq {order} LIMIT ?"
-        )
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, (*parameters, max(0, limit)))
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows if forwards else rows[::-1]
-
-        return self._run(select)
+        return self._select(conditions, parameters, limit, newest=not forwards)
 
     def latest(self, limit: int) -> Deferred[dict[str, list[Row]]]:
         def select(cursor) -> dict[str, list[Row]]:
@@ -238,19 +247,7 @@ class SQLiteStore:
         if kinds is not None:
             conditions.append(f"kind IN ({', '.join('?' * len(kinds))})")
             parameters += kinds
-        order = "DESC" if newest else "ASC"
-        query = (
-            "SELECT id, time, target, kind, data FROM events WHERE "
-            + " AND ".join(conditions)
-            + f" ORDER BY time {order}, seq {order} LIMIT ?"
-        )
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, (*parameters, max(0, limit)))
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows[::-1] if newest else rows
-
-        return self._run(select)
+        return self._select(conditions, parameters, limit, newest)
 
     def conversations(
         self,

@@ -233,7 +233,7 @@ class History:
         first, from the store.
         """
         limit = max(0, min(limit, MAX_FETCH))
-        return self.store.history(target, limit, before=before).addCallback(
+        return self._afterWrites(self.store.history, target, limit, before=before).addCallback(
             lambda rows: [fromRow(row) for row in rows]
         )
 
@@ -241,7 +241,7 @@ class History:
         """
         The event of C{target} whose id is C{id}, or C{None}.
         """
-        return self.store.find(target, id).addCallback(
+        return self._afterWrites(self.store.find, target, id).addCallback(
             lambda row: None if row is None else fromRow(row)
         )
 
@@ -260,9 +260,9 @@ class History:
         else the oldest (L{IStore.between}).
         """
         limit = max(0, min(limit, MAX_FETCH))
-        return self.store.between(target, limit, after, before, newest, kinds).addCallback(
-            lambda rows: [fromRow(row) for row in rows]
-        )
+        return self._afterWrites(
+            self.store.between, target, limit, after, before, newest, kinds
+        ).addCallback(lambda rows: [fromRow(row) for row in rows])
 
     def around(
         self, target: str, mark: Mark, limit: int, kinds: tuple[str, ...] | None = None
@@ -292,7 +292,7 @@ class History:
             return rest(before).addCallback(lambda after: before + after)
 
         return (
-            self.store.between(target, limit // 2, before=mark, kinds=kinds)
+            self._afterWrites(self.store.between, target, limit // 2, before=mark, kinds=kinds)
             .addCallback(both)
             .addCallback(lambda rows: [fromRow(row) for row in rows])
         )
@@ -313,9 +313,22 @@ class History:
         event)]} (L{IStore.conversations}).
         """
         limit = max(0, min(limit, MAX_FETCH))
-        return self.store.conversations(
-            nameKey(nickname), rooms, since, until, limit, newest
+        return self._afterWrites(
+            self.store.conversations, nameKey(nickname), rooms, since, until, limit, newest
         ).addCallback(lambda rows: [(row.target, fromRow(row)) for row in rows])
+
+    def _afterWrites(self, read, *args, **kwargs) -> Deferred:
+        """
+        C{read(*args, **kwargs)} once the store has taken everything
+        recorded so far, so that a client asking for history finds the
+        lines it has just been shown (a batch may still be collecting).
+        """
+        batch = self._open or self._inflight
+        if batch is None:
+            return read(*args, **kwargs)
+        written: Deferred[None] = Deferred()
+        batch.waiters.append(written)
+        return written.addCallback(lambda _: read(*args, **kwargs))
 
     def _recentOf(self, target: str) -> deque[events.Event]:
         """

@@ -297,3 +297,18 @@ class ReplayCacheTests(SynchronousTestCase):
         cache.block("lobby", recent, "Ola", "en", 1260.0)
         self.assertEqual(len(calls), 4)
         self.assertIn(b"Ala: hi", first)
+
+
+class ReadYourWritesTests(HistoryTestCase):
+    def test_historyHasWhatWasJustSaid(self) -> None:
+        """
+        /history sent right after a line, in the same read, finds that line:
+        the query waits for the batch that holds it.
+        """
+        ala = self.connect("Ala")
+        ala.send(b"fresh line\n/history 5\n")
+        self.commitAll()
+        lines = ala.lines()
+        self.assertEqual(lines[0], "Ala: fresh line")
+        self.assertEqual(lines[1], "Earlier in room lobby:")
+        self.assertEqual(lines[-2][8:], "Ala: fresh line")

@@ -125,6 +125,153 @@ class TooManyRooms(ChatError):
         self.room = room
 
 
+class NicknameReserved(ChatError):
+    """
+    The nickname belongs to an account the connection has not logged in to.
+    """
+
+    def __init__(self, nickname: str) -> None:
+        super().__init__(nickname)
+        self.nickname = nickname
+
+
+class NotPermitted(ChatError):
+    """
+    The member lacks the role the request needs.
+
+    @ivar action: what was refused (C{"topic"}, C{"mode"}, C{"kick"},
+        C{"invite"}, C{"register"}, C{"kill"}, C{"wallops"}).
+    @ivar room: the room it was refused in, or C{None} for what only a
+        server operator may do.
+    """
+
+    def __init__(self, action: str, room: str | None = None) -> None:
+        super().__init__(action, room)
+        self.action = action
+        self.room = room
+
+
+class CannotJoin(ChatError):
+    """
+    The room's modes keep the member out.
+
+    @ivar reason: C{"banned"}, C{"invite-only"}, C{"key"} or C{"full"}.
+    """
+
+    def __init__(self, room: str, reason: str) -> None:
+        super().__init__(room, reason)
+        self.room = room
+        self.reason = reason
+
+
+class CannotSpeak(ChatError):
+    """
+    The room's modes keep the member quiet there.
+
+    @ivar reason: C{"moderated"}, C{"banned"} or C{"outside"} (C{+n}: the
+        member is not in the room).
+    """
+
+    def __init__(self, room: str, reason: str) -> None:
+        super().__init__(room, reason)
+        self.room = room
+        self.reason = reason
+
+
+class NotInThatRoom(ChatError):
+    """
+    The member a request names (to kick, to give a role) is not in the room.
+    """
+
+    def __init__(self, nickname: str, room: str) -> None:
+        super().__init__(nickname, room)
+        self.nickname = nickname
+        self.room = room
+
+
+class AlreadyThere(ChatError):
+    """
+    The member invited is in the room already.
+    """
+
+    def __init__(self, nickname: str, room: str) -> None:
+        super().__init__(nickname, room)
+        self.nickname = nickname
+        self.room = room
+
+
+class ListFull(ChatError):
+    """
+    The room's list of bans (or invitations) holds as many as it may.
+    """
+
+    def __init__(self, room: str, limit: int) -> None:
+        super().__init__(room, limit)
+        self.room = room
+        self.limit = limit
+
+
+class AccountExists(ChatError):
+    """
+    Somebody registered this name already.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class LoginFailed(ChatError):
+    """
+    The name and password do not match an account (or an operator): one
+    error for both, so that a guess tells nothing.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class TooManyAttempts(ChatError):
+    """
+    Too many login attempts for this account or from this address.
+
+    @ivar retryAfter: seconds until the next attempt may be made.
+    """
+
+    def __init__(self, retryAfter: float) -> None:
+        super().__init__(retryAfter)
+        self.retryAfter = retryAfter
+
+
+class WeakPassword(ChatError):
+    """
+    A new password too short (fewer than C{minimum} characters) or too long.
+    """
+
+    def __init__(self, minimum: int, maximum: int) -> None:
+        super().__init__(minimum, maximum)
+        self.minimum = minimum
+        self.maximum = maximum
+
+
+class NotLoggedIn(ChatError):
+    """
+    The request needs an account the connection has logged in to.
+    """
+
+
+class RoomRegistered(ChatError):
+    """
+    The room is registered already, to C{owner}.
+    """
+
+    def __init__(self, room: str, owner: str) -> None:
+        super().__init__(room, owner)
+        self.room = room
+        self.owner = owner
+
+
 class StoreError(Exception):
     """
     The history store cannot be used; C{reason} says why, in one line

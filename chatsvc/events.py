@@ -27,13 +27,17 @@ class Identity:
 
     @ivar username: the user name of an IRC mask (C{nick!user@host}).
     @ivar host: where the connection comes from.
-    @ivar account: the account logged in to, if any (accounts come later).
+    @ivar account: the account logged in to, if any.
+    @ivar realname: the free text IRC calls the real name (for WHOWAS and
+        C{extended-join}, which name it after its owner is gone or with
+        the event itself).
     """
 
     nickname: str
     username: str = "user"
     host: str = "unknown"
     account: str | None = None
+    realname: str = ""
 
     @property
     def mask(self) -> str:

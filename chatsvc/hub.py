@@ -75,6 +75,7 @@ class Member:
     @ivar lastSpoke: when it last said anything, by the hub's clock.
     @ivar identity: who it is, as events name it (once it has a nickname).
     @ivar connected: until the hub forgets it.
+    @ivar account: the account it has proved it holds, if any.
     """
 
     participant: IParticipant
@@ -88,6 +89,7 @@ class Member:
     lastSpoke: float = 0.0
     identity: events.Identity | None = None
     connected: bool = True
+    account: str | None = None
 
     @property
     def room(self) -> Room | None:
@@ -665,7 +667,9 @@ class Hub:
 
     def _name(self, member: Member, nickname: str) -> None:
         member.nickname = nickname
-        member.identity = events.Identity(nickname, member.username, member.host)
+        member.identity = events.Identity(
+            nickname, member.username, member.host, member.account, member.realname
+        )
 
     def _publish(
         self,

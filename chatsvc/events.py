@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from attrs import field, frozen
 
+from chatsvc.moderation import ModeChange
+
 
 @frozen
 class Identity:
@@ -254,6 +256,98 @@ class Announcement(_Event):
     what: str
 
 
+@frozen
+class ModeChanged(_Caused):
+    """
+    C{sender} changed the modes of C{room}: C{changes} are those made, in
+    order (roles given and taken, bans, settings), none of them a no-op.
+    """
+
+    sender: Identity
+    room: str
+    changes: tuple[ModeChange, ...]
+
+
+@frozen
+class Kicked(_Caused):
+    """
+    C{sender} put C{nickname} out of C{room}; delivered to the room, the
+    one kicked included.
+    """
+
+    sender: Identity
+    room: str
+    nickname: str
+    reason: str | None = None
+
+
+@frozen
+class Invited(_Caused):
+    """
+    C{sender} invited C{nickname} into C{room}; delivered to the guest and
+    to the room's operators (IRCv3 C{invite-notify}).
+    """
+
+    sender: Identity
+    room: str
+    nickname: str
+
+
+@frozen
+class AccountChanged(_Caused):
+    """
+    C{sender} logged in to C{account} (or out, with C{None}); delivered to
+    everyone who shares a room with them (IRCv3 C{account-notify}).
+
+    C{sender} is who they were before.
+    """
+
+    sender: Identity
+    account: str | None
+
+
+@frozen
+class AwayChanged(_Caused):
+    """
+    C{sender} is away with C{message}, or back (C{None}); delivered to
+    everyone who shares a room with them (IRCv3 C{away-notify}).
+    """
+
+    sender: Identity
+    message: str | None
+
+
+@frozen
+class RealnameChanged(_Caused):
+    """
+    C{sender} now calls itself C{realname} (IRCv3 C{setname}).
+    """
+
+    sender: Identity
+    realname: str
+
+
+@frozen
+class Wallops(_Caused):
+    """
+    A server operator's message to everyone connected.
+    """
+
+    sender: Identity
+    text: str
+
+
+@frozen
+class Killed(_Caused):
+    """
+    A server operator, C{sender}, put you off the server; the connection
+    ends after this.
+    """
+
+    sender: Identity
+    reason: str
+
+
 Event = (
     Welcome
     | Joined
@@ -271,6 +365,14 @@ Event = (
     | TimedOut
     | Closing
     | Announcement
+    | ModeChanged
+    | Kicked
+    | Invited
+    | AccountChanged
+    | AwayChanged
+    | RealnameChanged
+    | Wallops
+    | Killed
 )
 
 # Events published to an audience (recorded, and later carried between
@@ -287,4 +389,11 @@ PUBLISHED = (
     Departed,
     Arrived,
     Crowd,
+    ModeChanged,
+    Kicked,
+    Invited,
+    AccountChanged,
+    AwayChanged,
+    RealnameChanged,
+    Wallops,
 )

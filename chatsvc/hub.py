@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from attrs import define, field
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
@@ -24,16 +23,41 @@ from chatsvc.delivery import Audience, Delivery
 from chatsvc.errors import (
     AlreadyInRoom,
     AlreadyRegistered,
+    AlreadyThere,
+    CannotJoin,
+    CannotSpeak,
+    ChatError,
+    ListFull,
     NicknameInUse,
+    NicknameReserved,
     NoSuchNickname,
     NoSuchRoom,
     NotInRoom,
+    NotInThatRoom,
+    NotLoggedIn,
+    NotPermitted,
     NotRegistered,
+    RoomRegistered,
     TooManyConnections,
     TooManyRooms,
 )
 from chatsvc.ids import MessageIds
 from chatsvc.interfaces import IParticipant
+from chatsvc.masks import matches, normalizeMask
+from chatsvc.moderation import (
+    KEY_MODES,
+    LIMIT_MODES,
+    LIST_MODES,
+    MAX_BANS,
+    ROLE_MODES,
+    Action,
+    ModeChange,
+    Modes,
+    Role,
+    applySetting,
+    can,
+    joinRefusal,
+)
 from chatsvc.names import (
     MAX_AWAY_LENGTH,
     MAX_REALNAME_LENGTH,
@@ -42,6 +66,7 @@ from chatsvc.names import (
     checkRoomName,
     nameKey,
 )
+from chatsvc.records import Ban, Member, Room
 from chatsvc.storm import StormLog
 
 DEFAULT_ROOM = "lobby"
@@ -55,65 +80,8 @@ DEFAULT_REGISTRATION_TIMEOUT = 60.0
 DEFAULT_MAX_ROOMS_PER_MEMBER = 20
 # A room costs about a kilobyte; this many is a big school's worth.
 DEFAULT_MAX_ROOMS = 10_000
-
-
-@define(eq=False)
-class Member:
-    """
-    The hub's record of one connection.
-
-    Front-ends hold on to it and pass it back with every request; its fields
-    are for reading only.
-
-    @ivar rooms: the rooms it is in, in the order it entered them (a tuple:
-        a few at most, and for native members one, so smaller than a set).
-    @ivar username: the user name shown in IRC masks (C{nick!user@host}).
-    @ivar host: where the connection comes from, as the front-end words it.
-    @ivar realname: free text about the user (IRC's "real name").
-    @ivar away: the away message, if the user is away.
-    @ivar signon: when the connection registered, by the hub's clock.
-    @ivar lastSpoke: when it last said anything, by the hub's clock.
-    @ivar identity: who it is, as events name it (once it has a nickname).
-    @ivar connected: until the hub forgets it.
-    @ivar account: the account it has proved it holds, if any.
-    """
-
-    participant: IParticipant
-    username: str = "user"
-    host: str = "unknown"
-    realname: str = ""
-    nickname: str | None = None
-    rooms: tuple[Room, ...] = ()
-    away: str | None = None
-    signon: float = 0.0
-    lastSpoke: float = 0.0
-    identity: events.Identity | None = None
-    connected: bool = True
-    account: str | None = None
-
-    @property
-    def room(self) -> Room | None:
-        """
-        The room it entered first: for native clients, the one room.
-        """
-        return next(iter(self.rooms), None)
-
-
-@define(eq=False)
-class Room:
-    """
-    A set of members who hear each other, in the order they came in.
-
-    C{joined} and C{left} collect comings and goings while a crowd summary is
-    pending (see L{Hub}).
-    """
-
-    name: str
-    members: dict[Member, None] = field(factory=dict)
-    topic: str = ""
-    joined: dict[str, None] = field(factory=dict)
-    left: dict[str, None] = field(factory=dict)
-    summary: IDelayedCall | None = None
+# Invitations a room remembers until they are used (the oldest go first).
+MAX_INVITATIONS = 100
 
 
 class Hub:
@@ -134,6 +102,18 @@ class Hub:
     real names are cut to the lengths in L{chatsvc.names}.  So nothing a
     client does makes the hub hold more than these bounds
     (C{docs/bounds.rst}).
+
+    Roles: whoever makes a room (enters it empty) is its operator, unless
+    the room is registered, when each account gets the role the room keeps
+    for it.  Every request that changes something asks
+    L{chatsvc.moderation.can} (or L{joinRefusal}) first, so both front-ends
+    follow one set of rules; server operators may do everything.
+
+    @ivar nicknameOwner: the account a nickname is registered to, if any
+        (the service sets it once accounts are loaded): such a nickname is
+        for that account's holder only.
+    @ivar roomChanged: called with a registered room whenever what it keeps
+        across restarts changes (the service saves it).
     """
 
     log = Logger()
@@ -179,6 +159,8 @@ class Hub:
             self.log, clock, "{who} registered", "{count} more registered: {who}"
         )
         self._logDeparture = StormLog(self.log, clock, "{who} left", "{count} more left: {who}")
+        self.nicknameOwner: Callable[[str], str | None] = lambda nickname: None
+        self.roomChanged: Callable[[Room], None] = lambda room: None
 
     @property
     def clock(self) -> IReactorTime:
@@ -258,7 +240,16 @@ class Hub:
         """
         if member.nickname is not None:
             raise AlreadyRegistered()
-        nickname = self.checkAvailable(nickname)
+        nickname = self.checkAvailable(nickname, member.account)
+        if enter:
+            room = self._rooms.get(nameKey(self.defaultRoom))
+            if room is not None:
+                self._checkEntry(
+                    member,
+                    room,
+                    events.Identity(nickname, username or member.username, member.host,
+                                    member.account),
+                )
         self._forgetDeadline(member)
         if username is not None:
             member.username = username
@@ -277,17 +268,25 @@ class Hub:
         else:
             self.delivery.direct(member, events.Welcome(nickname, "", **self._stamp()))
 
-    def checkAvailable(self, nickname: str) -> str:
+    def checkAvailable(self, nickname: str, account: str | None = None) -> str:
         """
-        The display form of C{nickname} if someone could register it now.
+        The display form of C{nickname} if the holder of C{account} (or of
+        none) could take it now.
 
         @raise InvalidName: the nickname breaks the rule.
         @raise NicknameInUse: someone holds it.
+        @raise NicknameReserved: it is registered to another account.
         """
         nickname = checkNickname(nickname)
         if nameKey(nickname) in self._byNickname:
             raise NicknameInUse(nickname)
+        self._checkReserved(nickname, account)
         return nickname
+
+    def _checkReserved(self, nickname: str, account: str | None) -> None:
+        owner = self.nicknameOwner(nickname)
+        if owner is not None and (account is None or nameKey(owner) != nameKey(account)):
+            raise NicknameReserved(nickname)
 
     def disconnect(self, member: Member, reason: str | None = None) -> None:
         """
@@ -342,9 +341,10 @@ class Hub:
         Send C{text} to everyone in a room, C{member} included.
 
         @param roomName: the room; by default C{member}'s first.
-        @raise NotInRoom: C{member} is not in that room.
+        @raise NotInRoom: C{member} is in no room (and named none).
+        @raise CannotSpeak: the room's modes keep C{member} quiet there.
         """
-        room = self._roomOf(member, roomName)
+        room = self._speakingRoom(member, roomName)
         stamp = self._stamp()
         member.lastSpoke = stamp["time"]
         self._publish(
@@ -357,7 +357,7 @@ class Hub:
         """
         Like L{say}, for an action ("/me waves").
         """
-        room = self._roomOf(member, roomName)
+        room = self._speakingRoom(member, roomName)
         stamp = self._stamp()
         member.lastSpoke = stamp["time"]
         self._publish(
@@ -408,6 +408,7 @@ class Hub:
         if key != oldKey:
             if key in self._byNickname:
                 raise NicknameInUse(nickname)
+            self._checkReserved(nickname, member.account)
             del self._byNickname[oldKey]
             self._byNickname[key] = member
         identity = member.identity
@@ -423,32 +424,46 @@ class Hub:
             actor=member,
         )
 
-    def move(self, member: Member, roomName: str) -> None:
+    def move(self, member: Member, roomName: str, key: str | None = None) -> None:
         """
         Move C{member} from its room to the room called C{roomName}, making
         it if needed (the native C{/join}).
 
+        A member in no room (kicked out of its last) comes in as if it
+        joined.
+
         @raise InvalidName: the room name breaks the rule.
         @raise AlreadyInRoom: C{member} is in that room.
         @raise TooManyRooms: the server holds as many rooms as it may.
+        @raise CannotJoin: the room's modes keep C{member} out.
         """
-        current = self._roomOf(member)
+        self._registered(member)
+        current = member.room
         roomName = checkRoomName(roomName)
-        if nameKey(roomName) == nameKey(current.name):
+        if current is not None and nameKey(roomName) == nameKey(current.name):
             raise AlreadyInRoom(current.name)
         self._checkRoomCount(roomName)
+        existing = self._rooms.get(nameKey(roomName))
+        if existing is not None:
+            self._checkEntry(member, existing, member.identity, key)
         identity = member.identity
-        self._leave(member, current)
+        if current is not None:
+            self._leave(member, current)
         room = self._enter(member, roomName)
-        self._announceDeparture(
-            current, member, events.Departed(identity, current.name, room.name, **self._stamp())
-        )
+        if current is not None:
+            self._announceDeparture(
+                current,
+                member,
+                events.Departed(identity, current.name, room.name, **self._stamp()),
+            )
         self.delivery.direct(member, events.Moved(room.name, len(room.members), **self._stamp()))
-        self._announceArrival(
-            room, member, events.Arrived(identity, room.name, current.name, **self._stamp())
-        )
+        if current is None:
+            arrival: events.Event = events.Joined(identity, room.name, **self._stamp())
+        else:
+            arrival = events.Arrived(identity, room.name, current.name, **self._stamp())
+        self._announceArrival(room, member, arrival)
 
-    def enter(self, member: Member, roomName: str) -> Room:
+    def enter(self, member: Member, roomName: str, key: str | None = None) -> Room:
         """
         Add C{member} to the room called C{roomName}, making it if needed,
         while it stays in its other rooms (IRC JOIN).
@@ -459,6 +474,8 @@ class Hub:
         @raise AlreadyInRoom: C{member} is in that room.
         @raise TooManyRooms: C{member} is in as many rooms as it may be, or
             the server holds as many as it may.
+        @raise CannotJoin: the room's modes keep C{member} out (C{key}: the
+            word it gave for a C{+k} room).
         """
         self._registered(member)
         roomName = checkRoomName(roomName)
@@ -469,6 +486,8 @@ class Hub:
             raise TooManyRooms("member", self.maxRoomsPerMember, roomName)
         if room is None:
             self._checkRoomCount(roomName)
+        else:
+            self._checkEntry(member, room, member.identity, key)
         room = self._enter(member, roomName)
         self._announceArrival(
             room, member, events.Joined(member.identity, room.name, **self._stamp())
@@ -493,11 +512,18 @@ class Hub:
         """
         Set a room's topic (cut to L{MAX_TOPIC_LENGTH} characters) and tell
         its members, C{member} included.
+
+        @raise NotPermitted: the topic is locked (C{+t}) and C{member} is no
+            operator.
         """
         room = self._roomOf(member, roomName)
+        self._require(member, room, Action.TOPIC)
         topic = topic[:MAX_TOPIC_LENGTH]
         room.topic = topic
+        room.topicSetter = member.nickname
+        room.topicTime = self._clock.seconds()
         self._rememberTopic(nameKey(room.name), topic)
+        self._changed(room)
         self._publish(
             events.TopicChanged(member.identity, room.name, topic, **self._stamp()),
             rooms=(room,),
@@ -510,7 +536,226 @@ class Hub:
         characters), or back with C{None}.
         """
         self._registered(member)
-        member.away = message[:MAX_AWAY_LENGTH] if message else None
+        away = message[:MAX_AWAY_LENGTH] if message else None
+        if away == member.away:
+            return
+        member.away = away
+        self._publish(
+            events.AwayChanged(member.identity, away, **self._stamp()),
+            rooms=member.rooms,
+            actor=member,
+            echo=False,
+        )
+
+    def setRealname(self, member: Member, realname: str) -> None:
+        """
+        Change C{member}'s real name (cut to L{MAX_REALNAME_LENGTH}
+        characters) and tell it and everyone who shares a room with it.
+        """
+        self._registered(member)
+        member.realname = realname[:MAX_REALNAME_LENGTH]
+        self._name(member, member.nickname)
+        self._publish(
+            events.RealnameChanged(member.identity, member.realname, **self._stamp()),
+            rooms=member.rooms,
+            actor=member,
+        )
+
+    # Moderation
+
+    def setModes(
+        self, member: Member, roomName: str, changes: list[ModeChange]
+    ) -> tuple[list[ModeChange], list[ChatError]]:
+        """
+        Make C{changes} to a room's modes, roles and bans, in order, and
+        tell its members of those made.
+
+        A change that would change nothing (giving a role held, setting a
+        mode set) is left out; one naming someone who is not there is
+        refused alone, and the others are made.
+
+        @return: the changes made (a role's argument as its member's
+            nickname, a ban's as the full mask) and the refusals.
+        @raise NotPermitted: C{member} is no operator of the room.
+        """
+        room = self._controlledRoom(member, roomName, Action.MODE)
+        made: list[ModeChange] = []
+        refused: list[ChatError] = []
+        for change in changes:
+            try:
+                done = self._change(member, room, change)
+            except ChatError as error:
+                refused.append(error)
+            else:
+                if done is not None:
+                    made.append(done)
+        if made:
+            self._publish(
+                events.ModeChanged(member.identity, room.name, tuple(made), **self._stamp()),
+                rooms=(room,),
+            )
+            self._changed(room)
+        return made, refused
+
+    def kick(
+        self, member: Member, roomName: str, nickname: str, reason: str | None = None
+    ) -> None:
+        """
+        Put C{nickname} out of a room; its members, the one kicked included,
+        hear of it.
+
+        @raise NotPermitted: C{member} is no operator of the room.
+        @raise NoSuchNickname: nobody by that name is here.
+        @raise NotInThatRoom: they are not in the room.
+        """
+        room = self._controlledRoom(member, roomName, Action.KICK)
+        target = self.find(nickname)
+        if target not in room.members:
+            raise NotInThatRoom(target.nickname, room.name)
+        self._publish(
+            events.Kicked(member.identity, room.name, target.nickname, reason, **self._stamp()),
+            rooms=(room,),
+        )
+        self._leave(target, room)
+
+    def invite(self, member: Member, roomName: str, nickname: str) -> Member:
+        """
+        Let C{nickname} into a room past its modes, once, and tell them (and
+        the room's operators).
+
+        @return: the guest, whose away message the inviter may want.
+        @raise NotPermitted: the room is invite-only and C{member} is no
+            operator.
+        @raise NoSuchNickname: nobody by that name is here.
+        @raise AlreadyThere: they are in the room.
+        """
+        room = self._controlledRoom(member, roomName, Action.INVITE)
+        target = self.find(nickname)
+        if target in room.members:
+            raise AlreadyThere(target.nickname, room.name)
+        room.invited.pop(nameKey(target.nickname), None)
+        room.invited[nameKey(target.nickname)] = None
+        if len(room.invited) > MAX_INVITATIONS:
+            del room.invited[next(iter(room.invited))]
+        told = tuple(op for op in room.operators if op is not member)
+        self._publish(
+            events.Invited(member.identity, room.name, target.nickname, **self._stamp()),
+            members=(target, *(op for op in told if op is not target)),
+        )
+        return target
+
+    def registerRoom(self, member: Member, roomName: str) -> Room:
+        """
+        Make C{member}'s account the owner of a room it operates: the room
+        stays, with its modes, bans and roles, when it empties and across
+        restarts, and the owner is its operator whenever it comes in.
+
+        @raise NotLoggedIn: C{member} has no account.
+        @raise NotPermitted: C{member} is no operator of the room.
+        @raise RoomRegistered: the room has an owner.
+        """
+        room = self._roomOf(member, roomName)
+        if member.account is None:
+            raise NotLoggedIn()
+        if room.owner is not None:
+            raise RoomRegistered(room.name, room.owner)
+        self._require(member, room, Action.REGISTER)
+        room.owner = member.account
+        room.access = {nameKey(member.account): Role.OPERATOR}
+        for other in room.members:
+            self._keepRole(room, other)
+        self.log.info("{who} registered #{room}", who=member.account, room=room.name)
+        self._changed(room)
+        return room
+
+    # Accounts and server operators
+
+    def logIn(self, member: Member, account: str) -> None:
+        """
+        Record that C{member} proved it holds C{account}, and tell everyone
+        who shares a room with it.
+        """
+        self._setAccount(member, account)
+
+    def logOut(self, member: Member) -> None:
+        """
+        Forget C{member}'s account (it dropped it).
+        """
+        self._setAccount(member, None)
+
+    def accountDropped(self, account: str) -> None:
+        """
+        C{account} is gone: log out whoever holds it, and let go of the
+        rooms it owned.
+        """
+        key = nameKey(account)
+        for member in list(self.members):
+            if member.account is not None and nameKey(member.account) == key:
+                self.logOut(member)
+        for room in list(self._rooms.values()):
+            if room.owner is not None and nameKey(room.owner) == key:
+                room.owner = None
+                room.access.clear()
+                self._changed(room)
+                if not room.members and nameKey(room.name) != nameKey(self.defaultRoom):
+                    del self._rooms[nameKey(room.name)]
+
+    def becomeOperator(self, member: Member, name: str) -> None:
+        """
+        Record that C{member} proved it is the server operator C{name}.
+        """
+        self._registered(member)
+        member.operator = name
+        self.log.info("{who} is server operator {name}", who=member.nickname, name=name)
+
+    def kill(self, member: Member, nickname: str, reason: str) -> None:
+        """
+        Put C{nickname} off the server (a server operator's KILL).
+
+        @raise NotPermitted: C{member} is no server operator.
+        """
+        self._requireOperator(member, "kill")
+        target = self.find(nickname)
+        self.log.info(
+            "{oper} killed {who}: {reason}", oper=member.nickname, who=target.nickname,
+            reason=reason,
+        )
+        self.delivery.direct(target, events.Killed(member.identity, reason, **self._stamp()))
+        self.disconnect(target, f"Killed ({member.nickname} ({reason}))")
+
+    def wallops(self, member: Member, text: str) -> None:
+        """
+        Tell everyone connected C{text} from a server operator.
+
+        @raise NotPermitted: C{member} is no server operator.
+        """
+        self._requireOperator(member, "wallops")
+        self._publish(
+            events.Wallops(member.identity, text, **self._stamp()),
+            members=tuple(self._byNickname.values()),
+            actor=member,
+        )
+
+    def restoreRoom(
+        self,
+        name: str,
+        owner: str,
+        modes: Modes,
+        bans: list[Ban],
+        access: dict[str, Role],
+        created: float,
+    ) -> None:
+        """
+        Bring back a registered room as it was kept (at start-up, from the
+        store).
+        """
+        key = nameKey(name)
+        room = self._rooms.get(key)
+        if room is None:
+            room = self._rooms[key] = Room(name, topic=self._topics.get(key, ""))
+        room.owner, room.modes, room.created = owner, modes, created
+        room.bans = {ban.mask: ban for ban in bans}
+        room.access = dict(access)
 
     # Questions
 
@@ -619,6 +864,166 @@ class Hub:
             raise NotInRoom(room.name)
         return room
 
+    def _speakingRoom(self, member: Member, roomName: str | None) -> Room:
+        """
+        The room C{member} would speak to, if its modes let it.
+        """
+        self._registered(member)
+        if roomName is None:
+            room = member.room
+            if room is None:
+                raise NotInRoom("")
+        else:
+            room = self.room(roomName)
+        if member.operator is not None:
+            return room
+        if member not in room.members:
+            if room.modes.noOutside:
+                raise CannotSpeak(room.name, "outside")
+            role = Role.MEMBER
+        else:
+            role = room.role(member)
+        if not can(Action.SPEAK, role, room.modes):
+            raise CannotSpeak(room.name, "moderated")
+        if room.bans and role < Role.VOICE and self._banned(room, member.identity):
+            raise CannotSpeak(room.name, "banned")
+        return room
+
+    def _controlledRoom(self, member: Member, roomName: str, action: Action) -> Room:
+        """
+        The room called C{roomName}, if C{member} may do C{action} there.
+        """
+        self._registered(member)
+        room = self.room(roomName)
+        if member not in room.members and member.operator is None:
+            raise NotInRoom(room.name)
+        self._require(member, room, action)
+        return room
+
+    def _require(self, member: Member, room: Room, action: Action) -> None:
+        if not can(action, room.role(member), room.modes, member.operator is not None):
+            raise NotPermitted(action.value, room.name)
+
+    def _requireOperator(self, member: Member, action: str) -> None:
+        self._registered(member)
+        if member.operator is None:
+            raise NotPermitted(action)
+
+    def _banned(self, room: Room, identity: events.Identity) -> bool:
+        return any(matches(mask, identity) for mask in room.bans)
+
+    def _checkEntry(
+        self,
+        member: Member,
+        room: Room,
+        identity: events.Identity,
+        key: str | None = None,
+    ) -> None:
+        """
+        Raise L{CannotJoin} if C{room}'s modes keep C{member} (as
+        C{identity}) out.  An empty room that nobody registered is new to
+        whoever comes, whatever it was before.
+        """
+        if not room.members and room.owner is None:
+            return
+        holder = (
+            room.access.get(nameKey(member.account)) if member.account is not None else None
+        )
+        reason = joinRefusal(
+            room.modes,
+            banned=bool(room.bans) and self._banned(room, identity),
+            invited=nameKey(identity.nickname) in room.invited or holder is not None,
+            key=key,
+            size=len(room.members),
+            serverOperator=member.operator is not None,
+        )
+        if reason is not None:
+            raise CannotJoin(room.name, reason)
+
+    def _change(self, member: Member, room: Room, change: ModeChange) -> ModeChange | None:
+        """
+        Make one mode change in C{room}; the change as made, or C{None} if
+        it changes nothing.
+        """
+        letter, argument = change.letter, change.argument
+        if letter in ROLE_MODES:
+            target = self.find(argument or "")
+            if target not in room.members:
+                raise NotInThatRoom(target.nickname, room.name)
+            holders = room.operators if letter == "o" else room.voiced
+            if (target in holders) == change.adding:
+                return None
+            if change.adding:
+                holders.add(target)
+            else:
+                holders.discard(target)
+            if room.owner is not None and target.account is not None:
+                self._keepAccess(room, target)
+            return ModeChange(change.adding, letter, target.nickname)
+        if letter in LIST_MODES:
+            mask = normalizeMask(argument or "")
+            if mask is None:
+                return None
+            if not change.adding:
+                return ModeChange(False, letter, mask) if room.bans.pop(mask, None) else None
+            if mask in room.bans:
+                return None
+            if len(room.bans) >= MAX_BANS:
+                raise ListFull(room.name, MAX_BANS)
+            room.bans[mask] = Ban(mask, member.identity.mask, self._clock.seconds())
+            return ModeChange(True, letter, mask)
+        modes = applySetting(room.modes, change)
+        if modes is None:
+            return None
+        room.modes = modes
+        if letter in KEY_MODES + LIMIT_MODES and change.adding:
+            value = modes.key if letter in KEY_MODES else str(modes.limit)
+            return ModeChange(True, letter, value)
+        return ModeChange(change.adding, letter)
+
+    def _keepAccess(self, room: Room, member: Member) -> None:
+        """
+        In a registered room, remember the role C{member}'s account now has
+        (the owner's stays operator).
+        """
+        key = nameKey(member.account)
+        if room.owner is not None and key == nameKey(room.owner):
+            return
+        role = room.role(member)
+        if role is Role.MEMBER:
+            room.access.pop(key, None)
+        else:
+            room.access[key] = role
+
+    def _keepRole(self, room: Room, member: Member) -> None:
+        """
+        Give C{member} the role a registered C{room} keeps for its account.
+        """
+        if member.account is None:
+            return
+        role = room.access.get(nameKey(member.account))
+        if role is Role.OPERATOR:
+            room.operators.add(member)
+        elif role is Role.VOICE:
+            room.voiced.add(member)
+
+    def _setAccount(self, member: Member, account: str | None) -> None:
+        self._registered(member)
+        if account == member.account:
+            return
+        before = member.identity
+        member.account = account
+        self._name(member, member.nickname)
+        self._publish(
+            events.AccountChanged(before, account, **self._stamp()),
+            rooms=member.rooms,
+            actor=member,
+        )
+
+    def _changed(self, room: Room) -> None:
+        if room.owner is not None:
+            self.roomChanged(room)
+
     def rememberTopics(self, topics: dict[str, str]) -> None:
         """
         The topics rooms had (by their names' keys), from the history store:
@@ -642,18 +1047,40 @@ class Hub:
             raise TooManyRooms("server", self.maxRooms, roomName)
 
     def _enter(self, member: Member, roomName: str) -> Room:
+        """
+        Put C{member} in a room (its entry checked), making it if needed:
+        whoever enters an empty room nobody registered makes it anew and
+        is its operator.
+        """
         key = nameKey(roomName)
         room = self._rooms.get(key)
         if room is None:
-            room = self._rooms[key] = Room(roomName, topic=self._topics.get(key, ""))
+            room = self._rooms[key] = Room(
+                roomName, topic=self._topics.get(key, ""), created=self._clock.seconds()
+            )
+        elif not room.members and room.owner is None:
+            # The default room stays when empty; it is new all the same.
+            room.modes, room.bans, room.created = Modes(), {}, self._clock.seconds()
+            room.invited.clear()
+        if room.owner is not None:
+            self._keepRole(room, member)
+        elif not room.members:
+            room.operators.add(member)
+        room.invited.pop(nameKey(member.nickname), None)
         room.members[member] = None
         member.rooms = (*member.rooms, room)
         return room
 
     def _leave(self, member: Member, room: Room) -> None:
         del room.members[member]
+        room.operators.discard(member)
+        room.voiced.discard(member)
         member.rooms = tuple(other for other in member.rooms if other is not room)
-        if not room.members and nameKey(room.name) != nameKey(self.defaultRoom):
+        if (
+            not room.members
+            and room.owner is None
+            and nameKey(room.name) != nameKey(self.defaultRoom)
+        ):
             if room.summary is not None:
                 room.summary.cancel()
                 room.summary = None

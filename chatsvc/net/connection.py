@@ -292,7 +292,7 @@ class ServerConnection:
         data = self.renderer.render(event)
         if data:
             self.send(data)
-        if isinstance(event, (events.Closing, events.TimedOut)):
+        if isinstance(event, (events.Closing, events.TimedOut, events.Killed)):
             self.goodbye([])
 
     def close(self) -> None:

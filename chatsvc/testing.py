@@ -11,11 +11,14 @@ import socket
 import sys
 from pathlib import Path
 
+from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
 from chatsvc import events
+from chatsvc.errors import AccountExists, ChatError, LoginFailed, WeakPassword
 from chatsvc.interfaces import IParticipant, IRenderer
+from chatsvc.names import nameKey
 
 
 @implementer(IRenderer)
@@ -121,3 +124,69 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     """
     points = sorted({cut % (len(data) + 1) for cut in cuts} | {0, len(data)})
     return [data[start:end] for start, end in zip(points, points[1:])]
+
+
+class FakeAccounts:
+    """
+    Accounts kept in plain text and answered at once: the interface of
+    L{chatsvc.accounts.Accounts} for front-end tests, without hashing.
+
+    @ivar passwords: account key to (display name, password).
+    @ivar refuseWith: if set, the error every login fails with (to test how
+        a front-end words C{TooManyAttempts}).
+    """
+
+    def __init__(self, passwords: dict[str, str] | None = None) -> None:
+        self.passwords = {
+            nameKey(name): (name, password) for name, password in (passwords or {}).items()
+        }
+        self.refuseWith: ChatError | None = None
+
+    def exists(self, name: str) -> bool:
+        return nameKey(name) in self.passwords
+
+    def owner(self, nickname: str) -> str | None:
+        entry = self.passwords.get(nameKey(nickname))
+        return entry[0] if entry else None
+
+    def register(self, name: str, password: str, address: str) -> Deferred[str]:
+        if nameKey(name) in self.passwords:
+            return fail(AccountExists(name))
+        if len(password) < 8:
+            return fail(WeakPassword(8, 256))
+        self.passwords[nameKey(name)] = (name, password)
+        return succeed(name)
+
+    def login(self, name: str, password: str, address: str) -> Deferred[str]:
+        if self.refuseWith is not None:
+            return fail(self.refuseWith)
+        entry = self.passwords.get(nameKey(name))
+        if entry is None or entry[1] != password:
+            return fail(LoginFailed(name))
+        return succeed(entry[0])
+
+    def changePassword(self, name: str, old: str, new: str, address: str) -> Deferred[None]:
+        return self.login(name, old, address).addCallback(self._set, new)
+
+    def drop(self, name: str, password: str, address: str) -> Deferred[None]:
+        return self.login(name, password, address).addCallback(
+            lambda display: self.passwords.pop(nameKey(display)) and None
+        )
+
+    def _set(self, name: str, password: str) -> None:
+        if len(password) < 8:
+            raise WeakPassword(8, 256)
+        self.passwords[nameKey(name)] = (name, password)
+
+
+class FakeOpers:
+    """
+    Server operators in plain text, answered at once: the interface of
+    L{chatsvc.opers.Opers} for front-end tests.
+    """
+
+    def __init__(self, passwords: dict[str, str] | None = None) -> None:
+        self.passwords = dict(passwords or {})
+
+    def verify(self, name: str, password: str) -> Deferred[bool]:
+        return succeed(self.passwords.get(name) == password)

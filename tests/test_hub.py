@@ -10,6 +10,7 @@ from chatsvc import events
 from chatsvc.errors import (
     AlreadyInRoom,
     AlreadyRegistered,
+    CannotSpeak,
     InvalidName,
     NicknameInUse,
     NoSuchNickname,
@@ -423,7 +424,7 @@ class ManyRoomsTests(HubTestCase):
     def test_sayInANamedRoom(self) -> None:
         """
         A line said in a named room reaches that room only; a room one is
-        not in is refused.
+        not in is refused (the room is +n, as every new one).
         """
         alicja, alicjaSees = self.connect("Alicja")
         bob, bobSees = self.connect("Bob")
@@ -436,7 +437,8 @@ class ManyRoomsTests(HubTestCase):
         said = events.Said(who("Bob"), "kitchen", "in the kitchen", True)
         self.assertEqual(alicjaSees.take(), [said])
         self.assertEqual(carolSees.take(), [])
-        self.assertRaises(NotInRoom, self.hub.say, carol, "hi", "kitchen")
+        error = self.assertRaises(CannotSpeak, self.hub.say, carol, "hi", "kitchen")
+        self.assertEqual(error.reason, "outside")
         self.assertRaises(NoSuchRoom, self.hub.say, carol, "hi", "attic")
 
     def test_leaveHeardOnceAcrossSharedRooms(self) -> None:

@@ -13,7 +13,6 @@ Also a L{twisted.cred} checker over the registry (L{AccountChecker}).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +38,7 @@ from chatsvc.errors import (
 )
 from chatsvc.interfaces import IStore
 from chatsvc.names import checkNickname, nameKey
-from chatsvc.passwords import PASSWORD_HASHER, dummyHash, matches
+from chatsvc.passwords import PASSWORD_HASHER, dummyHash, matches, normalized
 
 __all__ = ["PASSWORD_HASHER", "Account", "AccountChecker", "Accounts", "TooManyAccounts"]
 
@@ -86,12 +85,6 @@ class Account:
     name: str
     hash: str
     created: float
-
-
-def _normalized(password: str) -> str:
-    # One password whichever way a client composes "ż" (RFC 8265's
-    # OpaqueString profile normalizes to NFC too).
-    return unicodedata.normalize("NFC", password)
 
 
 class Accounts:
@@ -213,7 +206,7 @@ class Accounts:
                     return None
                 return self._save(key, attrs.evolve(account, hash=hash))
 
-            d = self._inThread(self._hasher.hash, _normalized(password)).addCallback(hashed)
+            d = self._inThread(self._hasher.hash, normalized(password)).addCallback(hashed)
             d.addErrback(lambda failure: self.log.failure("rehashing a password failed", failure))
             return d.addCallback(lambda _: account.name)
 
@@ -271,7 +264,7 @@ class Accounts:
 
         @raise WeakPassword: it is not.
         """
-        password = _normalized(password)
+        password = normalized(password)
         if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
             raise WeakPassword(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
         return password
@@ -308,7 +301,7 @@ class Accounts:
             )
             return fail(error)
         account = self._accounts.get(key)
-        password = _normalized(password)
+        password = normalized(password)
         if len(password) > MAX_PASSWORD_LENGTH:
             # No account has such a password: nothing to hash.
             return fail(LoginFailed(name))

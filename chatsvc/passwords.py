@@ -6,6 +6,7 @@ blocking calls that a caller runs off the reactor thread.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -16,6 +17,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 # 20-100 ms is the aim, slow for a guesser with the hashes, quick for a
 # user.  At most one thread per concurrent login holds the 32 MiB.
 PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=32 * 1024, parallelism=1)
+
+
+def normalized(password: str) -> str:
+    """
+    C{password} as it is hashed and compared: one password whichever way a
+    client composes "ż" (RFC 8265's OpaqueString profile takes NFC too).
+    """
+    return unicodedata.normalize("NFC", password)
 
 
 def isHash(text: str) -> bool:

@@ -13,9 +13,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # argon2id, 2 passes over 32 MiB, one lane: one verification took 69 ms
-# (median of 15, 72 ms at most) on the 2-core machine this was written on;
-# 20-100 ms is the aim, slow for a guesser with the hashes, quick for a
-# user.  At most one thread per concurrent login holds the 32 MiB.
+# (median of 15, 72 ms at most; 60 ms in a second run) on the idle 2-core
+# machine this was written on, and 153 ms while a test run kept both cores
+# busy.  20-100 ms is the aim: slow for a guesser holding the hashes,
+# quick for a user.  Each verification under way holds its 32 MiB.
 PASSWORD_HASHER = PasswordHasher(time_cost=2, memory_cost=32 * 1024, parallelism=1)
 
 

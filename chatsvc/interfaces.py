@@ -136,8 +136,9 @@ class ISession(Interface):
 
 class IStore(Interface):
     """
-    Where history, rooms and their topics are kept, behind Deferreds: a
-    store does its blocking work off the reactor thread.
+    Where history, rooms and their topics, registered rooms' state and
+    accounts are kept, behind Deferreds: a store does its blocking work off
+    the reactor thread.
 
     Rows are L{chatsvc.store.rows.Row}s; one contract-test suite
     (C{tests/test_store.py}) runs against every implementation.
@@ -211,6 +212,41 @@ class IStore(Interface):
     def topics():
         """
         Fires with every remembered topic: C{{key: (room, topic)}}.
+        """
+
+    def accounts():
+        """
+        Fires with every account: C{{key: (name, hash, created)}}, C{key}
+        being the name's key, C{hash} the password's argon2 hash and
+        C{created} the time it was registered.
+        """
+
+    def saveAccount(key, name, hash, created):
+        """
+        Keep the account C{key}, in place of one of that key if any.
+        """
+
+    def dropAccount(key):
+        """
+        Forget the account C{key}; nothing happens for one not kept.
+        """
+
+    def roomStates():
+        """
+        Fires with every registered room's state: C{{key: (name, state)}}.
+        """
+
+    def saveRoomState(key, name, state):
+        """
+        Keep the state of the room C{name} (C{key}: its name's key), in
+        place of any kept before: C{state} is text the store does not read
+        (the hub's JSON).  Its topic is kept apart, by L{saveTopic}.
+        """
+
+    def dropRoomState(key):
+        """
+        Forget the state of the room C{key} (not its topic); nothing happens
+        for a room without one.
         """
 
     def expire(olderThan, perTarget):

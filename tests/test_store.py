@@ -131,6 +131,49 @@ class StoreContract:
         self.assertEqual(topics, {"lobby": ("Lobby", "two"), "kuchnia": ("kuchnia", "zupa")})
 
     @inlineCallbacks
+    def test_accounts(self):
+        """
+        Accounts are kept by key, saving one again replaces it, and a
+        dropped one is gone; dropping an unknown one does nothing.
+        """
+        yield self.store.saveAccount("ola", "Ola", "$argon2id$one", 1.5)
+        yield self.store.saveAccount("łukasz", "Łukasz", "$argon2id$x", 2.0)
+        yield self.store.saveAccount("ola", "OLA", "$argon2id$two", 1.5)
+        yield self.store.dropAccount("łukasz")
+        yield self.store.dropAccount("nobody")
+        accounts = yield self.store.accounts()
+        self.assertEqual(accounts, {"ola": ("OLA", "$argon2id$two", 1.5)})
+
+    @inlineCallbacks
+    def test_roomStates(self):
+        """
+        A room's state is kept as given, the last one saved winning, and
+        forgotten when dropped.
+        """
+        yield self.store.saveRoomState("lobby", "Lobby", '{"modes": "n"}')
+        yield self.store.saveRoomState("lobby", "Lobby", '{"modes": "nt"}')
+        yield self.store.saveRoomState("kuchnia", "kuchnia", '{"owner": "Łukasz"}')
+        yield self.store.dropRoomState("kuchnia")
+        yield self.store.dropRoomState("nowhere")
+        states = yield self.store.roomStates()
+        self.assertEqual(states, {"lobby": ("Lobby", '{"modes": "nt"}')})
+
+    @inlineCallbacks
+    def test_roomStateApartFromTopic(self):
+        """
+        A room's state and its topic are kept apart: dropping the state
+        keeps the topic, and a room with a state alone has no topic.
+        """
+        yield self.store.saveTopic("lobby", "Lobby", "hi")
+        yield self.store.saveRoomState("lobby", "Lobby", "{}")
+        yield self.store.saveRoomState("attic", "Attic", "{}")
+        yield self.store.dropRoomState("lobby")
+        topics = yield self.store.topics()
+        states = yield self.store.roomStates()
+        self.assertEqual(topics, {"lobby": ("Lobby", "hi")})
+        self.assertEqual(states, {"attic": ("Attic", "{}")})
+
+    @inlineCallbacks
     def test_expire(self):
         """
         Expiry removes what is older than a time, and the oldest beyond a
@@ -286,6 +329,67 @@ class SQLiteStoreTests(StoreContract, TestCase):
         self.addCleanup(again.close)
         rows = yield again.history(roomTarget("lobby"), 5)
         self.assertEqual([fromRow(row).text for row in rows], ["kept"])
+
+    @inlineCallbacks
+    def test_accountsAndStatesSurviveReopening(self):
+        """
+        Accounts and rooms' states are there when the file is opened again.
+        """
+        yield self.store.saveAccount("ola", "Ola", "$argon2id$h", 1.5)
+        yield self.store.saveRoomState("lobby", "Lobby", "{}")
+        yield self.store.close()
+        again = SQLiteStore(self.path)
+        yield again.open()
+        self.addCleanup(again.close)
+        accounts = yield again.accounts()
+        states = yield again.roomStates()
+        self.assertEqual(
+            (accounts, states), ({"ola": ("Ola", "$argon2id$h", 1.5)}, {"lobby": ("Lobby", "{}")})
+        )
+
+    @inlineCallbacks
+    def test_upgradesAnOlderFile(self):
+        """
+        A file made before accounts and rooms' states were kept opens with
+        its topics and history, and keeps both from then on.
+        """
+        path = os.path.join(tempfile.mkdtemp(dir="."), "old.sqlite3")
+        old = sqlite3.connect(path)
+        old.execute(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, id TEXT NOT NULL,"
+            " time REAL NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL)"
+        )
+        old.execute("CREATE TABLE rooms (key TEXT PRIMARY KEY, name TEXT NOT NULL, topic TEXT NOT NULL)")
+        old.execute("INSERT INTO rooms VALUES ('lobby', 'Lobby', 'old topic')")
+        old.commit()
+        old.close()
+        store = SQLiteStore(path)
+        yield store.open()
+        self.addCleanup(store.close)
+        yield store.saveAccount("ola", "Ola", "$argon2id$h", 1.5)
+        yield store.saveRoomState("lobby", "Lobby", "{}")
+        topics = yield store.topics()
+        accounts = yield store.accounts()
+        self.assertEqual(topics, {"lobby": ("Lobby", "old topic")})
+        self.assertEqual(list(accounts), ["ola"])
+
+    @inlineCallbacks
+    def test_lockedFailsClearly(self):
+        """
+        Saving an account while another process holds the file locked fails
+        with a one-line StoreError saying so.
+        """
+        yield self.store.close()
+        self.patch(sqlite, "BUSY_TIMEOUT", 0.1)
+        store = SQLiteStore(self.path)
+        yield store.open()
+        self.addCleanup(store.close)
+        holder = sqlite3.connect(self.path, isolation_level=None)
+        self.addCleanup(holder.close)
+        holder.execute("BEGIN EXCLUSIVE")
+        error = yield self.assertFailure(store.saveAccount("ola", "Ola", "h", 1.0), StoreError)
+        self.assertIn("locked", error.reason)
+        self.assertNotIn("\n", error.reason)
 
 
 class StartUpCheckTests(SynchronousTestCase):

@@ -34,6 +34,8 @@ class MemoryStore:
         self._maxTargets = maxTargets
         self._rows: dict[str, deque[Row]] = {}
         self._topics: dict[str, tuple[str, str]] = {}
+        self._accounts: dict[str, tuple[str, str, float]] = {}
+        self._roomStates: dict[str, tuple[str, str]] = {}
 
     def open(self) -> Deferred[None]:
         return succeed(None)
@@ -152,6 +154,28 @@ class MemoryStore:
 
     def topics(self) -> Deferred[dict[str, tuple[str, str]]]:
         return succeed(dict(self._topics))
+
+    def accounts(self) -> Deferred[dict[str, tuple[str, str, float]]]:
+        return succeed(dict(self._accounts))
+
+    def saveAccount(self, key: str, name: str, hash: str, created: float) -> Deferred[None]:
+        self._accounts[key] = (name, hash, created)
+        return succeed(None)
+
+    def dropAccount(self, key: str) -> Deferred[None]:
+        self._accounts.pop(key, None)
+        return succeed(None)
+
+    def roomStates(self) -> Deferred[dict[str, tuple[str, str]]]:
+        return succeed(dict(self._roomStates))
+
+    def saveRoomState(self, key: str, name: str, state: str) -> Deferred[None]:
+        self._roomStates[key] = (name, state)
+        return succeed(None)
+
+    def dropRoomState(self, key: str) -> Deferred[None]:
+        self._roomStates.pop(key, None)
+        return succeed(None)
 
     def expire(self, olderThan: float, perTarget: int) -> Deferred[int]:
         removed = 0

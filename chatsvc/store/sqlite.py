@@ -1,5 +1,6 @@
 """
-History in SQLite, the embedded default: one file, one connection, WAL.
+History in SQLite, the embedded default: one file, one connection, WAL; with
+rooms' topics and states and the accounts, in tables of their own.
 
 As Synapse runs it: through L{twisted.enterprise.adbapi} with a pool of one
 connection, so every query runs in order on one thread off the reactor;
@@ -45,6 +46,24 @@ SCHEMA = (
         key TEXT PRIMARY KEY,
         name TEXT NOT NULL,
         topic TEXT NOT NULL
+    )
+    """,
+    # Apart from rooms: every room's topic is remembered, only a registered
+    # room has a state, and dropping a registration keeps the topic.  A
+    # file made before these tables gets them here, with nothing to alter.
+    """
+    CREATE TABLE IF NOT EXISTS room_states (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        state TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS accounts (
+        key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created REAL NOT NULL
     )
     """,
 )
@@ -302,6 +321,46 @@ class SQLiteStore:
             return {key: (name, topic) for key, name, topic in cursor.fetchall()}
 
         return self._run(select)
+
+    def accounts(self) -> Deferred[dict[str, tuple[str, str, float]]]:
+        def select(cursor) -> dict[str, tuple[str, str, float]]:
+            cursor.execute("SELECT key, name, hash, created FROM accounts")
+            return {key: (name, hash, created) for key, name, hash, created in cursor.fetchall()}
+
+        return self._run(select)
+
+    def saveAccount(self, key: str, name: str, hash: str, created: float) -> Deferred[None]:
+        return self._execute(
+            "INSERT OR REPLACE INTO accounts (key, name, hash, created) VALUES (?, ?, ?, ?)",
+            (key, name, hash, created),
+        )
+
+    def dropAccount(self, key: str) -> Deferred[None]:
+        return self._execute("DELETE FROM accounts WHERE key = ?", (key,))
+
+    def roomStates(self) -> Deferred[dict[str, tuple[str, str]]]:
+        def select(cursor) -> dict[str, tuple[str, str]]:
+            cursor.execute("SELECT key, name, state FROM room_states")
+            return {key: (name, state) for key, name, state in cursor.fetchall()}
+
+        return self._run(select)
+
+    def saveRoomState(self, key: str, name: str, state: str) -> Deferred[None]:
+        return self._execute(
+            "INSERT OR REPLACE INTO room_states (key, name, state) VALUES (?, ?, ?)",
+            (key, name, state),
+        )
+
+    def dropRoomState(self, key: str) -> Deferred[None]:
+        return self._execute("DELETE FROM room_states WHERE key = ?", (key,))
+
+    def _execute(self, statement: str, parameters: tuple) -> Deferred[None]:
+        """
+        One statement that returns nothing, in a transaction of its own.
+        """
+        return self._run(lambda cursor: cursor.execute(statement, parameters)).addCallback(
+            lambda _: None
+        )
 
     def expire(self, olderThan: float, perTarget: int) -> Deferred[int]:
         def delete(cursor) -> int:

@@ -33,6 +33,7 @@ from chatsvc.errors import (
     AccountExists,
     ChatError,
     LoginFailed,
+    TooManyAccounts,
     TooManyAttempts,
     WeakPassword,
 )
@@ -57,19 +58,6 @@ MAX_ACCOUNTS = 100_000
 # guess many.  The price: a guesser can keep an account's owner waiting too.
 ATTEMPTS_PER_ACCOUNT = Rate(5, 60.0)
 ATTEMPTS_PER_ADDRESS = Rate(20, 60.0)
-
-
-class TooManyAccounts(ChatError):
-    """
-    The server holds as many accounts as it may; nobody else can register.
-
-    Here rather than in L{chatsvc.errors} only while that module is being
-    edited elsewhere; front-ends word it like any other L{ChatError}.
-    """
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit)
-        self.limit = limit
 
 
 @frozen

@@ -255,6 +255,16 @@ class WeakPassword(ChatError):
         self.maximum = maximum
 
 
+class TooManyAccounts(ChatError):
+    """
+    The server holds as many accounts as it may; nobody else can register.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
 class NotLoggedIn(ChatError):
     """
     The request needs an account the connection has logged in to.

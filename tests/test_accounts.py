@@ -24,7 +24,6 @@ from chatsvc.accounts import (
     PASSWORD_HASHER,
     AccountChecker,
     Accounts,
-    TooManyAccounts,
 )
 from chatsvc.attempts import Rate
 from chatsvc.errors import (
@@ -32,6 +31,7 @@ from chatsvc.errors import (
     InvalidName,
     LoginFailed,
     StoreError,
+    TooManyAccounts,
     TooManyAttempts,
     WeakPassword,
 )

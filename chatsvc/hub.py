@@ -696,7 +696,7 @@ class Hub:
             if room.owner is not None and nameKey(room.owner) == key:
                 room.owner = None
                 room.access.clear()
-                self._changed(room)
+                self.roomChanged(room)
                 if not room.members and nameKey(room.name) != nameKey(self.defaultRoom):
                     del self._rooms[nameKey(room.name)]
 

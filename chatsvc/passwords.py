@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+from chatsvc.errors import TooManyAttempts
+
+T = TypeVar("T")
 
 # argon2id, 2 passes over 32 MiB, one lane: one verification took 69 ms
 # (median of 15, 72 ms at most; 60 ms in a second run) on the idle 2-core
@@ -57,3 +67,47 @@ def matches(hasher: PasswordHasher, hash: str | None, password: str) -> bool:
         )
     except (VerificationError, InvalidHashError):
         return False
+
+
+class HashingThreads:
+    """
+    Runs password hashing in a thread of its own, one at a time, with a
+    bounded queue: a crowd logging in at once costs at most one core and
+    32 MiB, the reactor keeps the other core for chatting, and beyond
+    C{waiting} queued attempts the next is refused at once rather than
+    held (L{TooManyAttempts}, retry in a second).
+
+    A dedicated pool, not the reactor's, so that database work (adbapi
+    has its own) and other threaded calls never wait behind hashing.
+    """
+
+    def __init__(self, reactor: IReactorThreads, waiting: int = 100) -> None:
+        self._pool = ThreadPool(minthreads=0, maxthreads=1, name="chatsvc-hashing")
+        self._reactor = reactor
+        self._waiting = waiting
+        self._queued = 0
+        self._running = False
+
+    def __call__(self, f: Callable[..., T], *args: object) -> Deferred[T]:
+        if self._queued >= self._waiting:
+            return fail(TooManyAttempts(1.0))
+        if not self._running:
+            self._running = True
+            self._pool.start()
+            self._reactor.addSystemEventTrigger("during", "shutdown", self.stop)
+        self._queued += 1
+        done = deferToThreadPool(self._reactor, self._pool, f, *args)
+
+        def finished(result: T) -> T:
+            self._queued -= 1
+            return result
+
+        return done.addBoth(finished)
+
+    def stop(self) -> None:
+        """
+        Let the thread go once what is under way is done.
+        """
+        if self._running:
+            self._running = False
+            self._pool.stop()

@@ -5,9 +5,11 @@ The running server: listening front-ends around one hub, and a graceful stop.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable, Sequence
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import deferLater
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.logger import Logger
 
@@ -15,6 +17,7 @@ from chatsvc.history import History
 from chatsvc.hub import Hub
 
 DEFAULT_GRACE = 5.0
+DEFAULT_RETRY = 5.0
 
 
 class ChatService(MultiService):
@@ -23,7 +26,10 @@ class ChatService(MultiService):
 
     Starting opens the history store and loads what it remembers (topics,
     the rooms' recent lines) before the front-ends listen, so the first
-    client already sees them.  Stopping stops the front-ends first; then
+    client already sees them.  Then C{loaders} (accounts, registered rooms)
+    run, each retried every C{retry} seconds until it succeeds: nobody may
+    connect while registered nicknames and rooms are unknown, since anyone
+    could take them.  Stopping stops the front-ends first; then
     every connection hears that the server is closing and is closed after
     its output is flushed; whoever is still connected C{grace} seconds later
     is cut off, so a peer that never reads cannot hold up the exit; last,
@@ -38,12 +44,16 @@ class ChatService(MultiService):
         clock: IReactorTime,
         grace: float = DEFAULT_GRACE,
         history: History | None = None,
+        loaders: Sequence[Callable[[], Deferred[None]]] = (),
+        retry: float = DEFAULT_RETRY,
     ) -> None:
         super().__init__()
         self.hub = hub
         self.history = history
         self._clock = clock
         self._grace = grace
+        self._loaders = loaders
+        self._retry = retry
 
     def privilegedStartService(self) -> None:
         # The front-ends listen once the history is loaded (startService).
@@ -65,7 +75,31 @@ class ChatService(MultiService):
                 child.privilegedStartService()
                 child.startService()
 
-        loaded.addErrback(failed).addCallback(listen)
+        loaded.addErrback(failed).addCallback(lambda _: self._load(list(self._loaders)))
+        loaded.addCallback(listen)
+
+    def _load(self, loaders: list[Callable[[], Deferred[None]]]) -> Deferred[None]:
+        """
+        Run C{loaders} in turn, each again after C{retry} seconds while it
+        fails (and the service runs).
+        """
+        if not loaders or not self.running:
+            return succeed(None)
+
+        def failed(failure) -> Deferred[None]:
+            self.log.error(
+                "cannot load what the store keeps ({reason}); nobody may connect until"
+                " it can be read: trying again in {retry} seconds",
+                reason=getattr(failure.value, "reason", failure.getErrorMessage()),
+                retry=self._retry,
+            )
+            return deferLater(self._clock, self._retry, lambda: None).addCallback(
+                lambda _: self._load(loaders)
+            )
+
+        attempt = loaders[0]()
+        attempt.addCallbacks(lambda _: self._load(loaders[1:]), failed)
+        return attempt
 
     def stopService(self) -> Deferred[None]:
         stopped = super().stopService()

@@ -26,6 +26,7 @@ from chatsvc.hub import (
     DEFAULT_ROOM,
     Hub,
 )
+from chatsvc.accounts import Accounts
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.errors import StoreError
@@ -45,6 +46,9 @@ from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
 from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox
 from chatsvc.errors import InvalidName
 from chatsvc.names import checkRoomName
+from chatsvc.opers import loadOpers
+from chatsvc.passwords import HashingThreads
+from chatsvc.registered import RoomKeeper
 from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
 
 DEFAULT_FLOOD = FloodPolicy()
@@ -182,6 +186,14 @@ class Options(usage.Options):
             "A file whose first line is the password every client must give "
             "(native: answer PASS; IRC: the PASS command).  Off unless given.",
         ],
+        [
+            "opers",
+            None,
+            None,
+            "A file of server operators: one 'name password' per line, the "
+            "password best an argon2 hash (python -m chatsvc.opers makes one).  "
+            "Off unless given: then nobody is an operator.",
+        ],
         ["room", None, DEFAULT_ROOM, "The room everyone starts in."],
         [
             "crowd-size",
@@ -274,7 +286,7 @@ class Options(usage.Options):
             "store",
             None,
             DEFAULT_STORE,
-            "Where history, rooms and topics are kept: a SQLite file "
+            "Where history, accounts, registered rooms and topics are kept: a SQLite file "
             "(sqlite:PATH, or just PATH), or memory (nothing kept across restarts).",
         ],
         [
@@ -372,7 +384,24 @@ def makeService(options: Options, reactor=None) -> IService:
         perRoom=options["history-per-room"],
     )
     hub.delivery.observe(history)
-    service = ChatService(hub, reactor, grace=options["grace"], history=history)
+    # One thread hashes passwords, for accounts and operators alike: a crowd
+    # logging in costs one core at most.
+    hashing = HashingThreads(reactor)
+    accounts = Accounts(store, reactor, inThread=hashing)
+    hub.nicknameOwner = accounts.owner
+    opers = None
+    if options["opers"] is not None:
+        try:
+            opers = loadOpers(options["opers"], inThread=hashing)
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"chatsvc: cannot read the operators: {error}")
+    service = ChatService(
+        hub,
+        reactor,
+        grace=options["grace"],
+        history=history,
+        loaders=(accounts.load, RoomKeeper(hub, store).load),
+    )
     limits = Limits(
         sendQueue=options["send-queue"],
         password=options["password"],

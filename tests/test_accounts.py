@@ -12,7 +12,8 @@ from argon2 import PasswordHasher, extract_parameters
 from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import UsernamePassword
 from twisted.cred.error import UnauthorizedLogin
-from twisted.internet.defer import Deferred, fail, maybeDeferred
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, fail, gatherResults, maybeDeferred
 from twisted.internet.task import Clock
 from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -35,7 +36,7 @@ from chatsvc.errors import (
     TooManyAttempts,
     WeakPassword,
 )
-from chatsvc.passwords import matches
+from chatsvc.passwords import HashingThreads, matches
 from chatsvc.store.memory import MemoryStore
 
 # Cheap enough for tests: about a millisecond a hash.
@@ -477,3 +478,28 @@ class AccountCheckerTests(SynchronousTestCase):
         for _ in range(ATTEMPTS_PER_ACCOUNT.attempts):
             self.failureResultOf(self.checker.requestAvatarId(credentials), UnauthorizedLogin)
         self.failureResultOf(self.checker.requestAvatarId(credentials), TooManyAttempts)
+
+
+class HashingThreadsTests(TestCase):
+    def test_boundedQueue(self) -> None:
+        """
+        Hashing runs off the reactor thread, one at a time; beyond the queue's
+        bound an attempt is refused at once, to be retried in a second.
+        """
+        threads = HashingThreads(reactor, waiting=2)
+        self.addCleanup(threads.stop)
+        gate = threading.Event()
+
+        def blocked() -> str:
+            gate.wait(10)
+            return threading.current_thread().name
+
+        first, second = threads(blocked), threads(lambda: "second")
+        self.failureResultOf(threads(lambda: "third"), TooManyAttempts)
+        gate.set()
+
+        def check(results: list) -> None:
+            self.assertNotEqual(results[0], threading.main_thread().name)
+            self.assertEqual(results[1], "second")
+
+        return gatherResults([first, second]).addCallback(check)

@@ -158,6 +158,19 @@ class RegistrationTests(IRCTestCase):
         client.send("USER a 0 * :b")
         self.assertEqual(client.commands(), ["462"])
 
+    def test_userNeedsARealName(self) -> None:
+        """
+        A USER with an empty real name gets 461 and registers nobody; a
+        proper one then does.
+        """
+        client = self.irc()
+        client.send("NICK Ola", "USER ola 0 * :")
+        [refused] = client.messages()
+        self.assertEqual(refused, parseMessage(":chatsvc 461 Ola USER :Not enough parameters"))
+        self.assertEqual(self.hub.registeredCount(), 0)
+        client.send("USER ola 0 * :Ola")
+        self.assertEqual(client.commands()[0], "001")
+
 
 class ChannelTests(IRCTestCase):
     def test_joinSharesTheNativeRoom(self) -> None:

@@ -8,6 +8,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from chatsvc.events import Identity
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IParticipant
 from chatsvc.irc.protocol import IRCFactory
@@ -537,3 +538,166 @@ class BoundsTests(IRCTestCase):
         ola.send("TOPIC #lobby :" + "t" * 480)
         [topic] = ola.messages()
         self.assertEqual(topic.params[-1], "t" * 390)
+
+
+class LusersTests(IRCTestCase):
+    def test_localAndGlobalUsers(self) -> None:
+        """
+        LUSERS ends with 265 and 266: everyone registered, on either
+        front-end, and the most there have been at once, which stays after
+        they leave.
+        """
+        self.nativeUser("Bob")
+        ewa = self.irc("Ewa")
+        ola = self.irc("Ola")
+        ewa.send("QUIT")
+        ewa.protocol.connectionLost(None)
+        ola.send("LUSERS")
+        messages = ola.messages()
+        self.assertEqual([m.command for m in messages], ["251", "252", "253", "254", "255", "265", "266"])
+        self.assertEqual(
+            messages[-2:],
+            [
+                parseMessage(":chatsvc 265 Ola 2 3 :Current local users 2, max 3"),
+                parseMessage(":chatsvc 266 Ola 2 3 :Current global users 2, max 3"),
+            ],
+        )
+        self.assertEqual(messages[4].params[1], "I have 2 clients and 0 servers")
+
+    def test_peakOfACrowdedRoom(self) -> None:
+        """
+        The most at once counts a native user who came and went in a crowded
+        room, of whom nobody heard but in a summary.
+        """
+        hub = Hub(self.clock, crowdSize=1)
+        factory = IRCFactory(hub, self.clock, limits=UNLIMITED)
+        factory.startFactory()
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O")
+        ola.raw()
+        native = Connection(NativeFactory(hub, limits=UNLIMITED))
+        native.say("Bob")
+        native.protocol.connectionLost(None)
+        ola.send("LUSERS")
+        self.assertEqual(ola.messages()[-1].params[1:3], ("1", "2"))
+
+    def test_inTheWelcomeBurst(self) -> None:
+        """
+        Registering shows 265 and 266 with the rest of LUSERS, before the MOTD.
+        """
+        client = self.irc()
+        client.send("NICK Ola", "USER ola 0 * :Ola")
+        commands = client.commands()
+        self.assertEqual(commands[-5:], ["265", "266", "375", "372", "376"])
+
+
+class WhowasTests(IRCTestCase):
+    def test_whoLeft(self) -> None:
+        """
+        WHOWAS of someone who quit gives their user, host and real name,
+        the server and when they left, then the end.
+        """
+        ewa = self.irc("Ewa")
+        self.clock.advance(60)
+        ewa.send("QUIT :bye")
+        ewa.protocol.connectionLost(None)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS ewa")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 314 Ola Ewa ~ewa 192.168.1.1 * :Ewa Real"),
+                parseMessage(":chatsvc 312 Ola Ewa chatsvc :Mon Jan 12 1970 13:47:40 UTC"),
+                parseMessage(":chatsvc 369 Ola ewa :End of WHOWAS"),
+            ],
+        )
+
+    def test_renamedAwayAndNativeUsers(self) -> None:
+        """
+        A nickname someone was renamed away from is remembered too, and so
+        is a native user's.
+        """
+        bob = self.nativeUser("Bob")
+        bob.say("/nick Robert")
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Bob")
+        [user, _, end] = ola.messages()
+        self.assertEqual(user.params[1:], ("Bob", "native", "192.168.1.1", "*", ""))
+        self.assertEqual(end.command, "369")
+
+    def test_newestFirstAndCount(self) -> None:
+        """
+        Several holders of a nickname come newest first; a positive count
+        keeps that many, zero, a negative or no count all of them.
+        """
+        for username in ["first", "second"]:
+            gone = self.irc()
+            gone.send("NICK Ewa", f"USER {username} 0 * :Ewa")
+            gone.send("QUIT")
+            gone.protocol.connectionLost(None)
+        ola = self.irc("Ola")
+
+        def users(line: str) -> list[str]:
+            ola.send(line)
+            return [m.params[2] for m in ola.messages() if m.command == "314"]
+
+        self.assertEqual(users("WHOWAS Ewa"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa 1"), ["~second"])
+        self.assertEqual(users("WHOWAS Ewa 2"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa 0"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa -1"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa lots"), ["~second", "~first"])
+
+    def test_severalNicknames(self) -> None:
+        """
+        Nicknames separated by commas are answered together, newest first,
+        406 for each nobody held, and one end naming them as asked.
+        """
+        for name in ["Ewa", "Iga"]:
+            gone = self.irc(name)
+            gone.send("QUIT")
+            gone.protocol.connectionLost(None)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Ewa,Zed,Iga")
+        self.assertEqual(
+            [(m.command, m.params[1]) for m in ola.messages()],
+            [("314", "Iga"), ("312", "Iga"), ("314", "Ewa"), ("312", "Ewa"), ("406", "Zed"), ("369", "Ewa,Zed,Iga")],
+        )
+
+    def test_unknownAndMissing(self) -> None:
+        """
+        A nickname nobody held gets 406 then 369; no nickname gets 431 alone.
+        """
+        ola = self.irc("Ola")
+        ola.send("WHOWAS zed", "WHOWAS", "WHOWAS ,")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 406 Ola zed :There was no such nickname"),
+                parseMessage(":chatsvc 369 Ola zed :End of WHOWAS"),
+                parseMessage(":chatsvc 431 Ola :No nickname given"),
+                parseMessage(":chatsvc 431 Ola :No nickname given"),
+            ],
+        )
+
+    def test_account(self) -> None:
+        """
+        Someone who was logged in to an account is shown with it (330).
+        """
+        self.factory.whowas.record(Identity("Ewa", "~ewa", "192.0.2.7", "ewa", "Ewa Real"), 0.0)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Ewa")
+        self.assertEqual(
+            ola.messages()[2], parseMessage(":chatsvc 330 Ola Ewa ewa :was logged in as")
+        )
+
+    def test_watchesOnce(self) -> None:
+        """
+        A factory that starts listening again records a departure once.
+        """
+        self.factory.stopFactory()
+        self.factory.startFactory()
+        ewa = self.irc("Ewa")
+        ewa.send("QUIT")
+        ewa.protocol.connectionLost(None)
+        self.assertEqual(len(self.factory.whowas), 1)

@@ -47,7 +47,7 @@ def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
         "NETWORK=" + NETWORK,
         "NICKLEN=%d" % MAX_NAME_LENGTH,
         "PREFIX=",
-        "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1",
+        "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1,WHOWAS:4",
         "TOPICLEN=%d" % MAX_TOPIC_LENGTH,
         "UTF8ONLY",
     ]
@@ -79,6 +79,8 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
     users = hub.registeredCount()
     unknown = len(hub.members) - users
+    # One server: everyone is local, and the local counts are the global ones.
+    highest = str(session.server.peak.highest())
     session.sendMany(
         [
             session.numeric(
@@ -88,6 +90,18 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
             session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
             session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),
+            session.numeric(
+                wire.RPL_LOCALUSERS,
+                str(users),
+                highest,
+                f"Current local users {users}, max {highest}",
+            ),
+            session.numeric(
+                wire.RPL_GLOBALUSERS,
+                str(users),
+                highest,
+                f"Current global users {users}, max {highest}",
+            ),
         ]
     )
 
@@ -109,12 +123,16 @@ def VERSION(session: IRCSession, params: tuple[str, ...]) -> None:
 
 
 def TIME(session: IRCSession, params: tuple[str, ...]) -> None:
-    now = session.server.epoch(session.server.clock.seconds())
     session.reply(
-        wire.RPL_TIME,
-        session.server.serverName,
-        time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(now)),
+        wire.RPL_TIME, session.server.serverName, wallTime(session, session.server.clock.seconds())
     )
+
+
+def wallTime(session: IRCSession, seconds: float) -> str:
+    """
+    A moment on the hub's clock as people read it, in UTC.
+    """
+    return time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(session.server.epoch(seconds)))
 
 
 def MODE(session: IRCSession, params: tuple[str, ...]) -> None:

@@ -11,6 +11,8 @@ from zope.interface.verify import verifyObject
 from chatsvc.events import Identity
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IParticipant
+from chatsvc.irc.commands import COMMANDS
+from chatsvc.irc.commands.help import TEXTS
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.irc.wire import parseMessage
 from chatsvc.native.protocol import NativeFactory
@@ -701,3 +703,84 @@ class WhowasTests(IRCTestCase):
         ewa.send("QUIT")
         ewa.protocol.connectionLost(None)
         self.assertEqual(len(self.factory.whowas), 1)
+
+
+class HelpTests(IRCTestCase):
+    def test_helpOnACommand(self) -> None:
+        """
+        HELP and HELPOP about a command, in any case, give its usage and what
+        it does between 704 and 706, every line naming the subject.
+        """
+        ola = self.irc("Ola")
+        for command in ["HELP privmsg", "HELPOP PRIVMSG"]:
+            ola.send(command)
+            self.assertEqual(
+                ola.messages(),
+                [
+                    parseMessage(":chatsvc 704 Ola PRIVMSG :** PRIVMSG <target>{,<target>} :<text> **"),
+                    parseMessage(":chatsvc 705 Ola PRIVMSG :"),
+                    parseMessage(
+                        ":chatsvc 705 Ola PRIVMSG :Sends text to channels or people, up to 4 at once, "
+                        "in one line as it was sent."
+                    ),
+                    parseMessage(":chatsvc 706 Ola PRIVMSG :End of /HELP."),
+                ],
+            )
+
+    def test_helpListsTheCommandTable(self) -> None:
+        """
+        HELP alone lists every command the server knows, from its command
+        table, under the subject *; CHATHISTORY only where there is history.
+        """
+        ola = self.irc("Ola")
+        ola.send("HELP")
+        messages = ola.messages()
+        self.assertEqual((messages[0].command, messages[-1].command), ("704", "706"))
+        self.assertEqual({m.params[1] for m in messages}, {"*"})
+        listed = " ".join(m.params[2] for m in messages[3:-1]).split()
+        self.assertEqual(listed, sorted(set(COMMANDS) - {"CHATHISTORY"}))
+
+    def test_everyCommandHasHelp(self) -> None:
+        """
+        The help texts describe exactly the commands of the table.
+        """
+        self.assertEqual(sorted(TEXTS), sorted(COMMANDS))
+
+    def test_unknownSubject(self) -> None:
+        """
+        HELP about something else gets 524 alone.
+        """
+        ola = self.irc("Ola")
+        ola.send("HELP frobnicate", "HELP KICK")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 524 Ola frobnicate :No help available on this topic"),
+                parseMessage(":chatsvc 524 Ola KICK :No help available on this topic"),
+            ],
+        )
+
+    def test_info(self) -> None:
+        """
+        INFO is a few 371 lines, then 374.
+        """
+        ola = self.irc("Ola")
+        ola.send("INFO")
+        messages = ola.messages()
+        self.assertEqual({m.command for m in messages[:-1]}, {"371"})
+        self.assertEqual([len(m.params) for m in messages[:-1]], [2, 2, 2])
+        self.assertEqual(messages[-1], parseMessage(":chatsvc 374 Ola :End of INFO list"))
+
+    def test_links(self) -> None:
+        """
+        LINKS names this one server, at no hops, then ends.
+        """
+        ola = self.irc("Ola")
+        ola.send("LINKS")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 364 Ola chatsvc chatsvc :0 chatsvc"),
+                parseMessage(":chatsvc 365 Ola * :End of /LINKS list"),
+            ],
+        )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
 from chatsvc.irc import wire
-from chatsvc.irc.commands.server import wallTime
+from chatsvc.irc.commands.server import SERVER_INFO, wallTime
 from chatsvc.names import nameKey
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
                 " ".join(wire.channelName(room.name) for room in member.rooms),
             )
         )
-    lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, "chatsvc"))
+    lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, SERVER_INFO))
     if member.away:
         lines.append(session.numeric(wire.RPL_AWAY, name, member.away))
     lines.append(

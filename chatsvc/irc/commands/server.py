@@ -1,6 +1,7 @@
 """
 IRC commands about the connection and the server: PING, PONG, QUIT, LUSERS,
-MOTD, VERSION, TIME, MODE, OPER; and what the server says of itself (005).
+MOTD, VERSION, TIME, INFO, LINKS, MODE, OPER; and what the server says of
+itself (005).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
 
 NETWORK = "chatsvc"
+# What WHOIS and LINKS say of the server.
+SERVER_INFO = "chatsvc"
 
 
 def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
@@ -135,6 +138,34 @@ def wallTime(session: IRCSession, seconds: float) -> str:
     return time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(session.server.epoch(seconds)))
 
 
+def INFO(session: IRCSession, params: tuple[str, ...]) -> None:
+    server = session.server
+    lines = [
+        f"chatsvc {__version__}, a chat server on Twisted: a native line protocol",
+        "and IRC, one set of nicknames and rooms.",
+        f"Started {server.created}.",
+    ]
+    session.sendMany(
+        [
+            *(session.numeric(wire.RPL_INFO, line) for line in lines),
+            session.numeric(wire.RPL_ENDOFINFO, "End of INFO list"),
+        ]
+    )
+
+
+def LINKS(session: IRCSession, params: tuple[str, ...]) -> None:
+    # One server, linked to itself at no hops: "<server> <server> :0 <info>"
+    # as servers answer and irctest expects (the modern documents' "*" in
+    # the first place is an older reading).
+    name = session.server.serverName
+    session.sendMany(
+        [
+            session.numeric(wire.RPL_LINKS, name, name, f"0 {SERVER_INFO}"),
+            session.numeric(wire.RPL_ENDOFLINKS, "*", "End of /LINKS list"),
+        ]
+    )
+
+
 def MODE(session: IRCSession, params: tuple[str, ...]) -> None:
     if not params or not params[0]:
         session.reply(wire.ERR_NEEDMOREPARAMS, "MODE", "Not enough parameters")
@@ -202,6 +233,8 @@ COMMANDS = {
     "MOTD": MOTD,
     "VERSION": VERSION,
     "TIME": TIME,
+    "INFO": INFO,
+    "LINKS": LINKS,
     "MODE": MODE,
     "OPER": OPER,
 }

@@ -784,3 +784,78 @@ class HelpTests(IRCTestCase):
                 parseMessage(":chatsvc 365 Ola * :End of /LINKS list"),
             ],
         )
+
+
+class InputTooLongTests(IRCTestCase):
+    # ":Ola!~ola@192.168.1.1 PRIVMSG #lobby :" is 38 bytes of the 510.
+    FITS = 510 - 38
+
+    def test_fitsWhole(self) -> None:
+        """
+        A line that fits in 510 bytes once relayed from the sender's mask
+        reaches IRC and native users whole, in one message, whatever tags
+        the IRC recipient takes beside it.
+        """
+        bob = self.nativeUser("Bob")
+        ewa = IRCConnection(self.factory)
+        ewa.send("CAP REQ :server-time message-tags", "NICK Ewa", "USER e 0 * :E", "CAP END", "JOIN #lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        bob.lines()
+        text = "x" * (self.FITS - 2) + "ż"
+        ola.send("PRIVMSG #lobby :" + text)
+        [line] = ewa.raw().split(b"\r\n")[:-1]
+        tags, _, message = line.partition(b" ")
+        self.assertTrue(tags.startswith(b"@time="))
+        self.assertEqual(len(message), 510)
+        self.assertEqual(parseMessage(message.decode("utf-8")).params, ("#lobby", text))
+        self.assertEqual(bob.lines(), ["Ola: " + text])
+        self.assertEqual(ola.messages(), [])
+
+    def test_tooLongOnceRelayed(self) -> None:
+        """
+        A line that fits as sent but not once relayed gets 417, and nobody
+        hears any of it: to a channel, a person, as a NOTICE or an action.
+        """
+        bob = self.nativeUser("Bob")
+        ewa = self.irc("Ewa", "#lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        bob.lines()
+        # A NOTICE is a byte shorter, and so are the nicknames than #lobby.
+        ola.send(
+            "PRIVMSG #lobby :" + "x" * (self.FITS + 1),
+            "NOTICE #LOBBY :" + "x" * (self.FITS + 2),
+            "PRIVMSG ewa,bob :" + "x" * (self.FITS + 4),
+            "PRIVMSG #lobby :\x01ACTION " + "x" * (self.FITS - 8),
+        )
+        refusal = parseMessage(":chatsvc 417 Ola :Input line was too long")
+        self.assertEqual(ola.messages(), [refusal] * 4)
+        self.assertEqual(ewa.messages(), [])
+        self.assertEqual(bob.lines(), [])
+
+    def test_exactForEachTarget(self) -> None:
+        """
+        The limit is reckoned for the command and target as relayed: a
+        NOTICE, or a message to a shorter nickname, may carry more.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        ola.send("NOTICE #lobby :" + "x" * (self.FITS + 1), "PRIVMSG BOB :" + "y" * (self.FITS + 3))
+        self.assertEqual(bob.lines(), ["Ola: " + "x" * (self.FITS + 1), "*Ola* " + "y" * (self.FITS + 3)])
+        self.assertEqual(ola.messages(), [])
+
+    def test_actionThatFits(self) -> None:
+        """
+        An action counts with its CTCP markers, whether the client closed
+        them or not.
+        """
+        ewa = self.irc("Ewa", "#lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        action = "x" * (self.FITS - 9)
+        ola.send("PRIVMSG #lobby :\x01ACTION " + action)
+        [message] = ewa.messages()
+        self.assertEqual(message.params, ("#lobby", "\x01ACTION " + action + "\x01"))
+        self.assertEqual(ola.messages(), [])

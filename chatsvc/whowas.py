@@ -6,15 +6,14 @@ L{Whowas} is an observer on the one delivery path
 (L{chatsvc.delivery.Delivery}): it reads L{chatsvc.events.Left} and
 L{chatsvc.events.Renamed}, whose sender is the identity as it was, so it
 needs nothing from the hub and works the same beside a bus to other nodes.
-It keeps at most C{perNickname} entries of one nickname and C{limit} in
-all, the oldest forgotten first, so no churn of nicknames makes it grow.
+It remembers the last C{limit} nicknames given up and, of one nickname,
+the last C{perNickname} holders, so no churn of nicknames makes it grow.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterable
-from itertools import count
 
 from attrs import frozen
 from zope.interface import implementer
@@ -43,24 +42,24 @@ class Gone:
 @implementer(IObserver)
 class Whowas:
     """
-    The last few holders of each nickname that was given up.
+    The last C{limit} nicknames given up, and of each nickname the last
+    C{perNickname} who held it.
 
-    @param limit: the most entries kept in all.
-    @param perNickname: the most entries kept of one nickname.
+    Memory is what counts here (a few hundred bytes an entry,
+    C{docs/bounds.rst}): one queue of entries and a tuple per nickname.
     """
 
     def __init__(self, limit: int = DEFAULT_LIMIT, perNickname: int = DEFAULT_PER_NICKNAME) -> None:
         self.limit = limit
         self.perNickname = perNickname
-        # Every entry by its sequence number, oldest first, and each
-        # nickname's sequence numbers, oldest first: the oldest entry of all
-        # is always the oldest of its nickname.
-        self._entries: OrderedDict[int, tuple[str, Gone]] = OrderedDict()
-        self._byKey: dict[str, deque[int]] = {}
-        self._sequence = count()
+        # Every entry, oldest first, and each nickname's, oldest first: an
+        # entry that is the oldest of all is the oldest of its nickname, if
+        # its nickname still keeps it.
+        self._entries: deque[Gone] = deque()
+        self._byKey: dict[str, tuple[Gone, ...]] = {}
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(len(kept) for kept in self._byKey.values())
 
     def published(self, event: events.Event, audience: Audience) -> None:
         if isinstance(event, (events.Left, events.Renamed)):
@@ -70,27 +69,31 @@ class Whowas:
         """
         C{identity} gave up its nickname at C{time}.
         """
+        if len(self._entries) >= self.limit:
+            self._forget(self._entries.popleft())
+        gone = Gone(identity, time)
+        self._entries.append(gone)
         key = nameKey(identity.nickname)
-        number = next(self._sequence)
-        self._entries[number] = (key, Gone(identity, time))
-        numbers = self._byKey.setdefault(key, deque())
-        numbers.append(number)
-        if len(numbers) > self.perNickname:
-            del self._entries[numbers.popleft()]
-        if len(self._entries) > self.limit:
-            _, (oldest, _) = self._entries.popitem(last=False)
-            numbers = self._byKey[oldest]
-            numbers.popleft()
-            if not numbers:
-                del self._byKey[oldest]
+        self._byKey[key] = (*self._byKey.get(key, ()), gone)[-self.perNickname :]
 
     def find(self, nicknames: Iterable[str], limit: int | None = None) -> list[Gone]:
         """
         Who held any of C{nicknames} (compared by key), the most recent
-        first: at most C{limit} entries of each nickname (C{None}: all kept).
+        first (at the same moment, in the order asked): at most C{limit}
+        entries of each nickname (C{None}: all kept).
         """
-        found: dict[int, Gone] = {}
-        for key in dict.fromkeys(nameKey(nickname) for nickname in nicknames):
-            numbers = list(self._byKey.get(key, ()))[::-1][:limit]
-            found.update((number, self._entries[number][1]) for number in numbers)
-        return [found[number] for number in sorted(found, reverse=True)]
+        found = [
+            gone
+            for key in dict.fromkeys(nameKey(nickname) for nickname in nicknames)
+            for gone in self._byKey.get(key, ())[::-1][:limit]
+        ]
+        return sorted(found, key=lambda gone: -gone.time)
+
+    def _forget(self, oldest: Gone) -> None:
+        key = nameKey(oldest.identity.nickname)
+        kept = self._byKey.get(key, ())
+        if kept and kept[0] is oldest:
+            if len(kept) > 1:
+                self._byKey[key] = kept[1:]
+            else:
+                del self._byKey[key]

@@ -659,6 +659,7 @@ class WhowasTests(IRCTestCase):
             gone = self.irc(name)
             gone.send("QUIT")
             gone.protocol.connectionLost(None)
+            self.clock.advance(1)
         ola = self.irc("Ola")
         ola.send("WHOWAS Ewa,Zed,Iga")
         self.assertEqual(

@@ -56,8 +56,8 @@ class WhowasTests(SynchronousTestCase):
 
     def test_bounded(self) -> None:
         """
-        No nickname keeps more than its share, and the record no more than
-        its limit, the oldest forgotten first.
+        The record keeps the last nicknames given up, up to its limit, and
+        no more than its share of one nickname.
         """
         whowas = Whowas(limit=3, perNickname=2)
         for time, nickname in enumerate(["Ola", "Ola", "Ola", "Ewa", "Iga"]):
@@ -68,21 +68,17 @@ class WhowasTests(SynchronousTestCase):
     @given(st.lists(NICKNAMES, max_size=60), st.integers(1, 6), st.integers(1, 4))
     def test_keepsTheNewestOfEach(self, nicknames, limit, perNickname) -> None:
         """
-        Whatever the churn, the record holds the newest C{limit} of the
-        newest C{perNickname} entries of each nickname.
+        Whatever the churn, the record holds, of the last C{limit} nicknames
+        given up, the last C{perNickname} holders of each.
         """
         whowas = Whowas(limit, perNickname)
         for time, nickname in enumerate(nicknames):
             whowas.record(who(nickname), float(time))
-        kept: list[tuple[float, str]] = []
-        for time, nickname in reversed(list(enumerate(nicknames))):
-            if sum(1 for _, other in kept if nameKey(other) == nameKey(nickname)) < perNickname:
-                kept.append((float(time), nickname))
-        kept = kept[:limit]
+        window = list(enumerate(nicknames))[-limit:]
         self.assertLessEqual(len(whowas), limit)
         for nickname in set(nicknames):
-            expected = [time for time, other in kept if nameKey(other) == nameKey(nickname)]
-            self.assertEqual([gone.time for gone in whowas.find([nickname])], expected)
+            held = [float(time) for time, other in window if nameKey(other) == nameKey(nickname)]
+            self.assertEqual([gone.time for gone in whowas.find([nickname])], held[::-1][:perNickname])
 
     def test_recordsLeavesAndRenames(self) -> None:
         """

@@ -531,7 +531,7 @@ class ServerTestCase(SynchronousTestCase):
             while True:
                 probe.sendLine("LUSERS")
                 lines = []
-                while not lines or " 255 " not in lines[-1]:
+                while not lines or " 266 " not in lines[-1]:
                     lines.append(probe.readLine(deadline))
                 if any(line.endswith(alone) for line in lines):
                     break

@@ -286,18 +286,22 @@ class TagTests(IRCHistoryTestCase):
     def test_clientTagsHaveTheirOwnBudget(self) -> None:
         """
         Up to 4094 bytes of tags may come before the 510 of a line; TAGMSG is
-        taken and answered with nothing; 511 bytes after the tags get 417.
+        taken and answered with nothing; 511 bytes after the tags get 417,
+        and so does a line that fits as sent but not once relayed with the
+        sender's mask in front.
         """
         ola = self.irc("Ola", "message-tags", "#lobby")
         ewa = self.irc("Ewa", "", "#lobby")
         ola.raw()
-        text = "x" * (510 - len("PRIVMSG #lobby :"))
+        relayed = f":{self.hub.find('Ola').identity.mask} PRIVMSG #lobby :"
+        text = "x" * (510 - len(relayed))
         tags = "@+draft/reply=" + "r" * 2000
         ola.send(f"{tags} PRIVMSG #lobby :{text}", f"{tags} TAGMSG #lobby")
-        # Heard in two pieces, with the sender's mask in front.
-        self.assertEqual("".join(m.params[-1] for m in ewa.messages()), text)
+        self.assertEqual([m.params[-1] for m in ewa.messages()], [text])
         ola.send(f"{tags} PRIVMSG #lobby :{text}x")
-        self.assertEqual(ola.commands(), ["417"])
+        tooLong = "x" * (510 - len("PRIVMSG #lobby :") + 1)
+        ola.send(f"{tags} PRIVMSG #lobby :{tooLong}")
+        self.assertEqual(ola.commands(), ["417", "417"])
         self.assertEqual(ewa.lines(), [])
 
 

@@ -1224,28 +1224,31 @@ class TextTests(IRCTestCase):
             self.assertEqual(report[:3], (kind, "Bob", "#lobby"))
         return [report[3] for report in heard]
 
-    def test_longestIRCLineIsSplit(self) -> None:
+    def test_longestIRCLinesFitWhole(self) -> None:
         """
-        The longest PRIVMSG or ACTION an IRC client may send reaches native
-        clients whole and the other IRC client in lines of at most 512 bytes
-        (its sender's prefix makes it longer than it was).
+        The longest PRIVMSG and ACTION that fit in an IRC line once the
+        sender's prefix is in front reach native clients and the other IRC
+        client whole, in one line each; a letter more gets 417, and nobody
+        hears it.
         """
         ola, ewa, bob = self.meet()
-        command = "PRIVMSG #lobby :"
-        text = "ą" * ((510 - len(command)) // 2)
-        ewa.sendRaw(command + text)
+        relayed = ":Ewa!~Ewa@127.0.0.1 PRIVMSG #lobby :"
+        text = "ą" * ((510 - len(relayed)) // 2)
+        ewa.sendRaw("PRIVMSG #lobby :" + text)
         bob.expect(f"Ewa: {text}")
-        action = "ę" * ((510 - len(command) - len("\x01ACTION \x01")) // 2)
+        action = "ę" * ((510 - len(relayed) - len("\x01ACTION \x01")) // 2)
         ewa.act("#lobby", action)
         bob.expect(f"* Ewa {action}")
         heard = self.marker(bob, ola)[0]
         self.assertEqual(
-            "".join(report[3] for report in heard if report[0] == "message"), text
+            [(report[0], report[3]) for report in heard], [("message", text), ("action", action)]
         )
-        self.assertEqual(
-            "".join(report[3] for report in heard if report[0] == "action"), action
-        )
-        self.assertEqual(len(heard), 4, heard)
+        ewa.sendRaw("PRIVMSG #lobby :" + text + "ą")
+        ewa.act("#lobby", action + "ę")
+        ewa.sync()
+        refused = [line for line in ewa.rawLines if line.split()[1:2] == ["417"]]
+        self.assertEqual(refused, [f":{SERVER} 417 Ewa :Input line was too long"] * 2)
+        self.assertNothingElse(bob, ola)
         self.assertWellFormed(ola)
 
     def test_lineBreakInNativeText(self) -> None:
@@ -1397,7 +1400,8 @@ class RegistrationTests(IRCTestCase):
     def test_tooLongLine(self) -> None:
         """
         A line longer than 512 bytes gets 417, is heard by nobody, and the
-        connection goes on; a line of exactly 512 bytes is fine.
+        connection goes on; so does a line of 512 bytes, too long once its
+        sender's prefix is in front; the longest that is not is heard.
         """
         (bob,) = self.connectAll("Bob")
         client = self.rawIRC()
@@ -1408,9 +1412,11 @@ class RegistrationTests(IRCTestCase):
         command = "PRIVMSG #lobby :"
         client.sendLine(command + "x" * (511 - len(command)))
         client.expect(f":{SERVER} 417 Ola :Input line was too long")
-        fits = command + "y" * (510 - len(command))
-        client.send(fits.encode() + b"\r\n")
-        bob.expect("Ola: " + "y" * (510 - len(command)))
+        client.send(command.encode() + b"y" * (510 - len(command)) + b"\r\n")
+        client.expect(f":{SERVER} 417 Ola :Input line was too long")
+        fits = "y" * (510 - len(f":Ola!~ola@127.0.0.1 {command}"))
+        client.sendLine(command + fits)
+        bob.expect("Ola: " + fits)
         client.sendLine("PING :alive")
         client.expect(f":{SERVER} PONG {SERVER} :alive")
         self.assertNothingElse(bob)

@@ -8,8 +8,11 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from chatsvc.events import Identity
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IParticipant
+from chatsvc.irc.commands import COMMANDS
+from chatsvc.irc.commands.help import TEXTS
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.irc.wire import parseMessage
 from chatsvc.native.protocol import NativeFactory
@@ -157,6 +160,19 @@ class RegistrationTests(IRCTestCase):
         client = self.irc("Ola")
         client.send("USER a 0 * :b")
         self.assertEqual(client.commands(), ["462"])
+
+    def test_userNeedsARealName(self) -> None:
+        """
+        A USER with an empty real name gets 461 and registers nobody; a
+        proper one then does.
+        """
+        client = self.irc()
+        client.send("NICK Ola", "USER ola 0 * :")
+        [refused] = client.messages()
+        self.assertEqual(refused, parseMessage(":chatsvc 461 Ola USER :Not enough parameters"))
+        self.assertEqual(self.hub.registeredCount(), 0)
+        client.send("USER ola 0 * :Ola")
+        self.assertEqual(client.commands()[0], "001")
 
 
 class ChannelTests(IRCTestCase):
@@ -524,3 +540,323 @@ class BoundsTests(IRCTestCase):
         ola.send("TOPIC #lobby :" + "t" * 480)
         [topic] = ola.messages()
         self.assertEqual(topic.params[-1], "t" * 390)
+
+
+class LusersTests(IRCTestCase):
+    def test_localAndGlobalUsers(self) -> None:
+        """
+        LUSERS ends with 265 and 266: everyone registered, on either
+        front-end, and the most there have been at once, which stays after
+        they leave.
+        """
+        self.nativeUser("Bob")
+        ewa = self.irc("Ewa")
+        ola = self.irc("Ola")
+        ewa.send("QUIT")
+        ewa.protocol.connectionLost(None)
+        ola.send("LUSERS")
+        messages = ola.messages()
+        self.assertEqual([m.command for m in messages], ["251", "252", "253", "254", "255", "265", "266"])
+        self.assertEqual(
+            messages[-2:],
+            [
+                parseMessage(":chatsvc 265 Ola 2 3 :Current local users 2, max 3"),
+                parseMessage(":chatsvc 266 Ola 2 3 :Current global users 2, max 3"),
+            ],
+        )
+        self.assertEqual(messages[4].params[1], "I have 2 clients and 0 servers")
+
+    def test_peakOfACrowdedRoom(self) -> None:
+        """
+        The most at once counts a native user who came and went in a crowded
+        room, of whom nobody heard but in a summary.
+        """
+        hub = Hub(self.clock, crowdSize=1)
+        factory = IRCFactory(hub, self.clock, limits=UNLIMITED)
+        factory.startFactory()
+        ola = IRCConnection(factory)
+        ola.send("NICK Ola", "USER o 0 * :O")
+        ola.raw()
+        native = Connection(NativeFactory(hub, limits=UNLIMITED))
+        native.say("Bob")
+        native.protocol.connectionLost(None)
+        ola.send("LUSERS")
+        self.assertEqual(ola.messages()[-1].params[1:3], ("1", "2"))
+
+    def test_inTheWelcomeBurst(self) -> None:
+        """
+        Registering shows 265 and 266 with the rest of LUSERS, before the MOTD.
+        """
+        client = self.irc()
+        client.send("NICK Ola", "USER ola 0 * :Ola")
+        commands = client.commands()
+        self.assertEqual(commands[-5:], ["265", "266", "375", "372", "376"])
+
+
+class WhowasTests(IRCTestCase):
+    def test_whoLeft(self) -> None:
+        """
+        WHOWAS of someone who quit gives their user, host and real name,
+        the server and when they left, then the end.
+        """
+        ewa = self.irc("Ewa")
+        self.clock.advance(60)
+        ewa.send("QUIT :bye")
+        ewa.protocol.connectionLost(None)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS ewa")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 314 Ola Ewa ~ewa 192.168.1.1 * :Ewa Real"),
+                parseMessage(":chatsvc 312 Ola Ewa chatsvc :Mon Jan 12 1970 13:47:40 UTC"),
+                parseMessage(":chatsvc 369 Ola ewa :End of WHOWAS"),
+            ],
+        )
+
+    def test_renamedAwayAndNativeUsers(self) -> None:
+        """
+        A nickname someone was renamed away from is remembered too, and so
+        is a native user's.
+        """
+        bob = self.nativeUser("Bob")
+        bob.say("/nick Robert")
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Bob")
+        [user, _, end] = ola.messages()
+        self.assertEqual(user.params[1:], ("Bob", "native", "192.168.1.1", "*", ""))
+        self.assertEqual(end.command, "369")
+
+    def test_newestFirstAndCount(self) -> None:
+        """
+        Several holders of a nickname come newest first; a positive count
+        keeps that many, zero, a negative or no count all of them.
+        """
+        for username in ["first", "second"]:
+            gone = self.irc()
+            gone.send("NICK Ewa", f"USER {username} 0 * :Ewa")
+            gone.send("QUIT")
+            gone.protocol.connectionLost(None)
+        ola = self.irc("Ola")
+
+        def users(line: str) -> list[str]:
+            ola.send(line)
+            return [m.params[2] for m in ola.messages() if m.command == "314"]
+
+        self.assertEqual(users("WHOWAS Ewa"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa 1"), ["~second"])
+        self.assertEqual(users("WHOWAS Ewa 2"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa 0"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa -1"), ["~second", "~first"])
+        self.assertEqual(users("WHOWAS Ewa lots"), ["~second", "~first"])
+
+    def test_severalNicknames(self) -> None:
+        """
+        Nicknames separated by commas are answered together, newest first,
+        406 for each nobody held, and one end naming them as asked.
+        """
+        for name in ["Ewa", "Iga"]:
+            gone = self.irc(name)
+            gone.send("QUIT")
+            gone.protocol.connectionLost(None)
+            self.clock.advance(1)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Ewa,Zed,Iga")
+        self.assertEqual(
+            [(m.command, m.params[1]) for m in ola.messages()],
+            [("314", "Iga"), ("312", "Iga"), ("314", "Ewa"), ("312", "Ewa"), ("406", "Zed"), ("369", "Ewa,Zed,Iga")],
+        )
+
+    def test_unknownAndMissing(self) -> None:
+        """
+        A nickname nobody held gets 406 then 369; no nickname gets 431 alone.
+        """
+        ola = self.irc("Ola")
+        ola.send("WHOWAS zed", "WHOWAS", "WHOWAS ,")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 406 Ola zed :There was no such nickname"),
+                parseMessage(":chatsvc 369 Ola zed :End of WHOWAS"),
+                parseMessage(":chatsvc 431 Ola :No nickname given"),
+                parseMessage(":chatsvc 431 Ola :No nickname given"),
+            ],
+        )
+
+    def test_account(self) -> None:
+        """
+        Someone who was logged in to an account is shown with it (330).
+        """
+        self.factory.whowas.record(Identity("Ewa", "~ewa", "192.0.2.7", "ewa", "Ewa Real"), 0.0)
+        ola = self.irc("Ola")
+        ola.send("WHOWAS Ewa")
+        self.assertEqual(
+            ola.messages()[2], parseMessage(":chatsvc 330 Ola Ewa ewa :was logged in as")
+        )
+
+    def test_watchesOnce(self) -> None:
+        """
+        A factory that starts listening again records a departure once.
+        """
+        self.factory.stopFactory()
+        self.factory.startFactory()
+        ewa = self.irc("Ewa")
+        ewa.send("QUIT")
+        ewa.protocol.connectionLost(None)
+        self.assertEqual(len(self.factory.whowas), 1)
+
+
+class HelpTests(IRCTestCase):
+    def test_helpOnACommand(self) -> None:
+        """
+        HELP and HELPOP about a command, in any case, give its usage and what
+        it does between 704 and 706, every line naming the subject.
+        """
+        ola = self.irc("Ola")
+        for command in ["HELP privmsg", "HELPOP PRIVMSG"]:
+            ola.send(command)
+            self.assertEqual(
+                ola.messages(),
+                [
+                    parseMessage(":chatsvc 704 Ola PRIVMSG :** PRIVMSG <target>{,<target>} :<text> **"),
+                    parseMessage(":chatsvc 705 Ola PRIVMSG :"),
+                    parseMessage(
+                        ":chatsvc 705 Ola PRIVMSG :Sends text to channels or people, up to 4 at once, "
+                        "in one line as it was sent."
+                    ),
+                    parseMessage(":chatsvc 706 Ola PRIVMSG :End of /HELP."),
+                ],
+            )
+
+    def test_helpListsTheCommandTable(self) -> None:
+        """
+        HELP alone lists every command the server knows, from its command
+        table, under the subject *; CHATHISTORY only where there is history.
+        """
+        ola = self.irc("Ola")
+        ola.send("HELP")
+        messages = ola.messages()
+        self.assertEqual((messages[0].command, messages[-1].command), ("704", "706"))
+        self.assertEqual({m.params[1] for m in messages}, {"*"})
+        listed = " ".join(m.params[2] for m in messages[3:-1]).split()
+        self.assertEqual(listed, sorted(set(COMMANDS) - {"CHATHISTORY"}))
+
+    def test_everyCommandHasHelp(self) -> None:
+        """
+        The help texts describe exactly the commands of the table.
+        """
+        self.assertEqual(sorted(TEXTS), sorted(COMMANDS))
+
+    def test_unknownSubject(self) -> None:
+        """
+        HELP about something else gets 524 alone.
+        """
+        ola = self.irc("Ola")
+        ola.send("HELP frobnicate", "HELP KICK")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 524 Ola frobnicate :No help available on this topic"),
+                parseMessage(":chatsvc 524 Ola KICK :No help available on this topic"),
+            ],
+        )
+
+    def test_info(self) -> None:
+        """
+        INFO is a few 371 lines, then 374.
+        """
+        ola = self.irc("Ola")
+        ola.send("INFO")
+        messages = ola.messages()
+        self.assertEqual({m.command for m in messages[:-1]}, {"371"})
+        self.assertEqual([len(m.params) for m in messages[:-1]], [2, 2, 2])
+        self.assertEqual(messages[-1], parseMessage(":chatsvc 374 Ola :End of INFO list"))
+
+    def test_links(self) -> None:
+        """
+        LINKS names this one server, at no hops, then ends.
+        """
+        ola = self.irc("Ola")
+        ola.send("LINKS")
+        self.assertEqual(
+            ola.messages(),
+            [
+                parseMessage(":chatsvc 364 Ola chatsvc chatsvc :0 chatsvc"),
+                parseMessage(":chatsvc 365 Ola * :End of /LINKS list"),
+            ],
+        )
+
+
+class InputTooLongTests(IRCTestCase):
+    # ":Ola!~ola@192.168.1.1 PRIVMSG #lobby :" is 38 bytes of the 510.
+    FITS = 510 - 38
+
+    def test_fitsWhole(self) -> None:
+        """
+        A line that fits in 510 bytes once relayed from the sender's mask
+        reaches IRC and native users whole, in one message, whatever tags
+        the IRC recipient takes beside it.
+        """
+        bob = self.nativeUser("Bob")
+        ewa = IRCConnection(self.factory)
+        ewa.send("CAP REQ :server-time message-tags", "NICK Ewa", "USER e 0 * :E", "CAP END", "JOIN #lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        bob.lines()
+        text = "x" * (self.FITS - 2) + "ż"
+        ola.send("PRIVMSG #lobby :" + text)
+        [line] = ewa.raw().split(b"\r\n")[:-1]
+        tags, _, message = line.partition(b" ")
+        self.assertTrue(tags.startswith(b"@time="))
+        self.assertEqual(len(message), 510)
+        self.assertEqual(parseMessage(message.decode("utf-8")).params, ("#lobby", text))
+        self.assertEqual(bob.lines(), ["Ola: " + text])
+        self.assertEqual(ola.messages(), [])
+
+    def test_tooLongOnceRelayed(self) -> None:
+        """
+        A line that fits as sent but not once relayed gets 417, and nobody
+        hears any of it: to a channel, a person, as a NOTICE or an action.
+        """
+        bob = self.nativeUser("Bob")
+        ewa = self.irc("Ewa", "#lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        bob.lines()
+        # A NOTICE is a byte shorter, and so are the nicknames than #lobby.
+        ola.send(
+            "PRIVMSG #lobby :" + "x" * (self.FITS + 1),
+            "NOTICE #LOBBY :" + "x" * (self.FITS + 2),
+            "PRIVMSG ewa,bob :" + "x" * (self.FITS + 4),
+            "PRIVMSG #lobby :\x01ACTION " + "x" * (self.FITS - 8),
+        )
+        refusal = parseMessage(":chatsvc 417 Ola :Input line was too long")
+        self.assertEqual(ola.messages(), [refusal] * 4)
+        self.assertEqual(ewa.messages(), [])
+        self.assertEqual(bob.lines(), [])
+
+    def test_exactForEachTarget(self) -> None:
+        """
+        The limit is reckoned for the command and target as relayed: a
+        NOTICE, or a message to a shorter nickname, may carry more.
+        """
+        bob = self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        bob.lines()
+        ola.send("NOTICE #lobby :" + "x" * (self.FITS + 1), "PRIVMSG BOB :" + "y" * (self.FITS + 3))
+        self.assertEqual(bob.lines(), ["Ola: " + "x" * (self.FITS + 1), "*Ola* " + "y" * (self.FITS + 3)])
+        self.assertEqual(ola.messages(), [])
+
+    def test_actionThatFits(self) -> None:
+        """
+        An action counts with its CTCP markers, whether the client closed
+        them or not.
+        """
+        ewa = self.irc("Ewa", "#lobby")
+        ola = self.irc("Ola", "#lobby")
+        ewa.raw()
+        action = "x" * (self.FITS - 9)
+        ola.send("PRIVMSG #lobby :\x01ACTION " + action)
+        [message] = ewa.messages()
+        self.assertEqual(message.params, ("#lobby", "\x01ACTION " + action + "\x01"))
+        self.assertEqual(ola.messages(), [])

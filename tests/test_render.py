@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import typing
 
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from chatsvc import events
 from chatsvc.i18n import LANGUAGES
 from chatsvc.interfaces import IRenderer
-from chatsvc.irc.render import IRCRenderer
+from chatsvc.irc.render import IRCRenderer, chunks, relayedText, room
 from chatsvc.irc.wire import MAX_LINE_BYTES, parseMessage
 from chatsvc.native import wire
 from chatsvc.native.render import NativeRenderer
@@ -145,3 +147,28 @@ class IRCRenderingTests(SynchronousTestCase):
             self.assertEqual(renderer.renderOwn(SAMPLES[kind]), b"")
         renamed = SAMPLES[events.Renamed]
         self.assertEqual(renderer.renderOwn(renamed), renderer.render(renamed))
+
+
+class ChunksTests(SynchronousTestCase):
+    @given(
+        st.text(st.sampled_from("xż €😀"), max_size=700),
+        st.booleans(),
+        st.sampled_from(["Bob!native@192.0.2.7", "Łukasz!~lukasz@2001:db8::1"]),
+    )
+    def test_wholeIfItFits(self, text: str, action: bool, prefix: str) -> None:
+        """
+        A text that fits in the room of one line is one message, exactly as
+        given; a longer one is pieces of legal lines that make it up.
+        """
+        lines = chunks("PRIVMSG", prefix, "#lobby", text, action)
+        for line in lines:
+            self.assertLessEqual(len(line.encode("utf-8")), MAX_LINE_BYTES)
+        if len(relayedText(text, action).encode("utf-8")) <= room("PRIVMSG", prefix, "#lobby"):
+            [line] = lines
+            self.assertEqual(parseMessage(line).params[-1], relayedText(text, action))
+        else:
+            self.assertGreater(len(lines), 1)
+            texts = [parseMessage(line).params[-1] for line in lines]
+            if action:
+                texts = [piece.removeprefix("\x01ACTION ").removesuffix("\x01") for piece in texts]
+            self.assertEqual("".join(texts).replace(" ", ""), text.replace(" ", ""))

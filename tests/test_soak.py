@@ -700,7 +700,7 @@ class SoakTests(SynchronousTestCase):
             while True:
                 probe.sendLine("LUSERS")
                 lines = []
-                while not lines or " 255 probe " not in lines[-1]:
+                while not lines or " 266 probe " not in lines[-1]:
                     lines.append(probe.readLine(deadline))
                 if any(line.endswith(wanted) for line in lines) and any(
                     line.endswith(" 253 probe 0 :unknown connection(s)") for line in lines
@@ -848,7 +848,8 @@ class SoakTests(SynchronousTestCase):
         for stats, _ in rounds:
             self.assertFalse([key for key in stats if key.startswith("error")], stats)
             self.assertEqual(stats["threads still running"], 0)
-            self.assertEqual(stats.get("314 WHOWAS kept someone", 0), 0)
+            # WHOWAS remembers who just left (within its bound of 10,000).
+            self.assertGreater(stats.get("314 WHOWAS kept someone", 0), 0, stats)
             # The attack happened, and met the bounds.
             self.assertGreater(stats["connections"], 500, stats)
             self.assertGreater(stats.get("405 server full", 0), 0, stats)

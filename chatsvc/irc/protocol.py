@@ -10,15 +10,48 @@ from itertools import count
 from typing import Callable
 
 from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
 
+from chatsvc import events
+from chatsvc.delivery import Audience
 from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
+from chatsvc.interfaces import IObserver
 from chatsvc.irc import wire
 from chatsvc.irc.session import IRCSession
 from chatsvc.net.connection import Limits
 from chatsvc.net.output import Outbox
 from chatsvc.net.tcp import LineServerFactory
+from chatsvc.whowas import Whowas
+
+
+@implementer(IObserver)
+class Peak:
+    """
+    The most people registered at once since start-up, whatever their
+    front-end, for LUSERS (265, 266).
+
+    The count falls only when someone registered leaves, and a L{events.Left}
+    is published after the hub has forgotten them: so the count was one more
+    just before each Left seen, and the highest count ever is either one of
+    those or the count now.
+    """
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self._highest = 0
+
+    def published(self, event: events.Event, audience: Audience) -> None:
+        if isinstance(event, events.Left):
+            self._highest = max(self._highest, self._hub.registeredCount() + 1)
+
+    def highest(self) -> int:
+        """
+        The most registered at once, now included.
+        """
+        self._highest = max(self._highest, self._hub.registeredCount())
+        return self._highest
 
 
 class IRCFactory(LineServerFactory):
@@ -32,6 +65,8 @@ class IRCFactory(LineServerFactory):
     @ivar pingTimeout: seconds after that PING before the client is dropped.
     @ivar history: what CHATHISTORY and the replay on joining read, if the
         server keeps history.
+    @ivar whowas: who gave up which nickname, for WHOWAS.
+    @ivar peak: the most users at once, for LUSERS.
     """
 
     pingInterval = 90.0
@@ -67,10 +102,19 @@ class IRCFactory(LineServerFactory):
         self._wallClock = wallClock
         self._offset = 0.0
         self.created = "at start-up"
+        self.whowas = Whowas()
+        self.peak = Peak(hub)
+        self._observing = False
 
     def startFactory(self) -> None:
         self.created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self._wallClock()))
         self._offset = self._wallClock() - self.clock.seconds()
+        # Once, however often the factory starts listening again: the hub's
+        # delivery path has no way to let go of an observer.
+        if not self._observing:
+            self._observing = True
+            self.hub.delivery.observe(self.whowas)
+            self.hub.delivery.observe(self.peak)
 
     def newBatch(self) -> str:
         """

@@ -44,22 +44,41 @@ def quitReason(reason: str | None) -> str:
     return f"Quit: {reason}" if reason else "Client quit"
 
 
+def relayedText(text: str, action: bool = False) -> str:
+    """
+    The text a message carries: an action as a CTCP ACTION.
+    """
+    return f"{wire.CTCP}ACTION {text}{wire.CTCP}" if action else text
+
+
+def room(command: str, prefix: str, target: str) -> int:
+    """
+    How many bytes of text one IRC line (tags aside) of C{command} from
+    C{prefix} to C{target} carries whole.
+    """
+    head = formatMessage(command, target, "", prefix=prefix)
+    return wire.MAX_LINE_BYTES - len(head.encode("utf-8"))
+
+
 def chunks(command: str, prefix: str, target: str, text: str, action: bool = False) -> list[str]:
     """
-    One message per piece of C{text} that fits in an IRC line.
+    One message per piece of C{text} that fits in an IRC line: one message
+    if it fits whole, as every IRC client's line does (the IRC front-end
+    refuses the others with 417); several only for a native user's longer
+    line.
     """
-    # Most lines fit whole: one formatting, no measuring (a line shorter
-    # than the limit cannot have been cut).
-    whole = f"{wire.CTCP}ACTION {text}{wire.CTCP}" if action else text
+    whole = relayedText(text, action)
     line = formatMessage(command, target, whole, prefix=prefix)
-    if len(line.encode("utf-8")) < wire.MAX_LINE_BYTES:
+    # Most lines fit whole: one formatting, no measuring.  formatMessage
+    # cuts a line that is too long to within 3 bytes of the limit (between
+    # characters), so a line shorter than that is whole.
+    if len(line.encode("utf-8")) < wire.MAX_LINE_BYTES - 3:
         return [line]
-    head = formatMessage(command, target, "x", prefix=prefix)
-    room = 512 - 2 - len(head.encode("utf-8")) - (len("ACTION ") + 2 if action else 0)
-    pieces = wire.splitText(text, max(room, 16))
-    if action:
-        pieces = [f"{wire.CTCP}ACTION {piece}{wire.CTCP}" for piece in pieces]
-    return [formatMessage(command, target, piece, prefix=prefix) for piece in pieces]
+    space = room(command, prefix, target)
+    if len(whole.encode("utf-8")) <= space:
+        return [line]
+    pieces = wire.splitText(text, max(space - (len(whole) - len(text)), 16))
+    return [formatMessage(command, target, relayedText(piece, action), prefix=prefix) for piece in pieces]
 
 
 @implementer(IRenderer)

@@ -6,7 +6,7 @@ with a C{COMMANDS} table of handlers C{(session, params) -> None}.
 from __future__ import annotations
 
 from chatsvc.irc.commands import registration
-from chatsvc.irc.commands import caps, channels, chathistory, messages, queries, server
+from chatsvc.irc.commands import caps, channels, chathistory, help, messages, queries, server
 
 COMMANDS = {
     "CAP": caps.CAP,
@@ -19,6 +19,8 @@ COMMANDS = {
     **queries.COMMANDS,
     **chathistory.COMMANDS,
 }
+# HELP lists this very table.
+COMMANDS.update(help.commands(COMMANDS))
 
 # Commands a client may send before it is registered.
 BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})

@@ -9,9 +9,14 @@ from typing import TYPE_CHECKING
 
 from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
 from chatsvc.irc import wire
+from chatsvc.irc.commands.server import SERVER_INFO, wallTime
+from chatsvc.names import nameKey
 
 if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
+
+# Nicknames one WHOWAS may name (TARGMAX); the rest are not looked up.
+MAX_WHOWAS_TARGETS = 4
 
 
 def WHO(session: IRCSession, params: tuple[str, ...]) -> None:
@@ -77,7 +82,7 @@ def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
                 " ".join(wire.channelName(room.name) for room in member.rooms),
             )
         )
-    lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, "chatsvc"))
+    lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, SERVER_INFO))
     if member.away:
         lines.append(session.numeric(wire.RPL_AWAY, name, member.away))
     lines.append(
@@ -94,15 +99,51 @@ def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
 
 
 def WHOWAS(session: IRCSession, params: tuple[str, ...]) -> None:
-    if not params or not params[0]:
+    """
+    Who held the nicknames (up to L{MAX_WHOWAS_TARGETS}), newest first
+    across them all, as RFC 1459 searches its history backward: at most
+    C{count} of each if it is positive, else all that are kept.
+    """
+    nicknames = [nickname for nickname in params[0].split(",") if nickname] if params else []
+    if not nicknames:
         session.reply(wire.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
-    session.sendMany(
-        [
-            session.numeric(wire.ERR_WASNOSUCHNICK, params[0], "There was no such nickname"),
-            session.numeric(wire.RPL_ENDOFWHOWAS, params[0], "End of WHOWAS"),
-        ]
-    )
+    nicknames = nicknames[:MAX_WHOWAS_TARGETS]
+    server = session.server
+    found = server.whowas.find(nicknames, _whowasCount(params[1:2]))
+    lines = []
+    for gone in found:
+        who = gone.identity
+        name = who.nickname
+        lines.append(
+            session.numeric(wire.RPL_WHOWASUSER, name, who.username, who.host, "*", who.realname)
+        )
+        lines.append(
+            session.numeric(
+                wire.RPL_WHOISSERVER, name, server.serverName, wallTime(session, gone.time)
+            )
+        )
+        if who.account:
+            lines.append(
+                session.numeric(wire.RPL_WHOISACCOUNT, name, who.account, "was logged in as")
+            )
+    known = {nameKey(gone.identity.nickname) for gone in found}
+    lines += [
+        session.numeric(wire.ERR_WASNOSUCHNICK, nickname, "There was no such nickname")
+        for nickname in nicknames
+        if nameKey(nickname) not in known
+    ]
+    lines.append(session.numeric(wire.RPL_ENDOFWHOWAS, params[0], "End of WHOWAS"))
+    session.sendMany(lines)
+
+
+def _whowasCount(given: tuple[str, ...]) -> int | None:
+    # Anything but a positive number asks for a full search.
+    try:
+        count = int(given[0])
+    except (IndexError, ValueError):
+        return None
+    return count if count > 0 else None
 
 
 def ISON(session: IRCSession, params: tuple[str, ...]) -> None:

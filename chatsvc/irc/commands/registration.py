@@ -84,7 +84,8 @@ def USER(session: IRCSession, params: tuple[str, ...]) -> None:
     if registration.done:
         session.reply(wire.ERR_ALREADYREGISTERED, "You may not reregister")
         return
-    if len(params) < 4 or not params[0]:
+    # An empty user name or real name is as good as none (modern IRC docs).
+    if len(params) < 4 or not params[0] or not params[3]:
         session.reply(wire.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(c for c in params[0] if c.isascii() and (c.isalnum() or c in "-_."))

@@ -1,6 +1,7 @@
 """
 IRC commands about the connection and the server: PING, PONG, QUIT, LUSERS,
-MOTD, VERSION, TIME, MODE, OPER; and what the server says of itself (005).
+MOTD, VERSION, TIME, INFO, LINKS, MODE, OPER; and what the server says of
+itself (005).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
 
 NETWORK = "chatsvc"
+# What WHOIS and LINKS say of the server.
+SERVER_INFO = "chatsvc"
 
 
 def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
@@ -47,7 +50,7 @@ def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
         "NETWORK=" + NETWORK,
         "NICKLEN=%d" % MAX_NAME_LENGTH,
         "PREFIX=",
-        "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1",
+        "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1,WHOWAS:4",
         "TOPICLEN=%d" % MAX_TOPIC_LENGTH,
         "UTF8ONLY",
     ]
@@ -79,6 +82,8 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
     users = hub.registeredCount()
     unknown = len(hub.members) - users
+    # One server: everyone is local, and the local counts are the global ones.
+    highest = str(session.server.peak.highest())
     session.sendMany(
         [
             session.numeric(
@@ -88,6 +93,18 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
             session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
             session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),
+            session.numeric(
+                wire.RPL_LOCALUSERS,
+                str(users),
+                highest,
+                f"Current local users {users}, max {highest}",
+            ),
+            session.numeric(
+                wire.RPL_GLOBALUSERS,
+                str(users),
+                highest,
+                f"Current global users {users}, max {highest}",
+            ),
         ]
     )
 
@@ -109,11 +126,43 @@ def VERSION(session: IRCSession, params: tuple[str, ...]) -> None:
 
 
 def TIME(session: IRCSession, params: tuple[str, ...]) -> None:
-    now = session.server.epoch(session.server.clock.seconds())
     session.reply(
-        wire.RPL_TIME,
-        session.server.serverName,
-        time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(now)),
+        wire.RPL_TIME, session.server.serverName, wallTime(session, session.server.clock.seconds())
+    )
+
+
+def wallTime(session: IRCSession, seconds: float) -> str:
+    """
+    A moment on the hub's clock as people read it, in UTC.
+    """
+    return time.strftime("%a %b %d %Y %H:%M:%S UTC", time.gmtime(session.server.epoch(seconds)))
+
+
+def INFO(session: IRCSession, params: tuple[str, ...]) -> None:
+    server = session.server
+    lines = [
+        f"chatsvc {__version__}, a chat server on Twisted: a native line protocol",
+        "and IRC, one set of nicknames and rooms.",
+        f"Started {server.created}.",
+    ]
+    session.sendMany(
+        [
+            *(session.numeric(wire.RPL_INFO, line) for line in lines),
+            session.numeric(wire.RPL_ENDOFINFO, "End of INFO list"),
+        ]
+    )
+
+
+def LINKS(session: IRCSession, params: tuple[str, ...]) -> None:
+    # One server, linked to itself at no hops: "<server> <server> :0 <info>"
+    # as servers answer and irctest expects (the modern documents' "*" in
+    # the first place is an older reading).
+    name = session.server.serverName
+    session.sendMany(
+        [
+            session.numeric(wire.RPL_LINKS, name, name, f"0 {SERVER_INFO}"),
+            session.numeric(wire.RPL_ENDOFLINKS, "*", "End of /LINKS list"),
+        ]
     )
 
 
@@ -184,6 +233,8 @@ COMMANDS = {
     "MOTD": MOTD,
     "VERSION": VERSION,
     "TIME": TIME,
+    "INFO": INFO,
+    "LINKS": LINKS,
     "MODE": MODE,
     "OPER": OPER,
 }

@@ -32,6 +32,11 @@ class IRCFactory(LineServerFactory):
     @ivar pingTimeout: seconds after that PING before the client is dropped.
     @ivar history: what CHATHISTORY and the replay on joining read, if the
         server keeps history.
+    @ivar accounts: the account store (C{exists}, C{owner}, C{register},
+        C{login}, ... answering with Deferreds), if the server has
+        accounts: SASL, REGISTER and C{PASS account:password} use it.
+    @ivar opers: the server operators (C{verify(name, password)}, a
+        Deferred of a bool), if there are any: OPER uses it.
     """
 
     pingInterval = 90.0
@@ -48,6 +53,8 @@ class IRCFactory(LineServerFactory):
         outbox: Outbox | None = None,
         language: str = DEFAULT_LANGUAGE,
         history: History | None = None,
+        accounts=None,
+        opers=None,
     ) -> None:
         super().__init__(
             hub,
@@ -62,6 +69,8 @@ class IRCFactory(LineServerFactory):
         self.serverName = serverName
         self.language = language
         self.history = history
+        self.accounts = accounts
+        self.opers = opers
         self._batches = count(1)
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]
         self._wallClock = wallClock

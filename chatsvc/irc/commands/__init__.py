@@ -6,7 +6,19 @@ with a C{COMMANDS} table of handlers C{(session, params) -> None}.
 from __future__ import annotations
 
 from chatsvc.irc.commands import registration
-from chatsvc.irc.commands import caps, channels, chathistory, messages, queries, server
+from chatsvc.irc.commands import (
+    accounts,
+    caps,
+    channels,
+    chathistory,
+    messages,
+    moderation,
+    operators,
+    profile,
+    queries,
+    sasl,
+    server,
+)
 
 COMMANDS = {
     "CAP": caps.CAP,
@@ -15,15 +27,22 @@ COMMANDS = {
     "USER": registration.USER,
     **server.COMMANDS,
     **channels.COMMANDS,
+    **moderation.COMMANDS,
     **messages.COMMANDS,
     **queries.COMMANDS,
     **chathistory.COMMANDS,
+    **operators.COMMANDS,
+    **profile.COMMANDS,
+    **sasl.COMMANDS,
+    **accounts.COMMANDS,
 }
 
-# Commands a client may send before it is registered.
-BEFORE_REGISTRATION = frozenset({"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT"})
+# Commands a client may send before it is registered (logging in and
+# creating an account included: draft/account-registration's
+# before-connect).
+BEFORE_REGISTRATION = frozenset(
+    {"CAP", "PASS", "NICK", "USER", "PING", "PONG", "QUIT", "AUTHENTICATE", "REGISTER"}
+)
 
 # Commands of RFC 2812 that need powers nobody has here.
-OPERATOR_ONLY = frozenset(
-    {"KICK", "KILL", "INVITE", "SQUIT", "CONNECT", "REHASH", "DIE", "RESTART", "WALLOPS"}
-)
+OPERATOR_ONLY = frozenset({"SQUIT", "CONNECT", "REHASH", "DIE", "RESTART"})

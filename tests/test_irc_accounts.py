@@ -16,7 +16,7 @@ from chatsvc.irc.protocol import IRCFactory
 from chatsvc.irc.wire import parseMessage
 from chatsvc.net.output import Outbox
 from chatsvc.testing import FakeAccounts, FakeOpers
-from tests.test_irc_protocol import IRCConnection, IRCTestCase
+from tests.test_irc_protocol import IRCTestCase
 from tests.test_native import UNLIMITED
 
 

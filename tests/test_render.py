@@ -8,7 +8,6 @@ from __future__ import annotations
 import typing
 
 from attrs import evolve
-
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -16,8 +15,8 @@ from chatsvc import events
 from chatsvc.i18n import LANGUAGES
 from chatsvc.interfaces import IRenderer
 from chatsvc.irc.render import RENDERING, IRCRenderer
-from chatsvc.moderation import ModeChange
 from chatsvc.irc.wire import MAX_LINE_BYTES, parseMessage
+from chatsvc.moderation import ModeChange
 from chatsvc.native import wire
 from chatsvc.native.render import NativeRenderer
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from chatsvc.moderation import FLAG_MODES, KEY_MODES, LIMIT_MODES, LIST_MODES, ROLE_MODES, ModeChange
+from chatsvc.moderation import (
+    FLAG_MODES,
+    KEY_MODES,
+    LIMIT_MODES,
+    LIST_MODES,
+    ROLE_MODES,
+    ModeChange,
+)
 
 # Every channel mode letter the server knows.
 CHANNEL_MODES = LIST_MODES + KEY_MODES + LIMIT_MODES + FLAG_MODES + ROLE_MODES

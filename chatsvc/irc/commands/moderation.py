@@ -19,7 +19,7 @@ from chatsvc.errors import (
 from chatsvc.irc import wire
 from chatsvc.irc.modes import parseModes
 from chatsvc.irc.render import IRCRenderer, inviteLine
-from chatsvc.moderation import KEY_MODES, LIMIT_MODES, Modes, ModeChange, applySetting
+from chatsvc.moderation import KEY_MODES, LIMIT_MODES, ModeChange, Modes, applySetting
 
 if TYPE_CHECKING:
     from chatsvc.hub import Room
@@ -49,7 +49,7 @@ def channelMode(session: IRCSession, channel: str, params: tuple[str, ...]) -> N
     if not changes:
         return
     try:
-        made, refused = session.hub.setModes(session.member, room.name, changes)
+        _, refused = session.hub.setModes(session.member, room.name, changes)
     except ChatError as error:
         session.refuse("MODE", error, channel)
         return
@@ -62,16 +62,16 @@ def _valid(session: IRCSession, channel: str, change: ModeChange) -> bool:
     Whether a key or limit to set could be one (696 if not): the hub
     would leave out one that cannot without a word.
     """
-    if change.adding and change.letter in KEY_MODES + LIMIT_MODES:
-        if applySetting(Modes(), change) is None:
-            session.reply(
-                wire.ERR_INVALIDMODEPARAM,
-                channel,
-                change.letter,
-                change.argument or "*",
-                "Invalid key" if change.letter in KEY_MODES else "Invalid limit",
-            )
-            return False
+    settable = change.letter in KEY_MODES + LIMIT_MODES
+    if change.adding and settable and applySetting(Modes(), change) is None:
+        session.reply(
+            wire.ERR_INVALIDMODEPARAM,
+            channel,
+            change.letter,
+            change.argument or "*",
+            "Invalid key" if change.letter in KEY_MODES else "Invalid limit",
+        )
+        return False
     return True
 
 

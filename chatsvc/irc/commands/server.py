@@ -19,7 +19,14 @@ from chatsvc.irc.commands.moderation import channelMode
 from chatsvc.irc.modes import CHANNEL_MODES, MAX_MODES
 from chatsvc.irc.render import quitReason
 from chatsvc.irc.wire import formatMessage
-from chatsvc.moderation import FLAG_MODES, KEY_MODES, LIMIT_MODES, LIST_MODES, MAX_BANS, ROLE_MODES
+from chatsvc.moderation import (
+    FLAG_MODES,
+    KEY_MODES,
+    LIMIT_MODES,
+    LIST_MODES,
+    MAX_BANS,
+    ROLE_MODES,
+)
 from chatsvc.names import MAX_AWAY_LENGTH, MAX_NAME_LENGTH, MAX_TOPIC_LENGTH
 
 if TYPE_CHECKING:

@@ -38,7 +38,9 @@ POLISH = "Zażółć gęślą jaźń"
 # What CAP LS offers, history's capabilities included (the servers here keep
 # history in a SQLite file).
 OFFERED = (
-    "batch cap-notify draft/chathistory draft/event-playback echo-message message-tags server-time"
+    "account-notify account-tag away-notify batch cap-notify draft/chathistory "
+    "draft/event-playback echo-message extended-join invite-notify message-tags multi-prefix "
+    "server-time setname userhost-in-names"
 )
 
 
@@ -514,11 +516,30 @@ class IRCTestCase(ServerTestCase):
     def package(self, nickname: str, channels: str | None = "#lobby") -> PackagePeer:
         return self.peer(PackagePeer, nickname, channels)
 
-    def meet(self) -> tuple[TwistedPeer, PackagePeer, LineClient]:
+    def meet(self, operator: str | None = None) -> tuple[TwistedPeer, PackagePeer, LineClient]:
         """
         Ola (IRCClient), Ewa (the irc package) and Bob (native) in #lobby,
         each having heard the others arrive, nothing left unread.
+
+        Bob comes first, so is the channel's operator, unless C{operator}
+        names Ola or Ewa, who then comes first.
         """
+        if operator == "Ola":
+            ola = self.twisted("Ola")
+            (bob,) = self.connectAll("Bob")
+            ola.expect("join", "Bob", "#lobby")
+            ewa = self.package("Ewa")
+            bob.expect("Ewa joined the chat!")
+            ola.expect("join", "Ewa", "#lobby")
+            return ola, ewa, bob
+        if operator == "Ewa":
+            ewa = self.package("Ewa")
+            (bob,) = self.connectAll("Bob")
+            ewa.expect("join", "Bob", "#lobby")
+            ola = self.twisted("Ola")
+            bob.expect("Ola joined the chat!")
+            ewa.expect("join", "Ola", "#lobby")
+            return ola, ewa, bob
         (bob,) = self.connectAll("Bob")
         ola = self.twisted("Ola")
         bob.expect("Ola joined the chat!")
@@ -837,7 +858,8 @@ class ComingAndGoingTests(IRCTestCase):
     def test_IRCJoin(self) -> None:
         """
         An IRC JOIN to #lobby is announced to native clients as a join, and
-        the joiner's NAMES lists the native users too.
+        the joiner's NAMES lists the native users too (the first one in as
+        the operator).
         """
         (bob,) = self.connectAll("Bob")
         ola = self.twisted("Ola", channels=None)
@@ -845,7 +867,7 @@ class ComingAndGoingTests(IRCTestCase):
         ola.expect("join", "Ola", "#lobby")
         self.assertEqual(
             ola.until("366", "#lobby", "End of /NAMES list"),
-            [("353", "=", "#lobby", "Bob Ola")],
+            [("353", "=", "#lobby", "@Bob Ola")],
         )
         bob.expect("Ola joined the chat!")
 
@@ -1026,7 +1048,7 @@ class TopicTests(IRCTestCase):
         A TOPIC set on IRC reaches native clients as a notice, IRC clients as
         TOPIC (the setter included), and later joiners as 332.
         """
-        ola, ewa, bob = self.meet()
+        ola, ewa, bob = self.meet(operator="Ola")
         ola.setTopic("#lobby", POLISH)
         ola.expectNext("topic", "Ola", "#lobby", POLISH)
         ewa.expectNext("topic", "Ola", "#lobby", POLISH)
@@ -1061,7 +1083,7 @@ class TopicTests(IRCTestCase):
         A CR inside a TOPIC line cannot start a new line for anyone: IRC
         clients see a space, native clients a visible control picture.
         """
-        ola, ewa, bob = self.meet()
+        ola, ewa, bob = self.meet(operator="Ewa")
         ewa.sendRaw("TOPIC #lobby :calm\rQUIT :pwned")
         ewa.expectNext("topic", "Ewa", "#lobby", "calm QUIT :pwned")
         ola.expectNext("topic", "Ewa", "#lobby", "calm QUIT :pwned")
@@ -1075,7 +1097,7 @@ class TopicTests(IRCTestCase):
         The longest TOPIC line a client may send, in two-byte letters,
         reaches the others in lines of at most 512 bytes.
         """
-        ola, ewa, bob = self.meet()
+        ola, ewa, bob = self.meet(operator="Ewa")
         command = "TOPIC #lobby :"
         topic = "ż" * ((510 - len(command)) // 2)
         ewa.sendRaw(command + topic)
@@ -1108,7 +1130,7 @@ class ChannelsTests(IRCTestCase):
         ola.say("#b", "hello #b")
         ewa.expectNext("message", "Ola", "#b", "hello #b")
         ewa.whois("Ola")
-        ewa.expect("319", "Ola", "#a #b")
+        ewa.expect("319", "Ola", "@#a @#b")
 
     def test_nativeMeetsIRCInAnotherRoom(self) -> None:
         """
@@ -1457,12 +1479,13 @@ class QueryTests(IRCTestCase):
 
     def test_whoisNative(self) -> None:
         """
-        WHOIS of a native user names them C{nick!native@host}, in #lobby.
+        WHOIS of a native user names them C{nick!native@host}, in #lobby
+        (its operator, having come first).
         """
         ola, ewa, bob = self.meet()
         ewa.whois("bob")
         ewa.expectNext("311", "Bob", "native", "127.0.0.1", "*", "")
-        ewa.expectNext("319", "Bob", "#lobby")
+        ewa.expectNext("319", "Bob", "@#lobby")
         ewa.expectNext("312", "Bob", SERVER, "chatsvc")
         ewa.expectNext("317", "Bob", ANY, ANY, "seconds idle, signon time")
         ewa.expectNext("318", "Bob", "End of /WHOIS list")
@@ -1478,7 +1501,7 @@ class QueryTests(IRCTestCase):
         ewa.expect("306", "You have been marked as being away")
         ola.whois("Ewa")
         ola.expectNext("311", "Ewa", "~Ewa", "127.0.0.1", "*", "irc package")
-        ola.expectNext("319", "Ewa", "#lobby #a")
+        ola.expectNext("319", "Ewa", "#lobby @#a")
         ola.expectNext("312", "Ewa", SERVER, "chatsvc")
         ola.expectNext("301", "Ewa", "Na obiedzie")
         ola.expectNext("317", "Ewa", ANY, ANY, "seconds idle, signon time")
@@ -1532,11 +1555,12 @@ class QueryTests(IRCTestCase):
 
     def test_names(self) -> None:
         """
-        NAMES lists everyone in a channel, native users included.
+        NAMES lists everyone in a channel, native users included, the
+        operator (Bob, who came first) with @.
         """
         ola, ewa, bob = self.meet()
         ewa.sendRaw("NAMES #lobby")
-        ewa.expectNext("353", "=", "#lobby", "Bob Ola Ewa")
+        ewa.expectNext("353", "=", "#lobby", "@Bob Ola Ewa")
         ewa.expectNext("366", "#lobby", "End of /NAMES list")
 
     def test_list(self) -> None:
@@ -1554,13 +1578,14 @@ class QueryTests(IRCTestCase):
 
     def test_who(self) -> None:
         """
-        WHO #lobby gives a 352 per member, native users included.
+        WHO #lobby gives a 352 per member, native users included (Bob, who
+        came first, as the operator).
         """
         ola, ewa, bob = self.meet()
         ola.away("gone")
         ola.expectNext("306", "You have been marked as being away")
         ewa.sendRaw("WHO #lobby")
-        ewa.expectNext("352", "#lobby", "native", "127.0.0.1", SERVER, "Bob", "H", "0 ")
+        ewa.expectNext("352", "#lobby", "native", "127.0.0.1", SERVER, "Bob", "H@", "0 ")
         ewa.expectNext(
             "352", "#lobby", "~Ola", "127.0.0.1", SERVER, "Ola", "G", "0 Twisted client"
         )

@@ -97,27 +97,47 @@ class RegistrationTests(IRCTestCase):
 
     def test_isupportTellsTheTruth(self) -> None:
         """
-        005 names our limits, UTF-8 only, and no operator prefixes.
+        005 names our limits, UTF-8 only, the operator and voice prefixes
+        and the channel modes the hub keeps; 004 the same modes.
         """
         client = self.irc()
         client.send("NICK Ola", "USER ola 0 * :Ola")
-        tokens = [p for m in client.messages() if m.command == "005" for p in m.params[1:-1]]
-        for token in ["NICKLEN=32", "CHANTYPES=#", "PREFIX=", "UTF8ONLY", "CHANNELLEN=33", "TOPICLEN=390"]:
+        messages = client.messages()
+        tokens = [p for m in messages if m.command == "005" for p in m.params[1:-1]]
+        for token in [
+            "NICKLEN=32",
+            "CHANTYPES=#",
+            "PREFIX=(ov)@+",
+            "CHANMODES=b,k,l,imnst",
+            "MAXLIST=b:100",
+            "MODES=4",
+            "UTF8ONLY",
+            "CHANNELLEN=33",
+            "TOPICLEN=390",
+        ]:
             self.assertIn(token, tokens)
+        [myInfo] = [m for m in messages if m.command == "004"]
+        self.assertEqual(myInfo.params[3:], ("io", "biklmnostv", "bklov"))
 
     def test_capHoldsRegistration(self) -> None:
         """
         A client that starts CAP negotiation registers only after CAP END, and
         is refused a capability that is not offered (history ones are not,
-        by a server that keeps none).
+        by a server that keeps none, nor SASL by one without accounts).
         """
         client = self.irc()
-        client.send("CAP LS 302", "NICK Ola", "USER ola 0 * :Ola", "CAP REQ :multi-prefix")
-        offered = "batch cap-notify echo-message message-tags server-time"
+        client.send("CAP LS 302", "NICK Ola", "USER ola 0 * :Ola", "CAP REQ :draft/chathistory")
+        offered = (
+            "account-notify account-tag away-notify batch cap-notify echo-message "
+            "extended-join invite-notify message-tags multi-prefix server-time setname "
+            "userhost-in-names"
+        )
         self.assertEqual(
             [(m.command, m.params) for m in client.messages()],
-            [("CAP", ("*", "LS", offered)), ("CAP", ("*", "NAK", "multi-prefix"))],
+            [("CAP", ("*", "LS", offered)), ("CAP", ("*", "NAK", "draft/chathistory"))],
         )
+        client.send("CAP REQ sasl")
+        self.assertEqual(client.messages()[0].params, ("*", "NAK", "sasl"))
         client.send("CAP END")
         self.assertEqual(client.commands()[0], "001")
 
@@ -179,7 +199,8 @@ class ChannelTests(IRCTestCase):
     def test_joinSharesTheNativeRoom(self) -> None:
         """
         Joining #lobby puts an IRC user beside native users: the names reply
-        lists them, and they hear of the join.
+        lists them (the first one in, its operator, with @), and they hear
+        of the join.
         """
         bob = self.nativeUser("Bob")
         ola = self.irc("Ola")
@@ -187,7 +208,7 @@ class ChannelTests(IRCTestCase):
         messages = ola.messages()
         self.assertEqual(messages[0], parseMessage(":Ola!~ola@192.168.1.1 JOIN #lobby"))
         names = [m for m in messages if m.command == "353"][0]
-        self.assertEqual(names.params[-1].split(), ["Bob", "Ola"])
+        self.assertEqual(names.params[-1].split(), ["@Bob", "Ola"])
         self.assertEqual(messages[-1].command, "366")
         self.assertEqual(bob.lines(), ["Ola joined the chat!"])
 
@@ -303,19 +324,22 @@ class ChannelTests(IRCTestCase):
 
     def test_topic(self) -> None:
         """
-        TOPIC sets, shows and announces a room's topic; nobody can inject a
-        line through it.
+        TOPIC sets, shows and announces a room's topic (its operator, the
+        first one in, sets it); nobody can inject a line through it.
         """
-        bob = self.nativeUser("Bob")
         ola = self.irc("Ola", "#lobby")
+        bob = self.nativeUser("Bob")
         bob.lines()
+        ola.raw()
         ola.send("TOPIC #lobby")
         self.assertEqual(ola.commands(), ["331"])
         ola.send("TOPIC #lobby :Witamy\x1b[2J")
         self.assertEqual(ola.messages(), [parseMessage(":Ola!~ola@192.168.1.1 TOPIC #lobby :Witamy\x1b[2J")])
         self.assertEqual(bob.lines(), ["Ola set the topic of room lobby: Witamy\u241b[2J"])
         ola.send("TOPIC #lobby")
-        self.assertEqual(ola.messages()[0].params[-1], "Witamy\x1b[2J")
+        topic, whoTime = ola.messages()
+        self.assertEqual(topic.params[-1], "Witamy\x1b[2J")
+        self.assertEqual((whoTime.command, whoTime.params[1:]), ("333", ("#lobby", "Ola", "1000000")))
 
     def test_crowdSummaryIsANotice(self) -> None:
         """
@@ -355,7 +379,8 @@ class ChannelTests(IRCTestCase):
 class QueryTests(IRCTestCase):
     def test_whois(self) -> None:
         """
-        WHOIS tells the mask, channels, idle time and sign-on of a native user.
+        WHOIS tells the mask, channels (with the sign of its role there),
+        idle time and sign-on of a native user.
         """
         self.clock.advance(50)
         self.nativeUser("Bob")
@@ -364,7 +389,7 @@ class QueryTests(IRCTestCase):
         ola.send("WHOIS bob")
         messages = {m.command: m.params for m in ola.messages()}
         self.assertEqual(messages["311"][1:4], ("Bob", "native", "192.168.1.1"))
-        self.assertEqual(messages["319"][-1], "#lobby")
+        self.assertEqual(messages["319"][-1], "@#lobby")
         self.assertEqual(messages["317"][2:4], ("10", str(1_000_000 + 50)))
         self.assertIn("318", messages)
         ola.send("WHOIS nobody")
@@ -390,11 +415,12 @@ class QueryTests(IRCTestCase):
     def test_modes(self) -> None:
         """
         MODE answers queries; setting channel modes needs an operator, and
-        there are none.
+        who came in after the first is none.
         """
+        self.nativeUser("Bob")
         ola = self.irc("Ola", "#lobby")
         ola.send("MODE #lobby", "MODE #lobby +b", "MODE #lobby +m", "MODE Ola", "MODE Ola +i", "MODE Ola +z")
-        self.assertEqual(ola.commands(), ["324", "368", "482", "221", "MODE", "501"])
+        self.assertEqual(ola.commands(), ["324", "329", "368", "482", "221", "MODE", "501"])
 
     def test_isonUserhost(self) -> None:
         """
@@ -409,11 +435,13 @@ class QueryTests(IRCTestCase):
 
     def test_unknownAndOperatorCommands(self) -> None:
         """
-        Unknown commands get 421; operator commands say nobody is one.
+        Unknown commands get 421; KICK by someone who is no channel operator
+        gets 482; OPER on a server without operators 491.
         """
-        ola = self.irc("Ola")
-        ola.send("FROBNICATE x", "KICK #lobby Bob", "OPER a b")
-        self.assertEqual(ola.commands(), ["421", "482", "491"])
+        self.nativeUser("Bob")
+        ola = self.irc("Ola", "#lobby")
+        ola.send("FROBNICATE x", "KICK #lobby Bob", "OPER a b", "DIE")
+        self.assertEqual(ola.commands(), ["421", "482", "491", "481"])
 
 
 class FramingTests(IRCTestCase):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import typing
 
+from attrs import evolve
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
@@ -15,8 +16,9 @@ from zope.interface.verify import verifyObject
 from chatsvc import events
 from chatsvc.i18n import LANGUAGES
 from chatsvc.interfaces import IRenderer
-from chatsvc.irc.render import IRCRenderer, chunks, relayedText, room
+from chatsvc.irc.render import RENDERING, IRCRenderer, chunks, relayedText, room
 from chatsvc.irc.wire import MAX_LINE_BYTES, parseMessage
+from chatsvc.moderation import ModeChange
 from chatsvc.native import wire
 from chatsvc.native.render import NativeRenderer
 
@@ -40,10 +42,23 @@ SAMPLES: dict[type, events.Event] = {
     events.TimedOut: events.TimedOut("192.0.2.7"),
     events.Closing: events.Closing(),
     events.Announcement: events.Announcement("history-failing"),
+    events.ModeChanged: events.ModeChanged(
+        OLA, "lobby", (ModeChange(True, "o", "Bob"), ModeChange(False, "t"))
+    ),
+    events.Kicked: events.Kicked(OLA, "lobby", "Bob", "spam"),
+    events.Invited: events.Invited(OLA, "lobby", "Bob"),
+    events.AccountChanged: events.AccountChanged(OLA, "ola"),
+    events.AwayChanged: events.AwayChanged(OLA, "lunch"),
+    events.RealnameChanged: events.RealnameChanged(OLA, "Ola Nowak"),
+    events.Wallops: events.Wallops(OLA, "restarting soon"),
+    events.Killed: events.Killed(OLA, "flooding"),
 }
 
 # IRC says these its own way (replies to registration and JOIN), not as events.
 IRC_SILENT = {events.Welcome, events.Moved}
+# And these only to clients that negotiated the capability that asks for
+# them (account-notify, away-notify, setname, invite-notify).
+IRC_NOTIFIED = {events.AccountChanged, events.AwayChanged, events.RealnameChanged, events.Invited}
 
 
 class EventUnionTests(SynchronousTestCase):
@@ -113,22 +128,60 @@ class IRCRenderingTests(SynchronousTestCase):
     def test_everyEventInEveryLanguage(self) -> None:
         """
         Every event type is IRC lines that parse and fit, naming the sender
-        by the identity the event carries; only native notices say nothing.
+        by the identity the event carries (but for the ERROR that ends the
+        connection of someone killed); only native notices say nothing, and
+        notifications only to the clients that asked for them.
         """
         for language in LANGUAGES:
-            renderer = IRCRenderer.forServer("irc.example", language)
-            for kind, event in SAMPLES.items():
-                lines = renderer.lines(event)
-                if kind in IRC_SILENT:
-                    self.assertEqual(lines, [], kind)
-                    continue
-                self.assertTrue(lines, kind)
-                for line in lines:
-                    self.assertLessEqual(len(line.encode("utf-8")), MAX_LINE_BYTES)
-                    message = parseMessage(line)
-                    self.assertIsNotNone(message)
-                    if isinstance(event, events._Caused):
-                        self.assertEqual(message.prefix, OLA.mask, kind)
+            for capabilities in (frozenset(), RENDERING):
+                renderer = IRCRenderer.forServer("irc.example", language, capabilities)
+                for kind, event in SAMPLES.items():
+                    lines = renderer.lines(event)
+                    if kind in IRC_SILENT or (kind in IRC_NOTIFIED and not capabilities):
+                        self.assertEqual(lines, [], kind)
+                        continue
+                    self.assertTrue(lines, kind)
+                    for line in lines:
+                        self.assertLessEqual(len(line.encode("utf-8")), MAX_LINE_BYTES)
+                        message = parseMessage(line)
+                        self.assertIsNotNone(message)
+                        if isinstance(event, events._Caused) and message.command != "ERROR":
+                            self.assertEqual(message.prefix, OLA.mask, kind)
+
+    def test_moderationLines(self) -> None:
+        """
+        Mode changes, kicks, invitations, notifications, WALLOPS and KILL
+        read as IRC servers word them.
+        """
+        renderer = IRCRenderer.forServer("irc.example", "en", RENDERING)
+        lines = {kind: renderer.lines(SAMPLES[kind]) for kind in SAMPLES}
+        mask = OLA.mask
+        self.assertEqual(lines[events.ModeChanged], [f":{mask} MODE #lobby +o-t :Bob"])
+        self.assertEqual(lines[events.Kicked], [f":{mask} KICK #lobby Bob :spam"])
+        self.assertEqual(lines[events.Invited], [f":{mask} INVITE Bob :#lobby"])
+        self.assertEqual(lines[events.AccountChanged], [f":{mask} ACCOUNT ola"])
+        self.assertEqual(lines[events.AwayChanged], [f":{mask} AWAY lunch"])
+        self.assertEqual(lines[events.RealnameChanged], [f":{mask} SETNAME :Ola Nowak"])
+        self.assertEqual(lines[events.Wallops], [f":{mask} WALLOPS :restarting soon"])
+        self.assertEqual(
+            lines[events.Killed],
+            ["ERROR :Closing Link: irc.example (Killed (Ola (flooding)))"],
+        )
+        self.assertEqual(
+            renderer.lines(events.AccountChanged(OLA, None)), [f":{mask} ACCOUNT *"]
+        )
+        self.assertEqual(renderer.lines(events.AwayChanged(OLA, None)), [f":{mask} AWAY"])
+        joined = events.Joined(evolve(OLA, account="ola", realname="Ola N"), "lobby")
+        self.assertEqual(renderer.lines(joined), [f":{mask} JOIN #lobby ola :Ola N"])
+
+    def test_accountTag(self) -> None:
+        """
+        With account-tag, what a logged-in user does carries its account.
+        """
+        renderer = IRCRenderer.forServer("irc.example", "en", frozenset({"account-tag"}))
+        said = events.Said(evolve(OLA, account="ola"), "lobby", "hi")
+        self.assertEqual(renderer.tagged(said), [f"@account=ola :{OLA.mask} PRIVMSG #lobby :hi"])
+        self.assertEqual(renderer.tagged(SAMPLES[events.Said]), [f":{OLA.mask} PRIVMSG #lobby :hello"])
 
     def test_unknownEventRaises(self) -> None:
         """

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from chatsvc.errors import (
     AlreadyInRoom,
+    AlreadyThere,
+    CannotJoin,
+    CannotSpeak,
     ChatError,
     InvalidName,
+    ListFull,
     NicknameInUse,
+    NicknameReserved,
     NoSuchNickname,
     NoSuchRoom,
     NotInRoom,
+    NotInThatRoom,
+    NotPermitted,
     NotRegistered,
     TooManyRooms,
 )
@@ -29,6 +36,11 @@ NUMERICS: dict[type[ChatError], tuple[str, str]] = {
     NotInRoom: (wire.ERR_NOTONCHANNEL, "You're not on that channel"),
     NotRegistered: (wire.ERR_NOTREGISTERED, "You have not registered"),
     AlreadyInRoom: (wire.ERR_USERONCHANNEL, "is already on channel"),
+    AlreadyThere: (wire.ERR_USERONCHANNEL, "is already on channel"),
+    NicknameReserved: (wire.ERR_NICKNAMEINUSE, "Nickname is reserved by a different account"),
+    CannotSpeak: (wire.ERR_CANNOTSENDTOCHAN, "Cannot send to channel"),
+    NotInThatRoom: (wire.ERR_USERNOTINCHANNEL, "They aren't on that channel"),
+    ListFull: (wire.ERR_BANLISTFULL, "Channel list is full"),
 }
 
 
@@ -38,8 +50,28 @@ def _tooManyRooms(error: TooManyRooms) -> tuple[str, str]:
     return wire.ERR_TOOMANYCHANNELS, f"The server holds {error.limit} channels; join one of them"
 
 
+def _notPermitted(error: NotPermitted) -> tuple[str, str]:
+    # Refused in a room: a channel operator was needed; refused anywhere
+    # else (KILL, WALLOPS): a server operator was.
+    if error.room is None:
+        return wire.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator"
+    return wire.ERR_CHANOPRIVSNEEDED, "You're not channel operator"
+
+
+_JOIN_REFUSALS = {
+    "full": (wire.ERR_CHANNELISFULL, "Cannot join channel (+l)"),
+    "invite-only": (wire.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"),
+    "banned": (wire.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"),
+    "key": (wire.ERR_BADCHANNELKEY, "Cannot join channel (+k)"),
+}
+
+
+def _cannotJoin(error: CannotJoin) -> tuple[str, str]:
+    return _JOIN_REFUSALS[error.reason]
+
+
 # Errors whose numeric depends on what they carry.
-BY_CONTENT = {TooManyRooms: _tooManyRooms}
+BY_CONTENT = {TooManyRooms: _tooManyRooms, NotPermitted: _notPermitted, CannotJoin: _cannotJoin}
 
 # (command, error class) -> numeric, where a command words an error its way.
 OVERRIDES: dict[tuple[str, type[ChatError]], tuple[str, str]] = {

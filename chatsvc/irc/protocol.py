@@ -67,6 +67,11 @@ class IRCFactory(LineServerFactory):
         server keeps history.
     @ivar whowas: who gave up which nickname, for WHOWAS.
     @ivar peak: the most users at once, for LUSERS.
+    @ivar accounts: the account store (C{exists}, C{owner}, C{register},
+        C{login}, ... answering with Deferreds), if the server has
+        accounts: SASL, REGISTER and C{PASS account:password} use it.
+    @ivar opers: the server operators (C{verify(name, password)}, a
+        Deferred of a bool), if there are any: OPER uses it.
     """
 
     pingInterval = 90.0
@@ -83,6 +88,8 @@ class IRCFactory(LineServerFactory):
         outbox: Outbox | None = None,
         language: str = DEFAULT_LANGUAGE,
         history: History | None = None,
+        accounts=None,
+        opers=None,
     ) -> None:
         super().__init__(
             hub,
@@ -97,6 +104,8 @@ class IRCFactory(LineServerFactory):
         self.serverName = serverName
         self.language = language
         self.history = history
+        self.accounts = accounts
+        self.opers = opers
         self._batches = count(1)
         self.motd = motd if motd is not None else ["Welcome to chatsvc."]
         self._wallClock = wallClock

@@ -20,6 +20,7 @@ from chatsvc import events
 from chatsvc.i18n import translation
 from chatsvc.interfaces import IRenderer
 from chatsvc.irc import wire
+from chatsvc.irc.modes import formatModes
 from chatsvc.irc.wire import formatMessage, formatTime, withTags
 from chatsvc.text import listNames
 
@@ -28,7 +29,19 @@ MAX_CROWD_NAMES = 3
 
 # The capabilities that change how events are worded: clients that share a
 # set of them share a renderer.
-RENDERING = frozenset({"echo-message", "message-tags", "server-time"})
+RENDERING = frozenset(
+    {
+        "account-notify",
+        "account-tag",
+        "away-notify",
+        "echo-message",
+        "extended-join",
+        "invite-notify",
+        "message-tags",
+        "server-time",
+        "setname",
+    }
+)
 
 # Events that get tags: those published to an audience (not the ERROR that
 # ends a connection).
@@ -39,7 +52,7 @@ def quitReason(reason: str | None) -> str:
     """
     A QUIT message's text, as IRC clients show it.
     """
-    if reason in ("Ping timeout", "Excess Flood"):
+    if reason in ("Ping timeout", "Excess Flood") or (reason or "").startswith("Killed ("):
         return reason
     return f"Quit: {reason}" if reason else "Client quit"
 
@@ -58,6 +71,26 @@ def room(command: str, prefix: str, target: str) -> int:
     """
     head = formatMessage(command, target, "", prefix=prefix)
     return wire.MAX_LINE_BYTES - len(head.encode("utf-8"))
+
+
+def joinLine(identity: events.Identity, room: str, extended: bool = False) -> str:
+    """
+    The JOIN that tells of C{identity} coming into C{room}: with IRCv3
+    C{extended-join}, its account (C{*}: none) and real name too.
+    """
+    channel = wire.channelName(room)
+    if not extended:
+        return formatMessage("JOIN", channel, prefix=identity.mask)
+    return formatMessage(
+        "JOIN", channel, identity.account or "*", identity.realname, prefix=identity.mask
+    )
+
+
+def inviteLine(inviter: events.Identity, room: str, guest: str) -> str:
+    """
+    C{:inviter INVITE guest #room}.
+    """
+    return formatMessage("INVITE", guest, wire.channelName(room), prefix=inviter.mask)
 
 
 def chunks(command: str, prefix: str, target: str, text: str, action: bool = False) -> list[str]:
@@ -94,7 +127,11 @@ class IRCRenderer:
         C{msgid} tag: the event's id, and for the second and later piece of
         a line cut in several, the id and C{-2}, C{-3}...) and
         C{echo-message} (a client's own lines and private messages sent back
-        to it as everyone else gets them).
+        to it as everyone else gets them); C{account-tag} (an C{account}
+        tag on what logged-in people do), C{extended-join} (account and
+        real name in JOIN), and C{account-notify}, C{away-notify},
+        C{setname} and C{invite-notify}, without which ACCOUNT, AWAY,
+        SETNAME and the INVITEs of others are not sent at all.
     """
 
     def __init__(
@@ -106,6 +143,18 @@ class IRCRenderer:
         self._time = "server-time" in capabilities
         self._msgid = "message-tags" in capabilities
         self._echo = "echo-message" in capabilities
+        self._accountTag = "account-tag" in capabilities
+        self._extendedJoin = "extended-join" in capabilities
+        self.notifiesInvites = "invite-notify" in capabilities
+        self._notified = {
+            kind
+            for kind, capability in (
+                (events.AccountChanged, "account-notify"),
+                (events.AwayChanged, "away-notify"),
+                (events.RealnameChanged, "setname"),
+            )
+            if capability in capabilities
+        }
         self._table: dict[type, Callable[[events.Event], list[str]]] = {
             events.Said: self._said,
             events.Acted: self._acted,
@@ -121,6 +170,14 @@ class IRCRenderer:
             events.Closing: self._closing,
             events.Announcement: self._announcement,
             events.TimedOut: self._timedOut,
+            events.ModeChanged: self._modeChanged,
+            events.Kicked: self._kicked,
+            events.Invited: self._invited,
+            events.AccountChanged: self._accountChanged,
+            events.AwayChanged: self._awayChanged,
+            events.RealnameChanged: self._realnameChanged,
+            events.Wallops: self._wallops,
+            events.Killed: self._killed,
             # Native clients' notices; IRC says these its own way.
             events.Welcome: self._nothing,
             events.Moved: self._nothing,
@@ -155,11 +212,18 @@ class IRCRenderer:
         reference tag of C{batch} if the lines are part of one.
         """
         lines = self.lines(event)
-        if not lines or type(event) not in _TAGGED or not (self._time or self._msgid or batch):
+        account = None
+        if self._accountTag and isinstance(event, events._Caused):
+            account = event.sender.account
+        if not lines or type(event) not in _TAGGED:
+            return lines
+        if not (self._time or self._msgid or batch or account):
             return lines
         common = [("batch", batch)] if batch else []
         if self._time:
             common.append(("time", formatTime(event.time)))
+        if account:
+            common.append(("account", account))
         if not (self._msgid and event.id):
             return [withTags(common, line) for line in lines]
         return [
@@ -194,7 +258,7 @@ class IRCRenderer:
         return chunks(command, event.sender.mask, event.recipient, event.text, action=event.action)
 
     def _joined(self, event: events.Joined | events.Arrived) -> list[str]:
-        return [formatMessage("JOIN", wire.channelName(event.room), prefix=event.sender.mask)]
+        return [joinLine(event.sender, event.room, self._extendedJoin)]
 
     def _departed(self, event: events.Departed) -> list[str]:
         return [
@@ -261,6 +325,59 @@ class IRCRenderer:
 
     def _timedOut(self, event: events.TimedOut) -> list[str]:
         return [formatMessage("ERROR", f"Closing Link: {event.host} (Registration timeout)")]
+
+    def _modeChanged(self, event: events.ModeChanged) -> list[str]:
+        return [
+            formatMessage(
+                "MODE",
+                wire.channelName(event.room),
+                *formatModes(event.changes),
+                prefix=event.sender.mask,
+            )
+        ]
+
+    def _kicked(self, event: events.Kicked) -> list[str]:
+        return [
+            formatMessage(
+                "KICK",
+                wire.channelName(event.room),
+                event.nickname,
+                event.reason or event.sender.nickname,
+                prefix=event.sender.mask,
+            )
+        ]
+
+    def _invited(self, event: events.Invited) -> list[str]:
+        # The hub tells the guest and the room's operators; an operator
+        # hears of others' invitations only with invite-notify.  A guest
+        # without it is told by the INVITE command itself
+        # (L{chatsvc.irc.commands.moderation.INVITE}).
+        if not self.notifiesInvites:
+            return []
+        return [inviteLine(event.sender, event.room, event.nickname)]
+
+    def _accountChanged(self, event: events.AccountChanged) -> list[str]:
+        if events.AccountChanged not in self._notified:
+            return []
+        return [formatMessage("ACCOUNT", event.account or "*", prefix=event.sender.mask)]
+
+    def _awayChanged(self, event: events.AwayChanged) -> list[str]:
+        if events.AwayChanged not in self._notified:
+            return []
+        extra = (event.message,) if event.message else ()
+        return [formatMessage("AWAY", *extra, prefix=event.sender.mask)]
+
+    def _realnameChanged(self, event: events.RealnameChanged) -> list[str]:
+        if events.RealnameChanged not in self._notified:
+            return []
+        return [formatMessage("SETNAME", event.realname, prefix=event.sender.mask)]
+
+    def _wallops(self, event: events.Wallops) -> list[str]:
+        return [formatMessage("WALLOPS", event.text, prefix=event.sender.mask)]
+
+    def _killed(self, event: events.Killed) -> list[str]:
+        why = f"Killed ({event.sender.nickname} ({event.reason}))"
+        return [formatMessage("ERROR", f"Closing Link: {self.serverName} ({why})")]
 
     def _nothing(self, event: events.Event) -> list[str]:
         return []

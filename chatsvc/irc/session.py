@@ -8,23 +8,30 @@ to say.  Registration is L{chatsvc.irc.commands.registration}'s state machine.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatsvc.errors import ChatError, TooManyConnections
 from chatsvc.interfaces import ISession
 from chatsvc.irc import wire
 from chatsvc.irc.commands import BEFORE_REGISTRATION, COMMANDS, OPERATOR_ONLY
-from chatsvc.irc.errors import numericFor
 from chatsvc.irc.commands.registration import Registration
+from chatsvc.irc.errors import numericFor
 from chatsvc.irc.render import IRCRenderer
 from chatsvc.irc.wire import formatMessage
 from chatsvc.net.connection import ServerConnection
 from chatsvc.net.flood import FloodPolicy
 
 if TYPE_CHECKING:
+    from chatsvc.irc.commands.sasl import Exchange
     from chatsvc.irc.protocol import IRCFactory
+
+# Lines a client may send while a check of its password runs; a client
+# that sends more is flooding (one that waits for the answer sends none).
+MAX_WAITING_LINES = 100
 
 
 def closingLink(host: str, why: str) -> str:
@@ -45,8 +52,11 @@ class IRCSession:
     @ivar capabilities: the IRCv3 capabilities the client negotiated
         (L{chatsvc.irc.commands.caps}).
     @ivar capVersion: the highest C{CAP LS} version it sent (0: none).
+    @ivar sasl: the SASL exchange under way, if any
+        (L{chatsvc.irc.commands.sasl}).
     """
 
+    log = Logger()
     name = "irc"
     __slots__ = (
         "server",
@@ -57,6 +67,8 @@ class IRCSession:
         "invisible",
         "capabilities",
         "capVersion",
+        "sasl",
+        "_waiting",
         "_idleCall",
         "_awaitingPong",
     )
@@ -70,6 +82,10 @@ class IRCSession:
         self.invisible = False
         self.capabilities: frozenset[str] = frozenset()
         self.capVersion = 0
+        self.sasl: Exchange | None = None
+        # What to do with the lines read while an account or operator
+        # check runs, in order.
+        self._waiting: list[Callable[[], None]] | None = None
         self._idleCall = None
         self._awaitingPong = False
 
@@ -92,6 +108,43 @@ class IRCSession:
 
     def lineReceived(self, text: str) -> None:
         self._heard()
+        if self._waiting is not None:
+            if len(self._waiting) >= MAX_WAITING_LINES:
+                self.connection.leave("Excess Flood")
+                self.connection.goodbye(self.floodExceededLines())
+                return
+            self._waiting.append(lambda: self._dispatch(text))
+            return
+        self._dispatch(text)
+
+    def wait(self, check: Deferred) -> None:
+        """
+        Act on no further line until C{check} (a password being checked)
+        has fired, and then on those read meanwhile, in order: what a
+        client sends after AUTHENTICATE or OPER may depend on the answer
+        (CAP END must not register it before its account is known).
+
+        A check that fails unexpectedly is logged; the client is told the
+        service is unavailable by the handler's own errback, if any.
+        """
+        self._waiting = []
+        check.addErrback(
+            lambda failure: self.log.failure("an account check failed", failure)
+        )
+        check.addBoth(lambda _: self._resume())
+
+    def _resume(self) -> None:
+        queued, self._waiting = self._waiting or [], None
+        while queued:
+            if not self.member.connected:
+                return
+            queued.pop(0)()
+            if self._waiting is not None:
+                # That line started another check: the rest waits again.
+                self._waiting.extend(queued)
+                return
+
+    def _dispatch(self, text: str) -> None:
         if wire.overLimit(text):
             self.lineTooLong()
             return
@@ -106,15 +159,20 @@ class IRCSession:
         if handler is not None:
             handler(self, message.params)
         elif command in OPERATOR_ONLY:
-            channel = message.params[0] if message.params else "*"
-            self.reply(wire.ERR_CHANOPRIVSNEEDED, channel, "You're not a channel operator")
+            self.reply(wire.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
         else:
             self.reply(wire.ERR_UNKNOWNCOMMAND, command, "Unknown command")
 
     def lineTooLong(self) -> None:
+        if self._waiting is not None:
+            self._waiting.append(self.lineTooLong)
+            return
         self.reply(wire.ERR_INPUTTOOLONG, "Input line was too long")
 
     def undecodableLine(self, line: bytes) -> None:
+        if self._waiting is not None:
+            self._waiting.append(lambda: self.undecodableLine(line))
+            return
         command = line.split(b" ", 2)
         name = command[1] if line.startswith((b":", b"@")) and len(command) > 1 else command[0]
         name = name.decode("ascii", "replace").upper() or "*"
@@ -192,10 +250,11 @@ class IRCSession:
         target = self.member.nickname or self.registration.nickname or "*"
         return formatMessage(numeric, target, *params, prefix=self.server.serverName)
 
-    def refuse(self, command: str, error: ChatError, subject: str) -> None:
+    def refuse(self, command: str, error: ChatError, *subjects: str) -> None:
         """
-        Answer C{command} about C{subject}, refused by the hub with C{error},
-        by its numeric (L{chatsvc.irc.errors}).
+        Answer C{command} about C{subjects} (a channel; a nickname and a
+        channel for 441 and 443; none for 481), refused by the hub with
+        C{error}, by its numeric (L{chatsvc.irc.errors}).
         """
         numeric, text = numericFor(command, error)
-        self.reply(numeric, subject, text)
+        self.reply(numeric, *subjects, text)

@@ -8,6 +8,9 @@ renderer, shared with every client that has the same ones, so a change
 swaps the renderer of the connection.  No capability ever comes or goes
 while the server runs, so C{cap-notify} (implied by C{CAP LS 302}) never
 has anything to announce.
+
+C{chghost} is not offered: a connection's user name and host never change
+here, so there would never be a CHGHOST to send.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatsvc.irc import wire
+from chatsvc.irc.commands.accounts import REGISTRATION_VALUE
 from chatsvc.irc.commands.registration import advance
+from chatsvc.irc.commands.sasl import MECHANISMS, abort
 from chatsvc.irc.render import IRCRenderer
 from chatsvc.irc.wire import formatMessage
 
@@ -24,9 +29,28 @@ if TYPE_CHECKING:
 
 # What every server offers, and what only one that keeps history does.
 CAPABILITIES = frozenset(
-    {"batch", "cap-notify", "echo-message", "message-tags", "server-time"}
+    {
+        "account-notify",
+        "account-tag",
+        "away-notify",
+        "batch",
+        "cap-notify",
+        "echo-message",
+        "extended-join",
+        "invite-notify",
+        "message-tags",
+        "multi-prefix",
+        "server-time",
+        "setname",
+        "userhost-in-names",
+    }
 )
 HISTORY_CAPABILITIES = frozenset({"draft/chathistory", "draft/event-playback"})
+# What only a server with accounts offers, with the values CAP LS 302 shows.
+ACCOUNT_CAPABILITIES = {
+    "draft/account-registration": REGISTRATION_VALUE,
+    "sasl": ",".join(MECHANISMS),
+}
 
 # CAP LS versions, as clients send them.
 CAP_302 = 302
@@ -36,9 +60,25 @@ def offered(session: IRCSession) -> frozenset[str]:
     """
     The capabilities this session's server offers.
     """
-    if session.server.history is None:
-        return CAPABILITIES
-    return CAPABILITIES | HISTORY_CAPABILITIES
+    names = CAPABILITIES
+    if session.server.history is not None:
+        names |= HISTORY_CAPABILITIES
+    if session.server.accounts is not None:
+        names |= frozenset(ACCOUNT_CAPABILITIES)
+    return names
+
+
+def advertised(session: IRCSession) -> list[str]:
+    """
+    CAP LS's list: with version 302, the values of those that have one.
+    """
+    names = sorted(offered(session))
+    if session.capVersion < CAP_302:
+        return names
+    return [
+        f"{name}={ACCOUNT_CAPABILITIES[name]}" if name in ACCOUNT_CAPABILITIES else name
+        for name in names
+    ]
 
 
 def CAP(session: IRCSession, params: tuple[str, ...]) -> None:
@@ -53,13 +93,15 @@ def CAP(session: IRCSession, params: tuple[str, ...]) -> None:
         if version.isdigit() and int(version) >= CAP_302:
             session.capVersion = max(session.capVersion, CAP_302)
             setCapabilities(session, session.capabilities | {"cap-notify"})
-        capReply(session, "LS", sorted(offered(session)))
+        capReply(session, "LS", advertised(session))
     elif subcommand == "LIST":
         capReply(session, "LIST", sorted(session.capabilities))
     elif subcommand == "REQ":
         registration.negotiating = not registration.done
         request(session, params[1] if len(params) > 1 else "")
     elif subcommand == "END":
+        if session.sasl is not None:
+            abort(session)
         registration.negotiating = False
         advance(session)
     else:

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 
 from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
 from chatsvc.irc import wire
+from chatsvc.irc.commands.channels import prefixes, visible
 from chatsvc.irc.commands.server import SERVER_INFO, wallTime
 from chatsvc.names import nameKey
 
 if TYPE_CHECKING:
+    from chatsvc.hub import Member, Room
     from chatsvc.irc.session import IRCSession
 
 # Nicknames one WHOWAS may name (TARGMAX); the rest are not looked up.
@@ -25,31 +27,43 @@ def WHO(session: IRCSession, params: tuple[str, ...]) -> None:
     if mask.startswith("#"):
         try:
             room = hub.room(mask[1:])
-            found = [(wire.channelName(room.name), member) for member in room.members]
+            found = [(room, member) for member in room.members] if visible(session, room) else []
         except NoSuchRoom:
             found = []
     else:
         try:
             member = hub.find(mask)
-            room = member.room
-            found = [(wire.channelName(room.name) if room else "*", member)]
+            found = [(member.room, member)]
         except (NoSuchNickname, InvalidName):
             found = []
     lines = [
         session.numeric(
             wire.RPL_WHOREPLY,
-            channel,
+            wire.channelName(room.name) if room else "*",
             member.username,
             member.host,
             session.server.serverName,
             member.nickname,
-            "G" if member.away else "H",
+            whoFlags(session, room, member),
             f"0 {member.realname}",
         )
-        for channel, member in found
+        for room, member in found
     ]
     lines.append(session.numeric(wire.RPL_ENDOFWHO, mask, "End of /WHO list"))
     session.sendMany(lines)
+
+
+def whoFlags(session: IRCSession, room: Room | None, member: Member) -> str:
+    """
+    352's flags: H (here) or G (gone, away), C{*} for a server operator,
+    then the member's signs in C{room}.
+    """
+    flags = "G" if member.away else "H"
+    if member.operator is not None:
+        flags += "*"
+    if room is not None:
+        flags += prefixes(session, room, member)
+    return flags
 
 
 def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
@@ -74,17 +88,24 @@ def WHOIS(session: IRCSession, params: tuple[str, ...]) -> None:
             wire.RPL_WHOISUSER, name, member.username, member.host, "*", member.realname
         )
     ]
-    if member.rooms:
+    shown = [room for room in member.rooms if visible(session, room)]
+    if shown:
         lines.append(
             session.numeric(
                 wire.RPL_WHOISCHANNELS,
                 name,
-                " ".join(wire.channelName(room.name) for room in member.rooms),
+                " ".join(
+                    prefixes(session, room, member) + wire.channelName(room.name) for room in shown
+                ),
             )
         )
     lines.append(session.numeric(wire.RPL_WHOISSERVER, name, server.serverName, SERVER_INFO))
+    if member.operator is not None:
+        lines.append(session.numeric(wire.RPL_WHOISOPERATOR, name, "is an IRC operator"))
     if member.away:
         lines.append(session.numeric(wire.RPL_AWAY, name, member.away))
+    if member.account is not None:
+        lines.append(session.numeric(wire.RPL_WHOISACCOUNT, name, member.account, "is logged in as"))
     lines.append(
         session.numeric(
             wire.RPL_WHOISIDLE,

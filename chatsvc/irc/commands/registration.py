@@ -7,6 +7,11 @@ it is I{ready} once it has given a nickname and a user and is not
 negotiating; then the server password (if any) is checked, the hub
 registers it, and it is I{registered}.  Any order of NICK, USER and CAP
 gets there, as clients send them in every order.
+
+A client may log in to an account before it registers (SASL while
+negotiating, C{PASS account:password} when ready): a nickname registered
+to an account is then refused (433) only once it is clear that the client
+has not logged in to that account.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from typing import TYPE_CHECKING
 from attrs import define
 
 from chatsvc import __version__
-from chatsvc.errors import ChatError, InvalidName, NicknameInUse
+from chatsvc.errors import ChatError, InvalidName, NicknameInUse, NicknameReserved
 from chatsvc.irc import wire
-from chatsvc.irc.commands.server import LUSERS, MOTD, NETWORK, isupportTokens
+from chatsvc.irc.commands.accounts import passLogin
+from chatsvc.irc.commands.server import LUSERS, MOTD, NETWORK, isupportTokens, myInfo
+from chatsvc.names import checkNickname
 
 if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
@@ -69,14 +76,33 @@ def NICK(session: IRCSession, params: tuple[str, ...]) -> None:
         session.reply(wire.ERR_NONICKNAMEGIVEN, "No nickname given")
         return
     wanted = params[0]
+    registration = session.registration
     try:
-        if session.registration.done:
+        if registration.done:
             session.hub.rename(session.member, wanted)
-        else:
-            session.registration.nickname = session.hub.checkAvailable(wanted)
-            advance(session)
-    except (InvalidName, NicknameInUse) as error:
+            return
+        try:
+            registration.nickname = session.hub.checkAvailable(wanted, session.member.account)
+        except NicknameReserved:
+            if not mayLogIn(session):
+                raise
+            # Its owner may be about to log in: registering will tell.
+            registration.nickname = checkNickname(wanted)
+        advance(session)
+    except (InvalidName, NicknameInUse, NicknameReserved) as error:
         session.refuse("NICK", error, wanted)
+
+
+def mayLogIn(session: IRCSession) -> bool:
+    """
+    Whether this unregistered client may still log in before registering:
+    it is negotiating capabilities (SASL may follow) or gave a PASS that
+    names an account.
+    """
+    registration = session.registration
+    return session.server.accounts is not None and (
+        registration.negotiating or ":" in (registration.password or "")
+    )
 
 
 def USER(session: IRCSession, params: tuple[str, ...]) -> None:
@@ -107,14 +133,17 @@ def advance(session: IRCSession) -> None:
         session.reply(wire.ERR_PASSWDMISMATCH, "Password incorrect")
         connection.goodbye([session.closingLink("Bad password")])
         return
+    if passLogin(session, advance):
+        return
     username, realname = registration.user
     try:
         session.hub.register(
             session.member, registration.nickname, enter=False, username=username, realname=realname
         )
-    except ChatError:
-        # Taken between NICK and now.
-        session.reply(wire.ERR_NICKNAMEINUSE, registration.nickname, "Nickname is already in use")
+    except ChatError as error:
+        # Taken between NICK and now, or reserved for an account the
+        # client did not log in to after all.
+        session.refuse("NICK", error, registration.nickname)
         registration.nickname = None
         return
     registration.done = True
@@ -134,7 +163,7 @@ def welcome(session: IRCSession) -> None:
             f"Your host is {server.serverName}, running version chatsvc-{__version__}",
         ),
         session.numeric(wire.RPL_CREATED, f"This server was created {server.created}"),
-        session.numeric(wire.RPL_MYINFO, server.serverName, f"chatsvc-{__version__}", "i", "n"),
+        session.numeric(wire.RPL_MYINFO, server.serverName, f"chatsvc-{__version__}", *myInfo()),
     ]
     for start in range(0, len(tokens), 12):
         lines.append(

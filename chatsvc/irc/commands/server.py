@@ -1,7 +1,8 @@
 """
 IRC commands about the connection and the server: PING, PONG, QUIT, LUSERS,
-MOTD, VERSION, TIME, INFO, LINKS, MODE, OPER; and what the server says of
-itself (005).
+MOTD, VERSION, TIME, INFO, LINKS, MODE (a user's; a channel's is
+L{chatsvc.irc.commands.moderation}'s); and what the server says of itself
+(004, 005).
 """
 
 from __future__ import annotations
@@ -10,11 +11,22 @@ import time
 from typing import TYPE_CHECKING
 
 from chatsvc import __version__
-from chatsvc.errors import InvalidName, NoSuchNickname, NoSuchRoom
+from chatsvc.errors import InvalidName, NoSuchNickname
 from chatsvc.history import MAX_FETCH
 from chatsvc.irc import wire
+from chatsvc.irc.commands.channels import PREFIX
+from chatsvc.irc.commands.moderation import channelMode
+from chatsvc.irc.modes import CHANNEL_MODES, MAX_MODES
 from chatsvc.irc.render import quitReason
 from chatsvc.irc.wire import formatMessage
+from chatsvc.moderation import (
+    FLAG_MODES,
+    KEY_MODES,
+    LIMIT_MODES,
+    LIST_MODES,
+    MAX_BANS,
+    ROLE_MODES,
+)
 from chatsvc.names import MAX_AWAY_LENGTH, MAX_NAME_LENGTH, MAX_TOPIC_LENGTH
 
 if TYPE_CHECKING:
@@ -26,6 +38,18 @@ NETWORK = "chatsvc"
 # What WHOIS and LINKS say of the server.
 SERVER_INFO = "chatsvc"
 
+# User modes: invisible, and server operator (OPER).
+USER_MODES = "io"
+
+
+def myInfo() -> tuple[str, str, str]:
+    """
+    004's user modes, channel modes, and channel modes that take an
+    argument.
+    """
+    withArguments = LIST_MODES + KEY_MODES + LIMIT_MODES + ROLE_MODES
+    return USER_MODES, "".join(sorted(CHANNEL_MODES)), "".join(sorted(withArguments))
+
 
 def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
     """
@@ -34,8 +58,9 @@ def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
     Nicknames are folded by Unicode case folding after NFKC, the nearest
     published mapping to which is RFC 8265's; nicknames and channel names
     never contain the characters on which ascii and rfc1459 disagree.
-    There are no channel operators, so PREFIX is empty, and the only
-    channel mode is n (no messages from outside).  The lengths and the
+    Channels have operators and voice (PREFIX), a ban list (by mask or,
+    with the C{~a:} extban, by account), a key, a limit and the flags
+    C{imnst} (CHANMODES), as the hub keeps them.  The lengths and the
     channel limit are the hub's, the same for native users.  A server that
     keeps history says how much one CHATHISTORY returns at most, and that
     it finds places by message id or by time.
@@ -44,12 +69,15 @@ def isupportTokens(hub: Hub, history: History | None = None) -> list[str]:
         "AWAYLEN=%d" % MAX_AWAY_LENGTH,
         "CASEMAPPING=rfc8265",
         "CHANLIMIT=#:%d" % hub.maxRoomsPerMember,
-        "CHANMODES=,,,n",
+        f"CHANMODES={LIST_MODES},{KEY_MODES},{LIMIT_MODES},{FLAG_MODES}",
         "CHANNELLEN=%d" % (MAX_NAME_LENGTH + 1),
         "CHANTYPES=#",
+        "EXTBAN=~,a",
+        f"MAXLIST={LIST_MODES}:{MAX_BANS}",
+        f"MODES={MAX_MODES}",
         "NETWORK=" + NETWORK,
         "NICKLEN=%d" % MAX_NAME_LENGTH,
-        "PREFIX=",
+        "PREFIX=" + PREFIX,
         "TARGMAX=JOIN:,PART:,PRIVMSG:4,NOTICE:4,NAMES:,WHOIS:1,WHOWAS:4",
         "TOPICLEN=%d" % MAX_TOPIC_LENGTH,
         "UTF8ONLY",
@@ -172,18 +200,7 @@ def MODE(session: IRCSession, params: tuple[str, ...]) -> None:
         return
     target = params[0]
     if target.startswith("#"):
-        try:
-            room = session.hub.room(target[1:])
-        except NoSuchRoom:
-            session.reply(wire.ERR_NOSUCHCHANNEL, target, "No such channel")
-            return
-        channel = wire.channelName(room.name)
-        if len(params) == 1:
-            session.reply(wire.RPL_CHANNELMODEIS, channel, "+n")
-        elif params[1].lstrip("+") == "b" and len(params) == 2:
-            session.reply(wire.RPL_ENDOFBANLIST, channel, "End of channel ban list")
-        else:
-            session.reply(wire.ERR_CHANOPRIVSNEEDED, channel, "You're not a channel operator")
+        channelMode(session, target, params[1:])
         return
     try:
         member = session.hub.find(target)
@@ -194,9 +211,20 @@ def MODE(session: IRCSession, params: tuple[str, ...]) -> None:
         session.reply(wire.ERR_USERSDONTMATCH, "Can't change mode for other users")
         return
     if len(params) == 1:
-        session.reply(wire.RPL_UMODEIS, "+i" if session.invisible else "+")
+        session.reply(wire.RPL_UMODEIS, userModes(session))
         return
     _setUserModes(session, params[1])
+
+
+def userModes(session: IRCSession) -> str:
+    """
+    This client's user modes, as 221 shows them.
+    """
+    return (
+        "+"
+        + ("i" if session.invisible else "")
+        + ("o" if session.member.operator is not None else "")
+    )
 
 
 def _setUserModes(session: IRCSession, modes: str) -> None:
@@ -210,19 +238,15 @@ def _setUserModes(session: IRCSession, modes: str) -> None:
             if session.invisible != adding:
                 session.invisible = adding
                 changed += ("+" if adding else "-") + "i"
+        elif flag == "o":
+            # Only OPER makes a server operator; the hub has no way back.
+            pass
         else:
             unknown = True
     if changed:
         session.send(formatMessage("MODE", session.member.nickname, changed, prefix=session.mask))
     if unknown:
         session.reply(wire.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
-
-
-def OPER(session: IRCSession, params: tuple[str, ...]) -> None:
-    if len(params) < 2:
-        session.reply(wire.ERR_NEEDMOREPARAMS, "OPER", "Not enough parameters")
-    else:
-        session.reply(wire.ERR_NOOPERHOST, "No O-lines for your host")
 
 
 COMMANDS = {
@@ -236,5 +260,4 @@ COMMANDS = {
     "INFO": INFO,
     "LINKS": LINKS,
     "MODE": MODE,
-    "OPER": OPER,
 }

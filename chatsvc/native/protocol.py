@@ -12,7 +12,7 @@ from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.native import wire
 from chatsvc.native.replay import ReplayCache
-from chatsvc.native.session import NativeSession
+from chatsvc.native.session import Accounts, NativeSession, Opers
 from chatsvc.net.connection import Limits
 from chatsvc.net.output import Outbox
 from chatsvc.net.tcp import LineServerFactory
@@ -40,8 +40,8 @@ class NativeFactory(LineServerFactory):
         clock: IReactorTime | None = None,
         outbox: Outbox | None = None,
         history: History | None = None,
-        accounts=None,
-        opers=None,
+        accounts: Accounts | None = None,
+        opers: Opers | None = None,
     ) -> None:
         self.language = language
         # One for all sessions: a room's replay is worded once.

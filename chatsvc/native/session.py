@@ -5,6 +5,8 @@ L{chatsvc.native.wire} and the hub.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -38,6 +40,29 @@ DEFAULT_HISTORY_COUNT = 50
 # Lines kept while a password is checked; more than the flood policy lets
 # through in the seconds a check takes, so none is lost but by a flood.
 MAX_QUEUED_LINES = 100
+
+
+class Accounts(Protocol):
+    """
+    What the session asks of the server's accounts (L{chatsvc.testing.FakeAccounts}
+    is one); each Deferred fails with the L{ChatError} that refused it.
+    """
+
+    def login(self, name: str, password: str, address: str) -> Deferred[str]: ...
+
+    def register(self, name: str, password: str, address: str) -> Deferred[str]: ...
+
+    def changePassword(self, name: str, old: str, new: str, address: str) -> Deferred[None]: ...
+
+    def drop(self, name: str, password: str, address: str) -> Deferred[None]: ...
+
+
+class Opers(Protocol):
+    """
+    What the session asks of the server's operators (L{chatsvc.testing.FakeOpers}).
+    """
+
+    def verify(self, name: str, password: str) -> Deferred[bool]: ...
 
 
 @implementer(ISession)
@@ -76,8 +101,8 @@ class NativeSession:
         language: str,
         history: History | None = None,
         replays: ReplayCache | None = None,
-        accounts=None,
-        opers=None,
+        accounts: Accounts | None = None,
+        opers: Opers | None = None,
     ) -> None:
         self.hub = hub
         self.history = history
@@ -113,9 +138,10 @@ class NativeSession:
             return
         if self._queued is not None:
             if len(self._queued) >= MAX_QUEUED_LINES:
-                self.sendLines(
-                    [wire.error(self._t.gettext("Wait until your password is checked; that line was dropped."))]
+                message = self._t.gettext(
+                    "Wait until your password is checked; that line was dropped."
                 )
+                self.sendLines([wire.error(message)])
                 return
             self._queued.append(text)
             return

@@ -555,6 +555,9 @@ class TopicLengthTests(BoundTestCase):
         """
         self.startServer()
         bob = self.native("Bob")
+        # Bob made the lobby, +t as every room: he lets anyone set its topic.
+        bob.sendLine("/mode -t")
+        bob.expect("Bob set the modes of room lobby: -t")
         ola = self.connect(self.server.ircPort)
         self.sendRegistration(ola, "Ola")
         welcome = self.readWelcome(ola, "Ola")

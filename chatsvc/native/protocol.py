@@ -12,7 +12,7 @@ from chatsvc.hub import Hub
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.native import wire
 from chatsvc.native.replay import ReplayCache
-from chatsvc.native.session import NativeSession
+from chatsvc.native.session import Accounts, NativeSession, Opers
 from chatsvc.net.connection import Limits
 from chatsvc.net.output import Outbox
 from chatsvc.net.tcp import LineServerFactory
@@ -24,6 +24,12 @@ class NativeFactory(LineServerFactory):
 
     @ivar language: the language of server messages for a connection until
         it asks for another with C{/lang}.
+
+    C{accounts} (L{chatsvc.testing.FakeAccounts} shows its interface) and
+    C{opers} (likewise L{chatsvc.testing.FakeOpers}) are the server's, if it
+    has them; without them the commands that need them say so.  Which
+    nicknames are registered the hub tells (L{Hub.nicknameOwner}), since it
+    is the hub that refuses them.
     """
 
     def __init__(
@@ -34,13 +40,15 @@ class NativeFactory(LineServerFactory):
         clock: IReactorTime | None = None,
         outbox: Outbox | None = None,
         history: History | None = None,
+        accounts: Accounts | None = None,
+        opers: Opers | None = None,
     ) -> None:
         self.language = language
         # One for all sessions: a room's replay is worded once.
         replays = ReplayCache()
         super().__init__(
             hub,
-            lambda: NativeSession(hub, language, history, replays),
+            lambda: NativeSession(hub, language, history, replays, accounts, opers),
             wire.MAX_LINE_BYTES,
             clock=clock,
             limits=limits,

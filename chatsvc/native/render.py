@@ -41,8 +41,9 @@ class NativeRenderer:
 
     def renderOwn(self, event: events.Event) -> bytes:
         # Native clients see their own lines as everyone does, which tells
-        # them the line went out; only a private message reads differently.
-        if isinstance(event, events.Whispered):
+        # them the line went out; only a private message, and one's own
+        # account changing (which others are not told), read differently.
+        if isinstance(event, (events.Whispered, events.AccountChanged)):
             return encodeEvent(event, self.language, own=True)
         last, data = self._last
         return data if last is event else encodeEvent(event, self.language)

@@ -5,9 +5,23 @@ L{chatsvc.native.wire} and the hub.
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from chatsvc.errors import ChatError, NoSuchNickname, NotRegistered, TooManyConnections
+from chatsvc.errors import (
+    CannotJoin,
+    ChatError,
+    LoginFailed,
+    NicknameReserved,
+    NoSuchNickname,
+    NotInRoom,
+    NotLoggedIn,
+    NotRegistered,
+    TooManyConnections,
+)
 from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import normalizeLanguage, translation
@@ -18,10 +32,37 @@ from chatsvc.native.render import NativeRenderer
 from chatsvc.native.replay import ReplayCache
 from chatsvc.net.connection import ServerConnection
 from chatsvc.net.flood import FloodPolicy
+from chatsvc.records import Room
 from chatsvc.store.rows import privateTarget, roomTarget
 
 # What /history shows without a count.
 DEFAULT_HISTORY_COUNT = 50
+# Lines kept while a password is checked; more than the flood policy lets
+# through in the seconds a check takes, so none is lost but by a flood.
+MAX_QUEUED_LINES = 100
+
+
+class Accounts(Protocol):
+    """
+    What the session asks of the server's accounts (L{chatsvc.testing.FakeAccounts}
+    is one); each Deferred fails with the L{ChatError} that refused it.
+    """
+
+    def login(self, name: str, password: str, address: str) -> Deferred[str]: ...
+
+    def register(self, name: str, password: str, address: str) -> Deferred[str]: ...
+
+    def changePassword(self, name: str, old: str, new: str, address: str) -> Deferred[None]: ...
+
+    def drop(self, name: str, password: str, address: str) -> Deferred[None]: ...
+
+
+class Opers(Protocol):
+    """
+    What the session asks of the server's operators (L{chatsvc.testing.FakeOpers}).
+    """
+
+    def verify(self, name: str, password: str) -> Deferred[bool]: ...
 
 
 @implementer(ISession)
@@ -29,10 +70,30 @@ class NativeSession:
     """
     One native client, as lines: a prompt (C{PASS} first if the server has a
     password, then C{NICK}), then chat lines and C{/} commands.
+
+    A registered nickname, chosen at C{NICK} or by C{/nick}, is answered
+    with C{PASS nick}: the next line is its account's password.  While a
+    password is checked (C{accounts} and C{opers} answer later), the lines
+    that arrive are kept and handled after, in order.
+
+    @ivar accounts: the server's accounts, or C{None} if it has none.
+    @ivar opers: the server's operators, or C{None} if it has none.
     """
 
     name = "native"
-    __slots__ = ("hub", "history", "replays", "language", "renderer", "connection", "_password")
+    __slots__ = (
+        "hub",
+        "history",
+        "replays",
+        "language",
+        "renderer",
+        "connection",
+        "accounts",
+        "opers",
+        "_password",
+        "_account",
+        "_queued",
+    )
 
     def __init__(
         self,
@@ -40,6 +101,8 @@ class NativeSession:
         language: str,
         history: History | None = None,
         replays: ReplayCache | None = None,
+        accounts: Accounts | None = None,
+        opers: Opers | None = None,
     ) -> None:
         self.hub = hub
         self.history = history
@@ -47,7 +110,13 @@ class NativeSession:
         self.language = language
         self.renderer = NativeRenderer.forLanguage(language)
         self.connection: ServerConnection | None = None
+        self.accounts = accounts
+        self.opers = opers
         self._password = False
+        # The registered nickname whose password the next line is.
+        self._account: str | None = None
+        # While a check runs: the lines that came meanwhile.
+        self._queued: list[str] | None = None
 
     @property
     def _t(self):
@@ -67,8 +136,20 @@ class NativeSession:
     def lineReceived(self, text: str) -> None:
         if not text.strip(" \t"):
             return
+        if self._queued is not None:
+            if len(self._queued) >= MAX_QUEUED_LINES:
+                message = self._t.gettext(
+                    "Wait until your password is checked; that line was dropped."
+                )
+                self.sendLines([wire.error(message)])
+                return
+            self._queued.append(text)
+            return
         if self._password:
             self._checkPassword(text)
+            return
+        if self._account is not None:
+            self._checkAccountPassword(text)
             return
         if self.member.nickname is None:
             self._handshake(text)
@@ -136,12 +217,107 @@ class NativeSession:
                 return
             self.sendLines([wire.renderError(NotRegistered(), self._t), wire.NICK_PROMPT])
             return
+        self._register(text.strip(" "))
+
+    def _register(self, nickname: str) -> None:
+        """
+        Take C{nickname} and enter the default room; if the nickname is
+        registered, ask for its password first; if the default room bans
+        the newcomer, take the nickname in no room.
+        """
         try:
-            self.hub.register(self.member, text.strip(" "))
+            try:
+                self.hub.register(self.member, nickname)
+            except CannotJoin as error:
+                self.hub.register(self.member, nickname, enter=False)
+                self.sendLines(
+                    [wire.renderError(error, self._t), wire.renderError(NotInRoom(""), self._t)]
+                )
+                return
+        except NicknameReserved as error:
+            if self.accounts is None:
+                self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
+            else:
+                self._askAccountPassword(error.nickname)
+            return
         except ChatError as error:
             self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
             return
         self._replay()
+
+    # Passwords, checked while the lines that follow wait
+
+    def _askAccountPassword(self, nickname: str) -> None:
+        self._account = nickname
+        self.sendLines(wire.accountPromptLines(nickname, self._t))
+
+    def _checkAccountPassword(self, text: str) -> None:
+        """
+        C{text} is the password of the account the nickname asked for is
+        registered to: log in to it and take the nickname, or say that it
+        is wrong (and ask for a nickname again, if there is none yet).
+        """
+        command = wire.parseLine(text) if text.startswith("/") else None
+        if isinstance(command, (wire.Language, wire.Quit)):
+            getattr(self, "command_" + type(command).__name__)(command)
+            return
+        nickname, self._account = self._account, None
+        owner = self.hub.nicknameOwner(nickname)
+        if owner is None:
+            # Dropped meanwhile: the nickname is anyone's.
+            self._loggedIn(None, nickname)
+            return
+        checked = self.accounts.login(owner, text.strip(" "), self.member.host)
+        checked.addCallback(self._loggedIn, nickname)
+        self._wait(checked, prompt=self.member.nickname is None)
+
+    def _loggedIn(self, account: str | None, nickname: str) -> None:
+        if not self.member.connected:
+            return
+        if self.member.nickname is not None:
+            if account is not None:
+                self.hub.logIn(self.member, account)
+            self.hub.rename(self.member, nickname)
+            return
+        if account is not None:
+            # Stopgap: Hub.logIn refuses a member without a nickname, and
+            # Hub.register refuses the nickname to a member without the
+            # account; the hub should take a login before registration.
+            self.member.account = account
+        self._register(nickname)
+        if account is not None and self.member.nickname is not None:
+            self.sendLines([wire.loggedInLine(account, self._t)])
+
+    def _wait(self, checked: Deferred, prompt: bool = False) -> None:
+        """
+        Keep the lines that arrive until C{checked} fires, then handle them
+        in order; say what refused it, and ask for a nickname again if
+        C{prompt}.
+        """
+        self._queued = []
+        checked.addErrback(self._checkFailed, prompt)
+        checked.addCallback(lambda _: self._release())
+
+    def _checkFailed(self, failure: Failure, prompt: bool) -> None:
+        if failure.check(ChatError):
+            lines = [wire.renderError(failure.value, self._t)]
+        else:
+            # Never the request itself: it holds a password.
+            self.connection.log.warn(
+                "checking a password failed: {reason}", reason=failure.getErrorMessage()
+            )
+            lines = [wire.error(self._t.gettext("Passwords cannot be checked just now."))]
+        if prompt and self.member.nickname is None:
+            lines.append(wire.NICK_PROMPT)
+        self.sendLines(lines)
+
+    def _release(self) -> None:
+        queued, self._queued = self._queued, None
+        while queued and self._queued is None and self.member.connected:
+            self.lineReceived(queued.pop(0))
+        if self._queued is not None:
+            # A kept line started another check: the rest wait for it too.
+            self._queued[:0] = queued
 
     # Commands, one method per wire.Command class
 
@@ -155,10 +331,15 @@ class NativeSession:
         self.hub.whisper(self.member, command.nickname, wire.plainText(command.text))
 
     def command_Rename(self, command: wire.Rename) -> None:
-        self.hub.rename(self.member, command.nickname)
+        try:
+            self.hub.rename(self.member, command.nickname)
+        except NicknameReserved as error:
+            if self.accounts is None:
+                raise
+            self._askAccountPassword(error.nickname)
 
     def command_Join(self, command: wire.Join) -> None:
-        self.hub.move(self.member, command.room)
+        self.hub.move(self.member, command.room, command.key)
         self._replay()
 
     def command_History(self, command: wire.History) -> None:
@@ -168,7 +349,7 @@ class NativeSession:
         count = command.count or DEFAULT_HISTORY_COUNT
         me = self.member.nickname
         if command.nickname is None:
-            room = self.member.room.name
+            room = self._room().name
             target, where = roomTarget(room), {"room": room}
         else:
             # The other party may have gone: their name is enough.
@@ -197,6 +378,8 @@ class NativeSession:
         there, marked as such.
         """
         room = self.member.room
+        if room is None:
+            return
         if room.topic:
             self.sendLines([wire.topicLine(room.name, room.topic, self._t)])
         if self.history is None or not self.history.replay:
@@ -210,6 +393,171 @@ class NativeSession:
                     room, recent, self.member.nickname, self.language, self.hub.clock.seconds()
                 )
             )
+
+    # Moderation of one's room
+
+    def _room(self) -> Room:
+        """
+        The room the client is in.
+
+        @raise NotInRoom: it is in none (it was put out of its last).
+        """
+        room = self.member.room
+        if room is None:
+            raise NotInRoom("")
+        return room
+
+    def command_Topic(self, command: wire.Topic) -> None:
+        room = self._room()
+        if command.text is None:
+            self.sendLines([wire.topicReplyLine(room.name, room.topic, self._t)])
+            return
+        self.hub.setTopic(self.member, room.name, wire.plainText(command.text))
+
+    def command_ShowModes(self, command: wire.ShowModes) -> None:
+        room = self._room()
+        self.sendLines([wire.modesLine(room.name, room.modes, self._t)])
+
+    def command_ChangeModes(self, command: wire.ChangeModes) -> None:
+        made, refused = self.hub.setModes(self.member, self._room().name, list(command.changes))
+        # What was made, the room (and so the client) hears of.
+        lines = [wire.renderError(error, self._t) for error in refused]
+        if not made and not refused:
+            lines.append(self._t.gettext("Nothing changed."))
+        self.sendLines(lines)
+
+    def command_Bans(self, command: wire.Bans) -> None:
+        room = self._room()
+        self.sendLines(
+            wire.bansLines(room.name, list(room.bans.values()), self._t, self.hub.clock.seconds())
+        )
+
+    def command_Kick(self, command: wire.Kick) -> None:
+        reason = wire.plainText(command.reason) if command.reason else None
+        self.hub.kick(self.member, self._room().name, command.nickname, reason)
+
+    def command_Invite(self, command: wire.Invite) -> None:
+        room = self._room()
+        guest = self.hub.invite(self.member, room.name, command.nickname)
+        lines = [
+            self._t.gettext("You invited {nickname} to room {room}.").format(
+                nickname=guest.nickname, room=room.name
+            )
+        ]
+        if guest.away:
+            lines.append(
+                self._t.gettext("{nickname} is away: {message}").format(
+                    nickname=guest.nickname, message=wire.visible(guest.away)
+                )
+            )
+        self.sendLines(lines)
+
+    def command_RegisterRoom(self, command: wire.RegisterRoom) -> None:
+        room = self.hub.registerRoom(self.member, self._room().name)
+        self.sendLines(
+            [
+                self._t.gettext("Room {room} is now registered to your account {account}.").format(
+                    room=room.name, account=room.owner
+                )
+            ]
+        )
+
+    # Accounts: every answer comes later, and the lines after wait for it
+
+    def _accountsOrSay(self) -> bool:
+        if self.accounts is None:
+            self.sendLines([wire.error(self._t.gettext("This server has no accounts."))])
+            return False
+        return True
+
+    def _loggedInAccount(self) -> str:
+        account = self.member.account
+        if account is None:
+            raise NotLoggedIn()
+        return account
+
+    def command_RegisterAccount(self, command: wire.RegisterAccount) -> None:
+        if not self._accountsOrSay():
+            return
+        registered = self.accounts.register(
+            self.member.nickname, command.password, self.member.host
+        )
+        registered.addCallback(self._registeredAccount)
+        self._wait(registered)
+
+    def _registeredAccount(self, account: str) -> None:
+        self.sendLines(
+            [self._t.gettext("The account {account} is registered.").format(account=account)]
+        )
+        self.hub.logIn(self.member, account)
+
+    def command_Identify(self, command: wire.Identify) -> None:
+        if not self._accountsOrSay():
+            return
+        name = command.account or self.member.nickname
+        checked = self.accounts.login(name, command.password, self.member.host)
+        checked.addCallback(self._identified)
+        self._wait(checked)
+
+    def _identified(self, account: str) -> None:
+        if account == self.member.account:
+            # Nothing changes, so nobody is told: say it here.
+            self.sendLines([wire.loggedInLine(account, self._t)])
+            return
+        self.hub.logIn(self.member, account)
+
+    def command_ChangePassword(self, command: wire.ChangePassword) -> None:
+        if not self._accountsOrSay():
+            return
+        changed = self.accounts.changePassword(
+            self._loggedInAccount(), command.old, command.new, self.member.host
+        )
+        changed.addCallback(
+            lambda _: self.sendLines([self._t.gettext("Your password is changed.")])
+        )
+        self._wait(changed)
+
+    def command_Drop(self, command: wire.Drop) -> None:
+        if not self._accountsOrSay():
+            return
+        account = self._loggedInAccount()
+        dropped = self.accounts.drop(account, command.password, self.member.host)
+        dropped.addCallback(lambda _: self._dropped(account))
+        self._wait(dropped)
+
+    def _dropped(self, account: str) -> None:
+        self.sendLines(
+            [self._t.gettext("The account {account} is dropped.").format(account=account)]
+        )
+        self.hub.accountDropped(account)
+
+    # Server operators
+
+    def command_Oper(self, command: wire.Oper) -> None:
+        if self.opers is None:
+            self.sendLines([wire.error(self._t.gettext("This server has no server operators."))])
+            return
+        verified = self.opers.verify(command.name, command.password)
+        verified.addCallback(self._opered, command.name)
+        self._wait(verified)
+
+    def _opered(self, right: bool, name: str) -> None:
+        if not right:
+            raise LoginFailed(name)
+        self.hub.becomeOperator(self.member, name)
+        self.sendLines(
+            [self._t.gettext("You are now server operator {name}.").format(name=name)]
+        )
+
+    def command_Kill(self, command: wire.Kill) -> None:
+        nickname = self.hub.find(command.nickname).nickname
+        self.hub.kill(self.member, nickname, wire.plainText(command.reason))
+        self.sendLines(
+            [self._t.gettext("You put {nickname} off the server.").format(nickname=nickname)]
+        )
+
+    def command_Wallops(self, command: wire.Wallops) -> None:
+        self.hub.wallops(self.member, wire.plainText(command.text))
 
     def command_Who(self, command: wire.Who) -> None:
         nicknames = self.hub.who(self.member)

@@ -10,6 +10,7 @@ another kind, and user text can never begin a line.
 
 from __future__ import annotations
 
+import math
 import time
 from gettext import NullTranslations
 from typing import Union
@@ -18,19 +19,42 @@ from attrs import frozen
 
 from chatsvc import events
 from chatsvc.errors import (
+    AccountExists,
     AlreadyInRoom,
     AlreadyRegistered,
+    AlreadyThere,
+    CannotJoin,
+    CannotSpeak,
     ChatError,
     InvalidName,
+    ListFull,
+    LoginFailed,
     NicknameInUse,
+    NicknameReserved,
     NoSuchNickname,
     NoSuchRoom,
     NotInRoom,
+    NotInThatRoom,
+    NotLoggedIn,
+    NotPermitted,
     NotRegistered,
+    RoomRegistered,
+    TooManyAttempts,
     TooManyConnections,
     TooManyRooms,
+    WeakPassword,
 )
 from chatsvc.i18n import LANGUAGES, translation
+from chatsvc.moderation import (
+    FLAG_MODES,
+    KEY_MODES,
+    LIMIT_MODES,
+    LIST_MODES,
+    ROLE_MODES,
+    ModeChange,
+    Modes,
+)
+from chatsvc.records import Ban
 from chatsvc.text import listNames
 from chatsvc.names import MAX_NAME_LENGTH, isNickname
 
@@ -41,6 +65,8 @@ MAX_LINE_BYTES = 2048
 
 NICK_PROMPT = "NICK"
 PASSWORD_PROMPT = "PASS"
+# Followed by the registered nickname whose account's password comes next.
+ACCOUNT_PROMPT = "PASS "
 ERROR_PREFIX = "! "
 ACTION_PREFIX = "* "
 SENT_PRIVATE_PREFIX = "-> "
@@ -77,6 +103,7 @@ class Rename:
 @frozen
 class Join:
     room: str
+    key: str | None = None
 
 
 @frozen
@@ -133,16 +160,171 @@ class History:
     count: int | None
 
 
+# Moderation
+
+
+@frozen
+class ChangeModes:
+    """
+    C{/mode +letters args}, and the shorthands C{/op}, C{/deop}, C{/voice},
+    C{/devoice}, C{/ban} and C{/unban}: changes to the sender's room.
+    """
+
+    changes: tuple[ModeChange, ...]
+
+
+@frozen
+class ShowModes:
+    """
+    C{/mode} alone: the modes of the sender's room.
+    """
+
+
+@frozen
+class Bans:
+    """
+    C{/bans}: the ban list of the sender's room.
+    """
+
+
+@frozen
+class Kick:
+    nickname: str
+    reason: str | None
+
+
+@frozen
+class Invite:
+    nickname: str
+
+
+@frozen
+class Topic:
+    """
+    C{/topic}: show the room's topic, or set it to C{text}.
+    """
+
+    text: str | None
+
+
+@frozen
+class RegisterRoom:
+    pass
+
+
+# Accounts and server operators.  Passwords are single words: what follows
+# the words a command takes is a usage error, never part of a password.
+
+
+@frozen
+class RegisterAccount:
+    password: str
+
+
+@frozen
+class Identify:
+    """
+    C{/identify [account] password}: without an account, the one named
+    like the sender's nickname.
+    """
+
+    account: str | None
+    password: str
+
+
+@frozen
+class ChangePassword:
+    old: str
+    new: str
+
+
+@frozen
+class Drop:
+    password: str
+
+
+@frozen
+class Oper:
+    name: str
+    password: str
+
+
+@frozen
+class Kill:
+    nickname: str
+    reason: str
+
+
+@frozen
+class Wallops:
+    text: str
+
+
 Command = Union[
-    Say, Act, Whisper, Rename, Join, Help, Who, Rooms, Language, Quit, History, Unknown, Usage
+    Say,
+    Act,
+    Whisper,
+    Rename,
+    Join,
+    Help,
+    Who,
+    Rooms,
+    Language,
+    Quit,
+    History,
+    ChangeModes,
+    ShowModes,
+    Bans,
+    Kick,
+    Invite,
+    Topic,
+    RegisterRoom,
+    RegisterAccount,
+    Identify,
+    ChangePassword,
+    Drop,
+    Oper,
+    Kill,
+    Wallops,
+    Unknown,
+    Usage,
 ]
+
+# The letters /mode takes, as IRC's MODE does (see chatsvc.moderation).
+MODE_LETTERS = ROLE_MODES + LIST_MODES + FLAG_MODES + KEY_MODES + LIMIT_MODES
 
 USAGES = {
     "msg": "/msg <nickname> <text>",
     "me": "/me <action>",
     "nick": "/nick <nickname>",
-    "join": "/join <room>",
+    "join": "/join <room> [key]",
     "history": "/history [nickname] [count]",
+    "mode": "/mode [+|-letters [arguments]] (letters: " + " ".join(MODE_LETTERS) + ")",
+    "op": "/op <nickname>",
+    "deop": "/deop <nickname>",
+    "voice": "/voice <nickname>",
+    "devoice": "/devoice <nickname>",
+    "ban": "/ban <mask or nickname>",
+    "unban": "/unban <mask>",
+    "kick": "/kick <nickname> [reason]",
+    "invite": "/invite <nickname>",
+    "register": "/register <password>",
+    "identify": "/identify [account] <password>",
+    "password": "/password <old> <new>",
+    "drop": "/drop <password>",
+    "oper": "/oper <name> <password>",
+    "kill": "/kill <nickname> <reason>",
+    "wallops": "/wallops <text>",
+}
+
+# Commands that change one mode of one argument, as what they change.
+_MODE_SHORTHANDS = {
+    "op": (True, "o"),
+    "deop": (False, "o"),
+    "voice": (True, "v"),
+    "devoice": (False, "v"),
+    "ban": (True, "b"),
+    "unban": (False, "b"),
 }
 
 
@@ -169,6 +351,17 @@ def parseLine(line: str) -> Command:
         return Quit(rest or None)
     if name == "history":
         return _history(rest)
+    if name == "topic":
+        return Topic(rest or None)
+    if name == "bans":
+        return Bans()
+    if name == "registerroom":
+        return RegisterRoom()
+    if name == "mode":
+        if not rest:
+            return ShowModes()
+        changes = parseModes(rest)
+        return Usage(name) if changes is None else ChangeModes(changes)
     if name not in USAGES:
         return Unknown(name)
     if not rest:
@@ -179,9 +372,89 @@ def parseLine(line: str) -> Command:
         return Whisper(nickname, text) if text else Usage(name)
     if name == "me":
         return Act(rest)
-    if name == "nick":
-        return Rename(rest)
-    return Join(rest)
+    if name == "wallops":
+        return Wallops(rest)
+    if name in ("kick", "kill"):
+        nickname, _, reason = rest.partition(" ")
+        reason = reason.strip(" ")
+        if name == "kick":
+            return Kick(nickname, reason or None)
+        return Kill(nickname, reason) if reason else Usage(name)
+    return _words(name, rest.split())
+
+
+def _words(name: str, words: list[str]) -> Command:
+    """
+    A command of single words (nicknames, rooms, masks, passwords): the
+    right number of them, or its usage.
+    """
+    if name in _MODE_SHORTHANDS and len(words) == 1:
+        adding, letter = _MODE_SHORTHANDS[name]
+        return ChangeModes((ModeChange(adding, letter, words[0]),))
+    if name == "nick" and len(words) == 1:
+        return Rename(words[0])
+    if name == "join" and len(words) <= 2:
+        return Join(words[0], words[1] if len(words) == 2 else None)
+    if name == "invite" and len(words) == 1:
+        return Invite(words[0])
+    if name == "register" and len(words) == 1:
+        return RegisterAccount(words[0])
+    if name == "identify" and len(words) <= 2:
+        return Identify(words[0], words[1]) if len(words) == 2 else Identify(None, words[0])
+    if name == "password" and len(words) == 2:
+        return ChangePassword(words[0], words[1])
+    if name == "drop" and len(words) == 1:
+        return Drop(words[0])
+    if name == "oper" and len(words) == 2:
+        return Oper(words[0], words[1])
+    return Usage(name)
+
+
+def parseModes(text: str) -> tuple[ModeChange, ...] | None:
+    """
+    The changes C{+o-v Bob Ewa} asks for, or C{None} if it is malformed:
+    letters after C{+} or C{-}, then one argument for each letter that
+    takes one (a role's nickname, a ban's mask, a key, a limit when set),
+    in order, and nothing more.
+
+    Unlike IRC, C{-k} takes no argument: the key is known.
+    """
+    letters, *arguments = text.split()
+    if letters[0] not in "+-":
+        return None
+    changes = []
+    adding = True
+    for letter in letters:
+        if letter in "+-":
+            adding = letter == "+"
+            continue
+        if letter not in MODE_LETTERS:
+            return None
+        change = ModeChange(adding, letter)
+        if change.takesArgument() and not (letter in KEY_MODES and not adding):
+            if not arguments:
+                return None
+            change = ModeChange(adding, letter, arguments.pop(0))
+        changes.append(change)
+    if not changes or arguments:
+        return None
+    return tuple(changes)
+
+
+def formatModes(changes: tuple[ModeChange, ...]) -> str:
+    """
+    C{changes} as C{/mode} takes them (C{+o-v Bob Ewa}): what
+    L{parseModes} reads back.
+    """
+    letters = ""
+    adding = None
+    for change in changes:
+        if change.adding != adding:
+            adding = change.adding
+            letters += "+" if adding else "-"
+        letters += change.letter
+    arguments = [change.argument for change in changes if change.argument is not None]
+    return " ".join([letters, *arguments])
 
 
 def _history(rest: str) -> History | Usage:
@@ -250,7 +523,9 @@ class Line:
     """
     A server line, classified.
 
-    @ivar kind: C{"prompt"}, C{"password"}, C{"chat"}, C{"action"}, C{"private"} (received),
+    @ivar kind: C{"prompt"}, C{"password"}, C{"account"} (the password of
+        the account C{nickname} is registered to), C{"chat"}, C{"action"},
+        C{"private"} (received),
         C{"sent"} (your own private message, echoed), C{"error"} or
         C{"notice"}.
     @ivar nickname: who spoke, for chat and actions; the other party, for
@@ -267,7 +542,9 @@ def classify(line: str) -> Line:
     Tell what kind of server line C{line} is, by its first characters alone.
 
     The rules, in order: C{NICK} alone is the prompt; C{PASS} alone asks
-    for the server password; C{"! "} starts an error;
+    for the server password; C{PASS nick} for the password of the account
+    that nickname is registered to (C{pass} being a reserved nickname, no
+    notice can start so); C{"! "} starts an error;
     C{"* nick "} an action; C{"*nick* "} a private message to you;
     C{"-> *nick* "} your own private message; C{"nick: "} a chat line.  Any
     other line is a notice from the server.
@@ -276,6 +553,8 @@ def classify(line: str) -> Line:
         return Line("prompt", "")
     if line == PASSWORD_PROMPT:
         return Line("password", "")
+    if line.startswith(ACCOUNT_PROMPT) and isNickname(line[len(ACCOUNT_PROMPT) :]):
+        return Line("account", "", line[len(ACCOUNT_PROMPT) :])
     if line.startswith(ERROR_PREFIX):
         return Line("error", line[len(ERROR_PREFIX) :])
     if line.startswith(ACTION_PREFIX):
@@ -299,7 +578,8 @@ def classify(line: str) -> Line:
 
 def renderEvent(event: events.Event, t: NullTranslations, own: bool = False) -> str:
     """
-    Word C{event} for a client; several lines are separated by C{"\\n"}.
+    Word C{event} for a client; several lines are separated by C{"\\n"},
+    and C{""} is nothing to show.
 
     @param own: for the client who caused it; only a private message reads
         differently to its sender (C{-> *recipient* text}).
@@ -393,14 +673,66 @@ def renderEvent(event: events.Event, t: NullTranslations, own: bool = False) -> 
         return ERROR_PREFIX + t.gettext(
             "You took too long to choose a nickname. Goodbye!"
         )
+    return _renderModeration(event, t, own)
+
+
+def _renderModeration(event: events.Event, t: NullTranslations, own: bool) -> str:
+    """
+    The events of moderation, accounts and server operators.
+
+    Native clients have no away messages or real names to show: those
+    changes say nothing, and so does someone else's logging in (who holds
+    which account matters to the server, not to the room); one's own
+    account changing is worth a line.
+    """
+    if isinstance(event, events.ModeChanged):
+        return t.gettext("{nickname} set the modes of room {room}: {modes}").format(
+            nickname=event.nickname, room=event.room, modes=visible(formatModes(event.changes))
+        )
+    # Kicked and Invited name whom they concern C{nickname}, their sender
+    # C{sender}.
+    if isinstance(event, events.Kicked):
+        if event.reason:
+            return t.gettext("{nickname} put {target} out of room {room} ({reason}).").format(
+                nickname=event.sender.nickname,
+                target=event.nickname,
+                room=event.room,
+                reason=visible(event.reason),
+            )
+        return t.gettext("{nickname} put {target} out of room {room}.").format(
+            nickname=event.sender.nickname, target=event.nickname, room=event.room
+        )
+    if isinstance(event, events.Invited):
+        return t.gettext("{nickname} invited {guest} to room {room} (/join {room}).").format(
+            nickname=event.sender.nickname, guest=event.nickname, room=event.room
+        )
+    if isinstance(event, events.AccountChanged):
+        if not own:
+            return ""
+        if event.account is None:
+            return t.gettext("You are no longer logged in to an account.")
+        return loggedInLine(event.account, t)
+    if isinstance(event, (events.AwayChanged, events.RealnameChanged)):
+        return ""
+    if isinstance(event, events.Wallops):
+        return t.gettext("Server operator {nickname} to everyone: {text}").format(
+            nickname=event.nickname, text=visible(event.text)
+        )
+    if isinstance(event, events.Killed):
+        return ERROR_PREFIX + t.gettext(
+            "Server operator {nickname} put you off the server ({reason}). Goodbye!"
+        ).format(nickname=event.nickname, reason=visible(event.reason))
     raise TypeError(f"no rendering for {event!r}")
 
 
 def encodeEvent(event: events.Event, language: str, own: bool = False) -> bytes:
     """
-    L{renderEvent} as wire bytes, each line ending in CRLF.
+    L{renderEvent} as wire bytes, each line ending in CRLF (C{b""} for an
+    event that says nothing).
     """
     text = renderEvent(event, translation(language), own)
+    if not text:
+        return b""
     return text.replace("\n", "\r\n").encode("utf-8") + b"\r\n"
 
 
@@ -481,7 +813,10 @@ def renderError(error: ChatError, t: NullTranslations) -> str:
     elif isinstance(error, NoSuchRoom):
         message = t.gettext("There is no room {room}.").format(room=visible(error.room))
     elif isinstance(error, NotInRoom):
-        message = t.gettext("You are not in room {room}.").format(room=error.room)
+        if not error.room:
+            message = t.gettext("You are in no room; /join one.")
+        else:
+            message = t.gettext("You are not in room {room}.").format(room=error.room)
     elif isinstance(error, TooManyConnections):
         if error.scope == "address":
             message = t.ngettext(
@@ -500,8 +835,101 @@ def renderError(error: ChatError, t: NullTranslations) -> str:
     elif isinstance(error, AlreadyRegistered):
         message = t.gettext("You have a nickname already; use /nick to change it.")
     else:
-        raise TypeError(f"no rendering for {error!r}")
+        message = _moderationError(error, t)
     return ERROR_PREFIX + message
+
+
+def _moderationError(error: ChatError, t: NullTranslations) -> str:
+    """
+    The refusals of moderation, accounts and server operators.
+    """
+    if isinstance(error, NotPermitted):
+        return _notPermitted(error, t)
+    if isinstance(error, CannotJoin):
+        return _cannotJoin(error, t)
+    if isinstance(error, CannotSpeak):
+        if error.reason == "moderated":
+            return t.gettext(
+                "Room {room} is moderated: only voiced members and operators speak there."
+            ).format(room=error.room)
+        if error.reason == "banned":
+            return t.gettext("You are banned from room {room}: you cannot speak there.").format(
+                room=error.room
+            )
+        return t.gettext("You are not in room {room}.").format(room=error.room)
+    if isinstance(error, NicknameReserved):
+        return t.gettext("The nickname {nickname} is registered; choose another.").format(
+            nickname=error.nickname
+        )
+    if isinstance(error, NotInThatRoom):
+        return t.gettext("{nickname} is not in room {room}.").format(
+            nickname=error.nickname, room=error.room
+        )
+    if isinstance(error, AlreadyThere):
+        return t.gettext("{nickname} is in room {room} already.").format(
+            nickname=error.nickname, room=error.room
+        )
+    if isinstance(error, ListFull):
+        return t.gettext("The ban list of room {room} is full ({count}); /unban someone first.").format(
+            room=error.room, count=error.limit
+        )
+    if isinstance(error, AccountExists):
+        return t.gettext("The account {name} exists already.").format(name=visible(error.name))
+    if isinstance(error, LoginFailed):
+        # The same words whether the name or the password is wrong.
+        return t.gettext("The name {name} and that password do not match.").format(
+            name=visible(error.name)
+        )
+    if isinstance(error, TooManyAttempts):
+        seconds = max(1, math.ceil(error.retryAfter))
+        return t.ngettext(
+            "Too many login attempts; try again in {count} second.",
+            "Too many login attempts; try again in {count} seconds.",
+            seconds,
+        ).format(count=seconds)
+    if isinstance(error, WeakPassword):
+        return t.gettext("A password needs {minimum} to {maximum} characters.").format(
+            minimum=error.minimum, maximum=error.maximum
+        )
+    if isinstance(error, NotLoggedIn):
+        return t.gettext("Log in first: /identify <password>, or /register <password>.")
+    if isinstance(error, RoomRegistered):
+        return t.gettext("Room {room} is registered to {owner} already.").format(
+            room=error.room, owner=error.owner
+        )
+    raise TypeError(f"no rendering for {error!r}")
+
+
+def _notPermitted(error: NotPermitted, t: NullTranslations) -> str:
+    if error.room is None:
+        return t.gettext("Only server operators may use /{command}.").format(
+            command=error.action
+        )
+    if error.action == "topic":
+        message = t.gettext("Only operators of room {room} may change its topic.")
+    elif error.action == "mode":
+        message = t.gettext("Only operators of room {room} may change its modes.")
+    elif error.action == "kick":
+        message = t.gettext("Only operators of room {room} may put people out of it.")
+    elif error.action == "invite":
+        message = t.gettext("Room {room} is invite-only: only its operators may invite.")
+    elif error.action == "register":
+        message = t.gettext("Only operators of room {room} may register it.")
+    else:
+        message = t.gettext("Only operators of room {room} may do that.")
+    return message.format(room=error.room)
+
+
+def _cannotJoin(error: CannotJoin, t: NullTranslations) -> str:
+    if error.reason == "banned":
+        message = t.gettext("You are banned from room {room}.")
+    elif error.reason == "invite-only":
+        message = t.gettext("Room {room} is invite-only; ask one of its operators to /invite you.")
+    elif error.reason == "key":
+        message = t.gettext("Room {room} needs a key: /join {room} <key>.")
+    else:
+        message = t.gettext("Room {room} is full.")
+    return message.format(room=error.room)
 
 
 def error(message: str) -> str:
@@ -521,7 +949,7 @@ def helpLines(t: NullTranslations) -> list[str]:
         t.gettext("/msg <nickname> <text> \u2014 a private message"),
         t.gettext("/me <action> \u2014 an action, as in \u201c* Bob waves\u201d"),
         t.gettext("/nick <nickname> \u2014 change your nickname"),
-        t.gettext("/join <room> \u2014 go to another room (made if needed)"),
+        t.gettext("/join <room> [key] \u2014 go to another room (made if needed)"),
         t.gettext("/rooms \u2014 the rooms and how many are in each"),
         t.gettext("/history [nickname] [count] \u2014 earlier lines of your room, or of a private conversation"),
         t.gettext("/lang <code> \u2014 the language of server messages ({codes})").format(
@@ -529,6 +957,27 @@ def helpLines(t: NullTranslations) -> list[str]:
         ),
         t.gettext("/quit [reason] \u2014 leave"),
         t.gettext("/help \u2014 this list; start a line with // to say something beginning with /"),
+        t.gettext("For operators of your room (whoever makes a room is its first):"),
+        t.gettext("/topic [text] \u2014 show the topic, or set it"),
+        t.gettext("/op, /deop, /voice, /devoice <nickname> \u2014 give or take a role"),
+        t.gettext("/kick <nickname> [reason] \u2014 put someone out"),
+        t.gettext("/ban <mask or nickname>, /unban <mask>, /bans \u2014 the ban list"),
+        t.gettext("/invite <nickname> \u2014 let someone in past the modes, once"),
+        t.gettext(
+            "/mode [+|-letters [arguments]] \u2014 show or change the modes "
+            "(i invite-only, m moderated, n members only speak, s secret, t topic lock, "
+            "k key, l limit)"
+        ),
+        t.gettext("/registerroom \u2014 keep the room, its modes and roles, for your account"),
+        t.gettext("Accounts:"),
+        t.gettext("/register <password> \u2014 register your nickname as an account"),
+        t.gettext("/identify [account] <password> \u2014 log in"),
+        t.gettext("/password <old> <new> \u2014 change your account's password"),
+        t.gettext("/drop <password> \u2014 delete your account"),
+        t.gettext("Server operators:"),
+        t.gettext("/oper <name> <password> \u2014 become a server operator"),
+        t.gettext("/kill <nickname> <reason> \u2014 put someone off the server"),
+        t.gettext("/wallops <text> \u2014 tell everyone connected"),
     ]
 
 
@@ -577,3 +1026,64 @@ def languagesLine(language: str, t: NullTranslations) -> str:
         code=language,
         choice=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
     )
+
+
+def loggedInLine(account: str, t: NullTranslations) -> str:
+    """
+    That the client is logged in to C{account}.
+    """
+    return t.gettext("You are now logged in to the account {account}.").format(account=account)
+
+
+def accountPromptLines(nickname: str, t: NullTranslations) -> list[str]:
+    """
+    What asks for the password of the account C{nickname} is registered to.
+    """
+    return [
+        t.gettext(
+            "The nickname {nickname} is registered: send its password on the next line."
+        ).format(nickname=nickname),
+        ACCOUNT_PROMPT + nickname,
+    ]
+
+
+def topicReplyLine(room: str, topic: str, t: NullTranslations) -> str:
+    """
+    The reply to /topic without text.
+    """
+    if not topic:
+        return t.gettext("Room {room} has no topic.").format(room=room)
+    return topicLine(room, topic, t)
+
+
+def modesLine(room: str, modes: Modes, t: NullTranslations) -> str:
+    """
+    The reply to /mode without changes: the room's settings, its key
+    included (its members may know it).
+    """
+    letters, arguments = modes.letters()
+    return t.gettext("The modes of room {room}: {modes}").format(
+        room=room, modes=visible(" ".join([letters, *arguments]))
+    )
+
+
+def bansLines(room: str, bans: list[Ban], t: NullTranslations, now: float) -> list[str]:
+    """
+    The reply to /bans: each mask, indented, with who set it and when.
+    """
+    if not bans:
+        return [t.gettext("Nobody is banned from room {room}.").format(room=room)]
+    lines = [
+        t.ngettext(
+            "Room {room} bans {count} mask:", "Room {room} bans {count} masks:", len(bans)
+        ).format(room=room, count=len(bans))
+    ]
+    for ban in bans:
+        lines.append(
+            "  "
+            + t.gettext("{mask} (set by {setter}, {when})").format(
+                mask=visible(ban.mask), setter=visible(ban.setter), when=_when(ban.time, now)
+            )
+        )
+    return lines
+

@@ -39,7 +39,7 @@ from chatsvc.errors import (
 )
 from chatsvc.interfaces import IStore
 from chatsvc.names import checkNickname, nameKey
-from chatsvc.passwords import PASSWORD_HASHER, dummyHash, matches, normalized
+from chatsvc.passwords import PASSWORD_HASHER, matches, normalized
 
 __all__ = ["PASSWORD_HASHER", "Account", "AccountChecker", "Accounts", "TooManyAccounts"]
 
@@ -110,14 +110,16 @@ class Accounts:
 
     def load(self) -> Deferred[None]:
         """
-        Read every account from the store, and make the hash an unknown
-        name is checked against, so that even the first such login costs
-        what any other does.  Until it fires no name is registered.
+        Read every account from the store.  Until it fires no name is
+        registered.
+
+        The hash an unknown name is checked against is made at the first
+        such login (which so costs one hash more, once), not here: start-up
+        then needs no thread, nor 32 MiB for a moment.
         """
 
-        def loaded(accounts: dict[str, tuple[str, str, float]]) -> Deferred[None]:
+        def loaded(accounts: dict[str, tuple[str, str, float]]) -> None:
             self._accounts = {key: Account(*values) for key, values in accounts.items()}
-            return self._inThread(dummyHash, self._hasher).addCallback(lambda _: None)
 
         return self._store.accounts().addCallback(loaded)
 

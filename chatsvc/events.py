@@ -284,8 +284,20 @@ class Kicked(_Caused):
 @frozen
 class Invited(_Caused):
     """
-    C{sender} invited C{nickname} into C{room}; delivered to the guest and
-    to the room's operators (IRCv3 C{invite-notify}).
+    C{sender} invited C{nickname} into C{room}; delivered to the guest.
+    """
+
+    sender: Identity
+    room: str
+    nickname: str
+
+
+@frozen
+class InviteNotice(_Caused):
+    """
+    C{sender} invited C{nickname} into C{room}; delivered to the room's
+    other operators (IRCv3 C{invite-notify}), apart from L{Invited} so that
+    a front-end can tell the guest and leave the operators alone.
     """
 
     sender: Identity
@@ -368,6 +380,7 @@ Event = (
     | ModeChanged
     | Kicked
     | Invited
+    | InviteNotice
     | AccountChanged
     | AwayChanged
     | RealnameChanged
@@ -392,6 +405,7 @@ PUBLISHED = (
     ModeChanged,
     Kicked,
     Invited,
+    InviteNotice,
     AccountChanged,
     AwayChanged,
     RealnameChanged,

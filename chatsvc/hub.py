@@ -637,11 +637,18 @@ class Hub:
         room.invited[nameKey(target.nickname)] = None
         if len(room.invited) > MAX_INVITATIONS:
             del room.invited[next(iter(room.invited))]
-        told = tuple(op for op in room.operators if op is not member)
         self._publish(
             events.Invited(member.identity, room.name, target.nickname, **self._stamp()),
-            members=(target, *(op for op in told if op is not target)),
+            members=(target,),
         )
+        told = tuple(op for op in room.operators if op is not member)
+        if told:
+            self._publish(
+                events.InviteNotice(
+                    member.identity, room.name, target.nickname, **self._stamp()
+                ),
+                members=told,
+            )
         return target
 
     def registerRoom(self, member: Member, roomName: str) -> Room:
@@ -673,7 +680,8 @@ class Hub:
     def logIn(self, member: Member, account: str) -> None:
         """
         Record that C{member} proved it holds C{account}, and tell everyone
-        who shares a room with it.
+        who shares a room with it; a connection may log in before it has a
+        nickname (SASL, or to take its registered one).
         """
         self._setAccount(member, account)
 
@@ -754,7 +762,7 @@ class Hub:
         if room is None:
             room = self._rooms[key] = Room(name, topic=self._topics.get(key, ""))
         room.owner, room.modes, room.created = owner, modes, created
-        room.bans = {ban.mask: ban for ban in bans}
+        room.bans = {ban.mask.casefold(): ban for ban in bans}
         room.access = dict(access)
 
     # Questions
@@ -964,13 +972,16 @@ class Hub:
             mask = normalizeMask(argument or "")
             if mask is None:
                 return None
+            # Masks compare without regard to case, as they match.
+            key = mask.casefold()
             if not change.adding:
-                return ModeChange(False, letter, mask) if room.bans.pop(mask, None) else None
-            if mask in room.bans:
+                ban = room.bans.pop(key, None)
+                return None if ban is None else ModeChange(False, letter, ban.mask)
+            if key in room.bans:
                 return None
             if len(room.bans) >= MAX_BANS:
                 raise ListFull(room.name, MAX_BANS)
-            room.bans[mask] = Ban(mask, member.identity.mask, self._clock.seconds())
+            room.bans[key] = Ban(mask, member.identity.mask, self._clock.seconds())
             return ModeChange(True, letter, mask)
         modes = applySetting(room.modes, change)
         if modes is None:
@@ -1008,7 +1019,11 @@ class Hub:
             room.voiced.add(member)
 
     def _setAccount(self, member: Member, account: str | None) -> None:
-        self._registered(member)
+        if member.nickname is None:
+            # Logged in before choosing a nickname (SASL, a registered
+            # nickname's password): nobody to tell yet.
+            member.account = account
+            return
         if account == member.account:
             return
         before = member.identity

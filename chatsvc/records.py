@@ -81,7 +81,8 @@ class Room:
 
     @ivar operators: the members who may change its modes, kick and invite.
     @ivar voiced: the members who may speak when it is moderated.
-    @ivar bans: its ban list, by normalized mask, in the order set.
+    @ivar bans: its ban list, by normalized mask (casefolded), in the order
+        set.
     @ivar invited: the keys of the nicknames invited in and not yet come.
     @ivar owner: the account that registered it, if one did: a registered
         room stays, with its modes, bans and C{access}, when it empties and

@@ -422,7 +422,14 @@ def makeService(options: Options, reactor=None) -> IService:
             "native",
         ),
         NativeFactory(
-            hub, options["lang"], limits=limits, clock=reactor, outbox=outbox, history=history
+            hub,
+            options["lang"],
+            limits=limits,
+            clock=reactor,
+            outbox=outbox,
+            history=history,
+            accounts=accounts,
+            opers=opers,
         ),
     ).setServiceParent(service)
     if options["irc-port"] is not None:
@@ -434,6 +441,8 @@ def makeService(options: Options, reactor=None) -> IService:
             outbox=outbox,
             language=options["lang"],
             history=history,
+            accounts=accounts,
+            opers=opers,
         )
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]

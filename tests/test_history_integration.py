@@ -36,6 +36,10 @@ class RestartTests(SynchronousTestCase):
         irc.sendLine("NICK Ola")
         irc.sendLine("USER ola 0 * :Ola")
         irc.sendLine("JOIN #lobby")
+        # Ala made the lobby, so she is its operator: she lets Ola set topics.
+        ala.readUntil("Ola joined the chat!")
+        ala.sendLine("/op Ola")
+        ala.readUntil("Ala set the modes of room lobby: +o Ola")
         irc.sendLine("TOPIC #lobby :Witamy w klasie")
         ala.readUntil("Ola set the topic of room lobby: Witamy w klasie")
         for n in range(3):

@@ -35,12 +35,13 @@ from tests.harness import GOODBYE, TIMEOUT, LineClient, ServerProcess, ServerTes
 
 SERVER = "chatsvc"
 POLISH = "Zażółć gęślą jaźń"
-# What CAP LS offers, history's capabilities included (the servers here keep
-# history in a SQLite file).
+# What CAP LS 302 offers, history's and accounts' capabilities included (the
+# servers here keep history and accounts in a SQLite file).
 OFFERED = (
-    "account-notify account-tag away-notify batch cap-notify draft/chathistory "
+    "account-notify account-tag away-notify batch cap-notify "
+    "draft/account-registration=before-connect draft/chathistory "
     "draft/event-playback echo-message extended-join invite-notify message-tags multi-prefix "
-    "server-time setname userhost-in-names"
+    "sasl=PLAIN server-time setname userhost-in-names"
 )
 
 

@@ -780,12 +780,12 @@ class HelpTests(IRCTestCase):
         HELP about something else gets 524 alone.
         """
         ola = self.irc("Ola")
-        ola.send("HELP frobnicate", "HELP KICK")
+        ola.send("HELP frobnicate", "HELP SQUIT")
         self.assertEqual(
             ola.messages(),
             [
                 parseMessage(":chatsvc 524 Ola frobnicate :No help available on this topic"),
-                parseMessage(":chatsvc 524 Ola KICK :No help available on this topic"),
+                parseMessage(":chatsvc 524 Ola SQUIT :No help available on this topic"),
             ],
         )
 

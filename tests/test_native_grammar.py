@@ -189,6 +189,7 @@ def sampleEvents(nickname: str, other: str, text: str) -> list:
         events.Kicked(who, "lobby", other, text),
         events.Kicked(who, "lobby", other),
         events.Invited(who, "lobby", other),
+        events.InviteNotice(who, "lobby", other),
         events.Wallops(who, text),
     ]
 

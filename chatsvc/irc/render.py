@@ -173,6 +173,7 @@ class IRCRenderer:
             events.ModeChanged: self._modeChanged,
             events.Kicked: self._kicked,
             events.Invited: self._invited,
+            events.InviteNotice: self._inviteNotice,
             events.AccountChanged: self._accountChanged,
             events.AwayChanged: self._awayChanged,
             events.RealnameChanged: self._realnameChanged,
@@ -348,10 +349,10 @@ class IRCRenderer:
         ]
 
     def _invited(self, event: events.Invited) -> list[str]:
-        # The hub tells the guest and the room's operators; an operator
-        # hears of others' invitations only with invite-notify.  A guest
-        # without it is told by the INVITE command itself
-        # (L{chatsvc.irc.commands.moderation.INVITE}).
+        return [inviteLine(event.sender, event.room, event.nickname)]
+
+    def _inviteNotice(self, event: events.InviteNotice) -> list[str]:
+        # An operator hears of others' invitations only with invite-notify.
         if not self.notifiesInvites:
             return []
         return [inviteLine(event.sender, event.room, event.nickname)]

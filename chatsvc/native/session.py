@@ -280,10 +280,8 @@ class NativeSession:
             self.hub.rename(self.member, nickname)
             return
         if account is not None:
-            # Stopgap: Hub.logIn refuses a member without a nickname, and
-            # Hub.register refuses the nickname to a member without the
-            # account; the hub should take a login before registration.
-            self.member.account = account
+            # Before registering, so that the account's nickname is its own.
+            self.hub.logIn(self.member, account)
         self._register(nickname)
         if account is not None and self.member.nickname is not None:
             self.sendLines([wire.loggedInLine(account, self._t)])

@@ -706,6 +706,10 @@ def _renderModeration(event: events.Event, t: NullTranslations, own: bool) -> st
         return t.gettext("{nickname} invited {guest} to room {room} (/join {room}).").format(
             nickname=event.sender.nickname, guest=event.nickname, room=event.room
         )
+    if isinstance(event, events.InviteNotice):
+        return t.gettext("{nickname} invited {guest} to room {room}.").format(
+            nickname=event.sender.nickname, guest=event.nickname, room=event.room
+        )
     if isinstance(event, events.AccountChanged):
         if not own:
             return ""

@@ -43,13 +43,10 @@ def logIn(session: IRCSession, account: str) -> None:
     nickname, so that the account's own reserved nickname is its to take.
     """
     member = session.member
+    session.hub.logIn(member, account)
     if member.nickname is not None:
-        session.hub.logIn(member, account)
         mask = session.mask
     else:
-        # The hub's logIn is for registered members (it tells the rooms
-        # they share); nobody shares a room with this one yet.
-        member.account = account
         registration = session.registration
         username = registration.user[0] if registration.user else "*"
         mask = f"{registration.nickname or '*'}!{username}@{member.host}"

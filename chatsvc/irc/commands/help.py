@@ -22,6 +22,10 @@ Handler = Callable[["IRCSession", tuple[str, ...]], None]
 
 # Each command's usage, then what it does.
 TEXTS: dict[str, tuple[str, str]] = {
+    "AUTHENTICATE": (
+        "AUTHENTICATE PLAIN | AUTHENTICATE <base64> | AUTHENTICATE *",
+        "Logs in to an account with SASL PLAIN (cap sasl); * aborts.",
+    ),
     "AWAY": (
         "AWAY [:<message>]",
         (
@@ -49,6 +53,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "INFO",
         "Tells about the server.",
     ),
+    "INVITE": (
+        "INVITE <nick> <channel>",
+        "Invites someone into a channel, past its modes, once.",
+    ),
     "ISON": (
         "ISON <nick> [<nick>...]",
         "Tells which of the nicknames are online.",
@@ -56,6 +64,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "JOIN": (
         "JOIN <channel>{,<channel>} | JOIN 0",
         "Joins channels, making them if need be; JOIN 0 parts them all.",
+    ),
+    "KICK": (
+        "KICK <channel> <nick>{,<nick>} [:<reason>]",
+        "Puts people out of a channel you are an operator of.",
+    ),
+    "KILL": (
+        "KILL <nick> :<reason>",
+        "Puts someone off the server (server operators only).",
     ),
     "LINKS": (
         "LINKS",
@@ -70,8 +86,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Counts the users and channels, now and at most.",
     ),
     "MODE": (
-        "MODE <channel> [b] | MODE <nick> [+i|-i]",
-        "Shows a channel's modes, or shows and sets your own user modes.",
+        "MODE <channel> [{+|-}<modes> [<arguments>]] | MODE <nick> [+i|-i]",
+        (
+            "Shows or sets a channel's modes (o v b k l i m n s t; an operator's), "
+            "or your own user modes."
+        ),
     ),
     "MOTD": (
         "MOTD",
@@ -91,7 +110,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "OPER": (
         "OPER <name> <password>",
-        "There are no operators here: always refused.",
+        "Makes you a server operator, if the server has one by that name and password.",
     ),
     "PART": (
         "PART <channel>{,<channel>} [:<reason>]",
@@ -117,6 +136,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "QUIT [:<reason>]",
         "Leaves the server, telling your channels why.",
     ),
+    "REGISTER": (
+        "REGISTER <account|*> <email|*> <password>",
+        "Registers your nickname as an account and logs you in to it.",
+    ),
+    "SETNAME": (
+        "SETNAME :<realname>",
+        "Changes your real name.",
+    ),
     "TAGMSG": (
         "TAGMSG <target>",
         "Taken and dropped: client-only tags are not relayed.",
@@ -140,6 +167,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "VERSION": (
         "VERSION",
         "Tells the server's version.",
+    ),
+    "WALLOPS": (
+        "WALLOPS :<text>",
+        "Tells everyone connected something (server operators only).",
     ),
     "WHO": (
         "WHO <channel>|<nick>",

@@ -18,7 +18,6 @@ from chatsvc.errors import (
 )
 from chatsvc.irc import wire
 from chatsvc.irc.modes import parseModes
-from chatsvc.irc.render import IRCRenderer, inviteLine
 from chatsvc.moderation import KEY_MODES, LIMIT_MODES, ModeChange, Modes, applySetting
 
 if TYPE_CHECKING:
@@ -157,14 +156,6 @@ def INVITE(session: IRCSession, params: tuple[str, ...]) -> None:
     session.reply(wire.RPL_INVITING, guest.nickname, channel)
     if guest.away:
         session.reply(wire.RPL_AWAY, guest.nickname, guest.away)
-    # The hub's Invited reaches IRC clients only with invite-notify (so
-    # that operators without it hear nothing); a guest without it is told
-    # here, as every IRC client expects to be.
-    participant = guest.participant
-    renderer = getattr(participant, "renderer", None)
-    if isinstance(renderer, IRCRenderer) and not renderer.notifiesInvites:
-        line = inviteLine(session.member.identity, channel.removeprefix("#"), guest.nickname)
-        participant.send((line + "\r\n").encode("utf-8"))
 
 
 COMMANDS = {"KICK": KICK, "INVITE": INVITE}

@@ -141,6 +141,8 @@ class Hub(Moderating):
             self.log, clock, "{who} registered", "{count} more registered: {who}"
         )
         self._logDeparture = StormLog(self.log, clock, "{who} left", "{count} more left: {who}")
+        # Connections that proved they are server operators (for LUSERS).
+        self.operatorCount = 0
         self.nicknameOwner: Callable[[str], str | None] = lambda nickname: None
         self.roomChanged: Callable[[Room], None] = lambda room: None
 
@@ -282,6 +284,8 @@ class Hub(Moderating):
             return
         self.members.discard(member)
         member.connected = False
+        if member.operator is not None:
+            self.operatorCount -= 1
         self._failing.discard(member)
         self._forgetDeadline(member)
         remaining = self._perAddress.pop(member.host) - 1

@@ -203,6 +203,8 @@ class Moderating:
         Record that C{member} proved it is the server operator C{name}.
         """
         self._registered(member)
+        if member.operator is None:
+            self.operatorCount += 1
         member.operator = name
         self.log.info("{who} is server operator {name}", who=member.nickname, name=name)
 

@@ -420,6 +420,8 @@ class ServerOperatorTests(ModerationTestCase):
         self.assertRaises(NotPermitted, self.hub.kill, ala, "Ola", "x")
         self.assertRaises(NotPermitted, self.hub.wallops, ala, "x")
         self.hub.becomeOperator(ala, "ala")
+        self.hub.becomeOperator(ala, "ala")
+        self.assertEqual(self.hub.operatorCount, 1)
         heard.take()
         self.hub.wallops(ala, "restart o 12")
         wallops = events.Wallops(ala.identity, "restart o 12")
@@ -429,6 +431,8 @@ class ServerOperatorTests(ModerationTestCase):
         self.assertEqual(olaHeard.take(), [events.Killed(ala.identity, "spam")])
         self.assertEqual(heard.take(), [events.Left(identity, "Killed (Ala (spam))")])
         self.assertFalse(ola.connected)
+        self.hub.disconnect(ala)
+        self.assertEqual(self.hub.operatorCount, 0)
 
 
 class PresenceTests(ModerationTestCase):

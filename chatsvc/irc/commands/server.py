@@ -117,7 +117,7 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
             session.numeric(
                 wire.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers"
             ),
-            session.numeric(wire.RPL_LUSEROP, "0", "operator(s) online"),
+            session.numeric(wire.RPL_LUSEROP, str(hub.operatorCount), "operator(s) online"),
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
             session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
             session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),

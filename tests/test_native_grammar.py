@@ -21,6 +21,7 @@ from chatsvc.errors import (
     NotLoggedIn,
     NotPermitted,
     RoomRegistered,
+    TooManyAccounts,
     TooManyAttempts,
     WeakPassword,
 )
@@ -210,6 +211,7 @@ def sampleErrors(nickname: str, text: str) -> list:
         TooManyAttempts(0.2),
         TooManyAttempts(61.5),
         WeakPassword(8, 256),
+        TooManyAccounts(100_000),
         NotLoggedIn(),
         RoomRegistered("lobby", nickname),
         NotInRoom(""),

@@ -39,6 +39,7 @@ from chatsvc.errors import (
     NotPermitted,
     NotRegistered,
     RoomRegistered,
+    TooManyAccounts,
     TooManyAttempts,
     TooManyConnections,
     TooManyRooms,
@@ -54,9 +55,9 @@ from chatsvc.moderation import (
     ModeChange,
     Modes,
 )
+from chatsvc.names import MAX_NAME_LENGTH, isNickname
 from chatsvc.records import Ban
 from chatsvc.text import listNames
-from chatsvc.names import MAX_NAME_LENGTH, isNickname
 
 # The longest line a client may send, in bytes of UTF-8 without its line
 # ending.  Generous for chat, small enough that a flood of maximal lines
@@ -891,6 +892,10 @@ def _moderationError(error: ChatError, t: NullTranslations) -> str:
             "Too many login attempts; try again in {count} seconds.",
             seconds,
         ).format(count=seconds)
+    if isinstance(error, TooManyAccounts):
+        return t.gettext(
+            "The server holds as many accounts as it may ({count}); ask whoever runs it."
+        ).format(count=error.limit)
     if isinstance(error, WeakPassword):
         return t.gettext("A password needs {minimum} to {maximum} characters.").format(
             minimum=error.minimum, maximum=error.maximum

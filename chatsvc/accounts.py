@@ -56,8 +56,10 @@ MAX_ACCOUNTS = 100_000
 # for the address only) allowed before TooManyAttempts.  Per account, so a
 # botnet cannot guess one password fast; per address, so one client cannot
 # guess many.  The price: a guesser can keep an account's owner waiting too.
+# 60 an address: a class behind one NAT address logs in again at once after
+# a restart (--max-per-address allows 100 connections from one).
 ATTEMPTS_PER_ACCOUNT = Rate(5, 60.0)
-ATTEMPTS_PER_ADDRESS = Rate(20, 60.0)
+ATTEMPTS_PER_ADDRESS = Rate(60, 60.0)
 
 
 @frozen

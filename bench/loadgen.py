@@ -104,6 +104,29 @@ def processCpuPrecise(pid: int) -> float:
     return total / 1e9
 
 
+def threadsCpu(pid: int) -> tuple[float, float]:
+    """
+    CPU seconds of process C{pid}'s main thread (a Twisted server's
+    reactor) and of all its other threads together, to the nanosecond.
+    """
+    main = others = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0.0, 0.0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as f:
+                used = int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(task) == pid:
+            main += used
+        else:
+            others += used
+    return main / 1e9, others / 1e9
+
+
 def processRss(pid: int) -> int:
     """
     Resident memory of process C{pid}, in bytes.
@@ -728,11 +751,13 @@ class Generator:
             if mark0 is None and now >= t0:
                 mark0 = sum(counts)
                 own0, server0 = ownCpu(), self.serverCpu()
+                threads0 = threadsCpu(self.serverPid) if self.serverPid else (0.0, 0.0)
                 sent0 = sum(sent.values())
             if sending and now >= t1:
                 sending = False
                 mark1 = sum(counts)
                 own1, server1 = ownCpu(), self.serverCpu()
+                threads1 = threadsCpu(self.serverPid) if self.serverPid else (0.0, 0.0)
                 sent1 = sum(sent.values())
             if not sending and now >= nextCheck:
                 nextCheck = now + 0.1
@@ -816,6 +841,9 @@ class Generator:
             latencyAfterStop=percentiles(latenciesAfter) if slow else None,
             generatorCpu=(own1 - own0) / seconds,
             serverCpu=(server1 - server0) / seconds,
+            # Its main thread (the reactor) and its other threads, apart.
+            serverMainThreadCpu=(threads1[0] - threads0[0]) / seconds if mark1 is not None else None,
+            serverOtherThreadsCpu=(threads1[1] - threads0[1]) / seconds if mark1 is not None else None,
             rssBefore=rss0,
             rssMax=max(r for _, r in rssTrace),
             rssTrace=rssTrace,

@@ -419,6 +419,8 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         out += historyWrite(records)
     if "S7" in scenarios:
         out += replayJoin(records)
+    if "S8" in scenarios:
+        out += loginLoad(records)
     add("\n## Checks\n")
     add(f"- Runs where the generator used ≥ {GENERATOR_LIMIT:.0%} of a core: "
         + (", ".join(f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1})" for r in flagged) or "none") + ".")
@@ -584,6 +586,132 @@ def replayRatio(records: list[dict], server: str, get: Callable[[dict], float]) 
     return pairedRatio(records, "S7", ("20 lines replayed", server), ("no replay", server), get)
 
 
+# S8: S1's p99 under 50 logins a second counts as unchanged within this
+# factor of the quiet p99 measured just before on the same server.
+LOGIN_P99_MARGIN = 1.25
+
+
+def loginRatio(r: dict, get: Callable[[dict], float]) -> float | None:
+    """
+    Under logins ÷ quiet, within one S8 run.
+    """
+    quiet = get(r["quiet"])
+    return get(r["underLogins"]) / quiet if quiet else None
+
+
+def verificationSpacing(r: dict) -> float | None:
+    """
+    Seconds between the server's answers to verified attempts (right or
+    wrong password), first to last: one verification each, while its
+    hashing queue is never empty.
+    """
+    logins = r["logins"]
+    if logins["verified"] < 2:
+        return None
+    return (logins["verifiedLast"] - logins["verifiedFirst"]) / (logins["verified"] - 1)
+
+
+def loginLoad(records: list[dict]) -> list[str]:
+    out = [
+        "\n## S8 logins beside chat: S1's load, quiet and while 50 logins a second are attempted\n",
+        ("On one server: accounts are registered (`/register`), then S1's 100 clients (in a room of "
+        "their own, `s8`) are measured twice, closed loop with 8 lines in flight per sender: quiet, "
+        "then while a login generator (`bench/logins.py`) attempts 50 logins a second, one "
+        "connection each (`NICK`, `PASS <account>`, the password), every fifth with a wrong password, "
+        "from 1 s before the second warm-up to 0.5 s after its end.  Attempts are spread over enough "
+        "accounts (4 each) and loopback source addresses (127.0.1.N, 15 each) that the server's "
+        "limits (5 a minute per account, 20 per address) refuse none before hashing.  Ratios are "
+        "under logins ÷ quiet, within each run.  *Server on 1 core*: pinned as for every other "
+        "scenario, so its hashing thread shares the reactor's core; *server on every core*: unpinned, "
+        "free to hash on the generators' core.  CPU is over the measured seconds: the reactor (the "
+        "main thread) + the other threads (the hashing thread), in cores.\n"),
+    ]
+    rows = []
+    for case, server, runs in groups(records, "S8"):
+        good = ok(runs)
+
+        def both(get: Callable[[dict], float], digits: int) -> list[str]:
+            return [
+                fmt(column(good, lambda r: get(r["quiet"])), digits),
+                fmt(column(good, lambda r: get(r["underLogins"])), digits),
+                fmt(column(good, lambda r: loginRatio(r, get)), 2) + "×",
+            ]
+
+        def cpu(phase: str) -> str:
+            return (
+                fmt(column(good, lambda r: r[phase]["serverMainThreadCpu"]), 2)
+                + " + "
+                + fmt(column(good, lambda r: r[phase]["serverOtherThreadsCpu"]), 2)
+            )
+
+        rows.append([
+            case,
+            LABELS.get(server, server) + failures(runs),
+            *both(lambda r: r["deliveriesPerSecond"], 0),
+            *both(lambda r: r["latency"]["p50"], 1),
+            *both(lambda r: r["latency"]["p99"], 1),
+            fmt(column(good, lambda r: r["quiet"]["lost"] + r["underLogins"]["lost"]), 0),
+            cpu("quiet"),
+            cpu("underLogins"),
+            fmt(column(good, lambda r: r["generatorCpu"]), 2) + generatorFlag(runs),
+        ])
+    out.append(table(
+        ["case", "server", "deliveries/s quiet", "under logins", "ratio", "p50 ms quiet", "under logins",
+         "ratio", "p99 ms quiet", "under logins", "ratio", "lost", "server CPU quiet (reactor + others)",
+         "under logins (reactor + hashing)", "generators' CPU (cores, most of the three)"],
+        rows,
+    ))
+    out.append(
+        "\nThe logins: *refused, busy* is the server's hashing queue (100) full, answered at once "
+        "(`try again in 1 second`); *refused, limits* the per-account or per-address limit (which "
+        "should be 0 here); *other* lists what the server said.  *Server ms per verification*: the "
+        "seconds between its first and last answer to a verified attempt (right or wrong password) "
+        "÷ the verifications in between, one at a time with its queue never empty.  *Here*: "
+        "`PASSWORD_HASHER.verify` timed in the bench's own process before the run (median "
+        "[min–max] of 7).  Answer latency: from the password sent to the server's answer.\n"
+    )
+    rows = []
+    for case, server, runs in groups(records, "S8"):
+        good = ok(runs)
+
+        def count(name: str) -> str:
+            return fmt(column(good, lambda r: r["logins"]["counts"][name]), 0)
+
+        others = sorted({why for r in good for why in r["result"]["logins"]["details"]})
+        rows.append([
+            case,
+            LABELS.get(server, server) + failures(runs),
+            fmt(column(good, lambda r: r["logins"]["attempted"]), 0)
+            + " in "
+            + fmt(column(good, lambda r: r["logins"]["sendingSeconds"]), 1)
+            + " s",
+            count("succeeded"),
+            count("wrongPassword"),
+            count("refusedBusy"),
+            count("refusedLimit"),
+            count("otherError") + (f" ({'; '.join(others)})" if others else ""),
+            fmt(column(good, lambda r: r["logins"]["counts"]["closed"] + r["logins"]["counts"]["unanswered"]), 0),
+            fmt(column(good, lambda r: r["logins"]["latency"]["succeeded"]["p50"]), 0)
+            + " / "
+            + fmt(column(good, lambda r: r["logins"]["latency"]["succeeded"]["p99"]), 0),
+            fmt(column(good, lambda r: r["logins"]["latency"]["refusedBusy"]["p99"]), 0),
+            fmt(column(good, verificationSpacing), 0, 1000),
+            fmt(column(good, lambda r: r["verificationMs"]["median"]), 0)
+            + " ["
+            + fmt(column(good, lambda r: r["verificationMs"]["min"]), 0)
+            + "–"
+            + fmt(column(good, lambda r: r["verificationMs"]["max"]), 0)
+            + "]",
+        ])
+    out.append(table(
+        ["case", "server", "attempted", "succeeded", "wrong password", "refused, busy", "refused, limits",
+         "other", "closed or unanswered", "success answer p50 / p99 ms", "busy refusal p99 ms",
+         "server ms per verification", "here ms per verification"],
+        rows,
+    ))
+    return out
+
+
 def targets(records: list[dict]) -> list[str]:
     """
     The issue's targets, each with the measured median and a verdict.
@@ -671,6 +799,28 @@ def targets(records: list[dict]) -> list[str]:
         rows.append(["S5 others' latency unharmed", f"p99 {before:.1f} ms before, {after:.1f} ms after",
                      "**met**" if after <= max(2 * before, before + 5) else "**missed**: p99 grew "
                      f"{after / before:.1f}×"])
+    # S8
+    runs = pick(records, "S8", None, "chatsvc")
+    here = median(column(runs, lambda r: r["verificationMs"]["median"]))
+    spacing = median(column(runs, verificationSpacing))
+    if runs:
+        rows.append([
+            "S8 one verification takes 20–100 ms",
+            f"{fmt(column(runs, lambda r: r['verificationMs']['median']), 0)} ms in the bench's process; "
+            + (f"{spacing * 1000:.0f} ms apart in the server under load" if spacing is not None else ""),
+            verdict(here, lambda v: 20 <= v <= 100, lambda v: f"{v:.0f} ms"),
+        ])
+    for case in caseNames(records, "S8"):
+        caseRuns = pick(records, "S8", case, "chatsvc")
+        p99 = column(caseRuns, lambda r: loginRatio(r, lambda phase: phase["latency"]["p99"]))
+        rate = column(caseRuns, lambda r: loginRatio(r, lambda phase: phase["deliveriesPerSecond"]))
+        m = median(p99)
+        rows.append([
+            f"S8 S1 p99 unchanged while 50 logins/s are attempted ({case}; "
+            f"≤ {LOGIN_P99_MARGIN:g}× quiet)",
+            f"p99 {fmt(p99, 2)}×, deliveries/s {fmt(rate, 2)}× of quiet",
+            verdict(m, lambda v: v <= LOGIN_P99_MARGIN, lambda v: f"p99 {v:.2f}× of quiet"),
+        ])
     lines = ["## Targets (chatsvc, native protocol)\n", table(["target", "measured", "verdict"], rows)]
     if notes:
         lines.append("")

@@ -1,7 +1,7 @@
 """
 The chatsvc benchmark: every scenario against our server and the baselines.
 
-Usage: python bench/run.py [--quick] [--reps N] [--only S1,S3]
+Usage: python bench/run.py [--quick] [--reps N] [--only S1,S3,S8]
                            [--servers chatsvc,chatsvc-irc,chatsvc-sqlite,threaded,words,ngircd,inspircd]
                            [--output bench/RESULTS.md] [--from-json results.json]
 
@@ -63,6 +63,16 @@ def summary(record: dict) -> str:
             stored += f" ({r['storedLines'] / r['sendingSeconds']:,.0f}/s of sending)"
     elif "storeError" in r:
         stored = f", store: {r['storeError']}"
+    if "underLogins" in r:
+        quiet, loaded, logins = r["quiet"], r["underLogins"], r["logins"]
+        return (
+            f"quiet {quiet['deliveriesPerSecond']:,.0f} deliveries/s, p99 {quiet['latency'].get('p99', 0):.1f} ms; "
+            f"under logins {loaded['deliveriesPerSecond']:,.0f}/s "
+            f"({loaded['deliveriesPerSecond'] / max(quiet['deliveriesPerSecond'], 1):.2f}×), "
+            f"p99 {loaded['latency'].get('p99', 0):.1f} ms; logins {logins['counts']}; "
+            f"server {quiet['serverCpu']:.2f} / {loaded['serverCpu']:.2f} core; "
+            f"one verification {r['verificationMs']['median']:.0f} ms here"
+        )
     if "deliveriesPerSecond" in r:
         latency = r["latency"]
         return (

@@ -1,5 +1,5 @@
 """
-The scenarios S1 to S7: what each asks of a server, and one run of it.
+The scenarios S1 to S8: what each asks of a server, and one run of it.
 
 A run starts a fresh server pinned to the server core, starts the load
 generator's worker process(es) pinned to the other core, has them register
@@ -33,10 +33,10 @@ class Worker:
     One load-generator process, driven a JSON line at a time.
     """
 
-    def __init__(self, plan: dict, cpu: int | None, log: Path) -> None:
+    def __init__(self, plan: dict, cpu: int | None, log: Path, script: str = "loadgen.py") -> None:
         with open(log, "ab") as errors:
             self.process = subprocess.Popen(
-                [*pinned(cpu), sys.executable, str(BENCH / "loadgen.py")],
+                [*pinned(cpu), sys.executable, str(BENCH / script)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,
@@ -117,6 +117,10 @@ class Load:
     awaitReplay: bool = False
     # Which of several runs of the same case in one repetition (S7).
     round: int = 0
+    # Login attempts while measuring a second time (S8): see L{logins}.
+    logins: dict | None = None
+    # The server not pinned to the server core: free to use every core (S8).
+    serverUnpinned: bool = False
 
 
 def run(
@@ -138,12 +142,35 @@ def run(
         if load.roomSize
         else []
     )
-    server.start(workdir, serverCpu, users=load.clients, rooms=rooms, options=load.serverOptions)
+    # Timed here, before anything of the run's is started.
+    hashing = verificationTimes() if load.logins is not None else None
+    server.start(
+        workdir,
+        None if load.serverUnpinned else serverCpu,
+        users=load.clients,
+        rooms=rooms,
+        options=load.serverOptions,
+    )
     workers: list[Worker] = []
+    logins: Worker | None = None
     try:
         pid = server.pid
         if load.seedLines:
             seed(server.port, load.seedLines)
+        if load.logins is not None:
+            logins = Worker(
+                {"host": "127.0.0.1", "port": server.port, **load.logins},
+                generatorCpu,
+                workdir / "logins.log",
+                script="logins.py",
+            )
+            logins.tell("accounts")
+            accounts = logins.expect("accounts", load.logins["registerDeadline"] + 30)
+            if accounts["registered"] != load.logins["accounts"]:
+                raise RuntimeError(
+                    f"registered {accounts['registered']} of {load.logins['accounts']} accounts: "
+                    f"{accounts['failures']}"
+                )
         rssIdle = processRss(pid)
         share = -(-load.clients // load.workers)
         for w in range(load.workers):
@@ -190,17 +217,75 @@ def run(
             (worker,) = workers
             if watch is not None:
                 watch("measure", pid)
-            worker.tell("go")
-            timeout = load.measure.get("warmup", 1) + load.measure["duration"] + load.measure.get("drain", 5) + 30
-            result.update(worker.expect("result", timeout))
-            del result["event"]
+            if logins is None:
+                result.update(measureOnce(worker, load.measure))
+            else:
+                result.update(measureUnderLogins(worker, logins, load))
+                result["accounts"] = {k: v for k, v in accounts.items() if k != "event"}
+                result["verificationMs"] = hashing
     finally:
         for worker in workers:
             worker.finish()
+        if logins is not None:
+            logins.finish()
         server.stop()
     if server.storePath is not None:
         result.update(stored(server.storePath))
     return result
+
+
+def measureOnce(worker: Worker, measure: dict) -> dict:
+    """
+    One measurement phase of C{worker}'s clients: its numbers.
+    """
+    worker.tell("go")
+    timeout = measure.get("warmup", 1) + measure["duration"] + measure.get("drain", 5) + 30
+    result = worker.expect("result", timeout)
+    del result["event"]
+    return result
+
+
+def measureUnderLogins(worker: Worker, logins: Worker, load: Load) -> dict:
+    """
+    S8: C{worker}'s chat load measured quiet, then again while C{logins}
+    attempts logins (started C{lead} seconds before, so that the server's
+    hashing queue has filled, and going on past the end of the measured
+    seconds).  The quiet phase's numbers under C{quiet}, the other's under
+    C{underLogins}, the login generator's under C{logins}.
+    """
+    quiet = measureOnce(worker, load.measure)
+    logins.tell("go")
+    logins.expect("started")
+    time.sleep(load.logins["lead"])
+    loaded = measureOnce(worker, load.measure)
+    attempts = logins.expect("result", load.logins["deadline"] + 30)
+    del attempts["event"]
+    return {
+        "quiet": quiet,
+        "underLogins": loaded,
+        "logins": attempts,
+        # For the checks every scenario gets (a generator at a full core).
+        "generatorCpu": max(quiet["generatorCpu"], loaded["generatorCpu"], attempts["generatorCpu"]),
+    }
+
+
+def verificationTimes(count: int = 7) -> dict:
+    """
+    What one verification of the server's own hasher
+    (L{chatsvc.passwords.PASSWORD_HASHER}) takes in this process, in ms:
+    C{count} of them, after one to warm up.
+    """
+    from chatsvc.passwords import PASSWORD_HASHER
+
+    hash = PASSWORD_HASHER.hash("s8-bench-password")
+    PASSWORD_HASHER.verify(hash, "s8-bench-password")
+    times = []
+    for _ in range(count):
+        began = time.perf_counter()
+        PASSWORD_HASHER.verify(hash, "s8-bench-password")
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return {"n": count, "median": times[count // 2], "min": times[0], "max": times[-1]}
 
 
 SEED_TIMEOUT = 10.0
@@ -530,4 +615,86 @@ def s7(server: Server, quick: bool) -> list[tuple[str, Load]]:
 REPLAY_ROUNDS = {False: 4, True: 3}
 
 
-SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7}
+# S8's login load: the issue's rate; what the server's limits allow each
+# account and address in a minute (chatsvc.accounts), less a margin, so
+# that no attempt is refused by them before it is hashed.
+LOGIN_RATE = 50.0
+ATTEMPTS_PER_ACCOUNT = 4  # of 5 a minute
+ATTEMPTS_PER_ADDRESS = 15  # of 20 a minute; registrations count too
+LOGIN_PASSWORD = "s8-right-password"
+
+
+def s8(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Logins beside chat: S1's load (100 clients, 10 senders, 8 lines in
+    flight each) measured quiet, then again on the same server while a
+    login generator of its own (L{logins}) attempts L{LOGIN_RATE} logins a
+    second against accounts registered before anything is measured, every
+    fifth with a wrong password.  The logins start 1 s before the second
+    measurement's warm-up and last until its end and half a second more.
+
+    The chat clients are in a room of their own (C{s8}), so that a login,
+    which enters the lobby, costs the server its hashing and handshake but
+    no announcement to the measured room.  Attempts are spread over enough
+    accounts and source addresses (127.0.1.N; registrations from 127.0.2.N)
+    that the per-account and per-address limits refuse none: what is
+    measured is the hashing.  chatsvc only (native, history in memory).
+
+    C{taskset} pins every thread of the server, its hashing thread with its
+    reactor, to the server core; so a second case runs the server unpinned,
+    free to hash on the other core (which it shares with the generators):
+    the deployment the hashing thread was written for.
+    """
+    if server.name != "chatsvc":
+        return []
+    clients = 100
+    warmup, duration, lead, tail = 1.0, 2.0 if quick else 5.0, 1.0, 0.5
+    count = int(LOGIN_RATE * (lead + warmup + duration + tail))
+    accounts = -(-count // ATTEMPTS_PER_ACCOUNT)
+    loginSources = -(-count // ATTEMPTS_PER_ADDRESS)
+    registerSources = -(-accounts // ATTEMPTS_PER_ADDRESS)
+
+    def load(unpinned: bool) -> Load:
+        return Load(
+            clients=clients,
+            serverUnpinned=unpinned,
+            room="s8",
+            samples=[clients - 1, 25, 50, 75],
+            measure={
+                "mode": "closed",
+                "senders": list(range(10)),
+                "window": 8,
+                "tracker": clients - 1,
+                "warmup": warmup,
+                "duration": duration,
+                "drain": 5.0,
+                "textBytes": 40,
+                "bulkInterval": 0.01,
+            },
+            logins={
+                "accounts": accounts,
+                "password": LOGIN_PASSWORD,
+                "wrongPassword": "s8-wrong-password",
+                "wrongEvery": 5,
+                "rate": LOGIN_RATE,
+                "count": count,
+                "lead": lead,
+                # Every attempt answered by then, or counted unanswered:
+                # the server's queue (100) drains in 7 s at 70 ms each.
+                "deadline": lead + warmup + duration + tail + 20.0,
+                "perAddress": ATTEMPTS_PER_ADDRESS,
+                "registerSources": [f"127.0.2.{1 + k}" for k in range(registerSources)],
+                "loginSources": [f"127.0.1.{1 + k}" for k in range(loginSources)],
+                "registerWindow": 20,
+                "registerDeadline": 120.0,
+            },
+        )
+
+    return [(S8_PINNED, load(False)), (S8_UNPINNED, load(True))]
+
+
+S8_PINNED = "server on 1 core"
+S8_UNPINNED = "server on every core"
+
+
+SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7, "S8": s8}

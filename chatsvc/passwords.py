@@ -5,7 +5,9 @@ blocking calls that a caller runs off the reactor thread.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
@@ -69,11 +71,31 @@ def matches(hasher: PasswordHasher, hash: str | None, password: str) -> bool:
         return False
 
 
+# The niceness of the hashing thread: the lowest priority there is.
+HASHING_NICENESS = 19
+
+
+def _yielding(f: Callable[..., T], *args: object) -> T:
+    """
+    Call C{f} at the lowest priority the system gives a thread, so that
+    when the cores are busy, hashing waits, not the chat: a storm of
+    logins then costs the reactor (and the load around it) almost nothing,
+    and logins are answered with the time left over.  (Linux gives each
+    thread its own niceness; elsewhere this does nothing.)
+    """
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        except OSError:
+            pass
+    return f(*args)
+
+
 class HashingThreads:
     """
-    Runs password hashing in a thread of its own, one at a time, with a
-    bounded queue: a crowd logging in at once costs at most one core and
-    32 MiB, the reactor keeps the other core for chatting, and beyond
+    Runs password hashing in a thread of its own, one at a time, at the
+    lowest priority, with a bounded queue: a crowd logging in at once costs
+    at most one core and 32 MiB, and only what the chat leaves, and beyond
     C{waiting} queued attempts the next is refused at once rather than
     held (L{TooManyAttempts}, retry in a second).
 
@@ -96,7 +118,7 @@ class HashingThreads:
             self._pool.start()
             self._reactor.addSystemEventTrigger("during", "shutdown", self.stop)
         self._queued += 1
-        done = deferToThreadPool(self._reactor, self._pool, f, *args)
+        done = deferToThreadPool(self._reactor, self._pool, _yielding, f, *args)
 
         def finished(result: T) -> T:
             self._queued -= 1

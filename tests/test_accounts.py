@@ -5,8 +5,10 @@ changes, and the twisted.cred checker over it.
 
 from __future__ import annotations
 
+import os
 import threading
 import unicodedata
+from unittest import SkipTest
 
 from argon2 import PasswordHasher, extract_parameters
 from twisted.cred.checkers import ICredentialsChecker
@@ -36,7 +38,7 @@ from chatsvc.errors import (
     TooManyAttempts,
     WeakPassword,
 )
-from chatsvc.passwords import HashingThreads, matches
+from chatsvc.passwords import HASHING_NICENESS, HashingThreads, matches
 from chatsvc.store.memory import MemoryStore
 
 # Cheap enough for tests: about a millisecond a hash.
@@ -504,3 +506,25 @@ class HashingThreadsTests(TestCase):
             self.assertEqual(results[1], "second")
 
         return gatherResults([first, second]).addCallback(check)
+
+
+class HashingPriorityTests(TestCase):
+    def test_lowestPriority(self) -> None:
+        """
+        On Linux the hashing thread runs at the lowest priority, so that
+        busy cores go to the chat first; the reactor's thread keeps its own.
+        """
+        if not hasattr(os, "setpriority"):
+            raise SkipTest("no per-thread priority here")
+        threads = HashingThreads(reactor)
+        self.addCleanup(threads.stop)
+        mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        def niceness() -> int:
+            return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+        def check(theirs: int) -> None:
+            self.assertEqual(theirs, HASHING_NICENESS)
+            self.assertEqual(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()), mine)
+
+        return threads(niceness).addCallback(check)

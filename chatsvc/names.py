@@ -22,10 +22,12 @@ MAX_AWAY_LENGTH = 390
 MAX_REALNAME_LENGTH = 128
 
 # Compared by key (see nameKey), so "Server" and "SERVER" are reserved too.
-# "nick" and "pass" would make a chat line "NICK: ..." easy to confuse with a
-# prompt; the others would let a user pass for the server.
+# "pass" would make a chat line "PASS: ..." look like the account password
+# prompt at a glance; the others would let a user pass for the server.
+# ("nick" is free: the prompt is the whole line "NICK", and IRC clients and
+# test suites use it.)
 RESERVED_NICKNAMES = frozenset(
-    {"nick", "pass", "server", "chatsvc", "system", "admin", "operator", "root", "everyone"}
+    {"pass", "server", "chatsvc", "system", "admin", "operator", "root", "everyone"}
 )
 
 

@@ -89,8 +89,9 @@ class NicknameRuleTests(SynchronousTestCase):
         Names that would pass for the server or the prompt are reserved, in
         any case.
         """
-        for name in ["server", "SERVER", "Nick", "NICK", "admin", "ChatSvc"]:
+        for name in ["server", "SERVER", "Pass", "PASS", "admin", "ChatSvc"]:
             self.assertProblem(name, "reserved")
+        self.assertEqual(checkNickname("nick"), "nick")
 
     @given(nicknames)
     def test_validNicknamesRoundTrip(self, name: str) -> None:

@@ -139,7 +139,8 @@ class ClassifyTests(SynchronousTestCase):
             "-> *Bob* psst": wire.Line("sent", "psst", "Bob"),
             "! The nickname Bob is taken.": wire.Line("error", "The nickname Bob is taken."),
             "Bob joined the chat!": wire.Line("notice", "Bob joined the chat!"),
-            "NICK: hi": wire.Line("notice", "NICK: hi"),
+            "NICK: hi": wire.Line("chat", "hi", "NICK"),
+            "PASS: hi": wire.Line("notice", "PASS: hi"),
             "server: restarting": wire.Line("notice", "server: restarting"),
         }
         for line, expected in cases.items():

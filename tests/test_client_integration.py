@@ -520,3 +520,37 @@ class ServerGoneTests(SynchronousTestCase):
                 [f"Cannot connect to 127.0.0.1 port {port}: Connection refused."],
             )
             self.assertNotIn("Traceback", client.text())
+
+
+class AccountTests(SynchronousTestCase):
+    def test_registeredNicknameThroughARestart(self) -> None:
+        """
+        A registered nickname's password is asked for on a terminal and not
+        shown; after the server restarts (with its store) the client logs
+        in again by itself, keeping the nickname.
+        """
+        workdir = os.path.abspath(self.mktemp())
+        server = ServerProcess()
+        server.start(workdir)
+        self.addCleanup(server.stop)
+        owner = LineClient(server.port)
+        self.addCleanup(owner.close)
+        owner.register("Ala")
+        owner.sendLine("/register sezamie-otworz")
+        owner.expect("The account Ala is registered.")
+        owner.close()
+        kept = ClientProcess(server.port, "--nick", "Ala", terminal=True)
+        self.addCleanup(kept.stop)
+        kept.readUntil("Password for Ala: ")
+        kept.send("sezamie-otworz\r")
+        kept.readUntil("You are now logged in to the account Ala.")
+        self.assertEqual(server.stop(), 0)
+        kept.readUntil("reconnecting in")
+        again = restartedServer(server, workdir)
+        self.addCleanup(again.stop)
+        readUntilCount(kept, "You are now logged in to the account Ala.", 2)
+        self.assertNotIn("sezamie", kept.text())
+        self.assertEqual("\n".join(kept.lines()).count("Password for Ala:"), 1)
+        kept.send("exit\r")
+        self.assertEqual(kept.wait(), 0)
+        self.assertNotIn(b"sezamie", again.output)

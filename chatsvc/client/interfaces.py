@@ -41,6 +41,17 @@ class IChatView(Interface):
             or C{None}.
         """
 
+    def askPassword(nickname: str) -> None:
+        """
+        The server wants the password of the account C{nickname} is
+        registered to; the next line the user enters is it.
+
+        The view must not show it, echo it or keep it (no input history),
+        and answers with L{IChatInput.submit}.  A wrong one is refused with
+        an error line and, before any nickname was accepted, a new
+        L{askNickname}.
+        """
+
     def nicknameAccepted() -> None:
         """
         The server took the nickname: from now on every line is chat.
@@ -79,7 +90,8 @@ class IChatInput(Interface):
         """
         One line the user entered, without its line ending.
 
-        It answers a pending L{IChatView.askNickname}, or is sent as chat
+        It answers a pending L{IChatView.askNickname} or
+        L{IChatView.askPassword}, or is sent as chat
         (or as a command, when it starts with C{/}).  C{exit} and C{/quit}
         leave.
         """

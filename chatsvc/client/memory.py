@@ -1,6 +1,8 @@
 """
 What the client remembers from one connection to the next: who it is,
-where, in which language, and the last lines it has shown in each room.
+where, in which language, which account it is logged in to (and the
+passwords it was given, to log in again), and the last lines it has shown
+in each room.
 
 When the client comes back after a lost connection, the server replays the
 room's last lines.  Some of them the user has seen, some were said while
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from typing import Sequence
 
-from attrs import Factory, define
+from attrs import Factory, define, field
 
 from chatsvc.names import nameKey
 
@@ -116,11 +118,17 @@ class SessionMemory:
     @ivar serverLanguage: the language to ask the server for (the client's,
         or the last one the user chose with C{/lang}).
     @ivar room: the room we are in, once known; C{None} for the room the
-        server put us in, until its name shows.
+        server put us in, until its name shows, or for none at all (we were
+        put out of ours, or the server's first room bans us): either way,
+        the next connection stays in whatever room the server gives it.
     @ivar defaultRoom: the room the server puts newcomers in, once known.
     @ivar registered: whether a nickname was accepted on some connection:
         from then on, a lost connection is made again.
+    @ivar account: the account we are logged in to, once the server says so.
     @ivar transcript: the lines shown, per room.
+
+    Passwords of accounts are kept here for this run only, to log in again
+    on the next connection: never written anywhere, and not in the C{repr}.
     """
 
     nickname: str | None
@@ -128,7 +136,69 @@ class SessionMemory:
     room: str | None = None
     defaultRoom: str | None = None
     registered: bool = False
+    account: str | None = None
     transcript: Transcript = Factory(Transcript)
+    # The password given for scripts (--account-password-file), for the
+    # first registered nickname the server asks about.
+    givenPassword: str | None = field(default=None, repr=False)
+    # Account key to the password that logged in to it.
+    _passwords: dict[str, str] = field(factory=dict, repr=False, init=False)
+    # Accounts the given password turned out wrong for.
+    _refused: set[str] = field(factory=set, repr=False, init=False)
+
+    def passwordFor(self, nickname: str) -> str | None:
+        """
+        The password to answer C{PASS <nickname>} with unasked: the one
+        that logged in to it this run, else the one given, unless it was
+        refused for this nickname.
+        """
+        key = nameKey(nickname)
+        if key in self._passwords:
+            return self._passwords[key]
+        if key in self._refused:
+            return None
+        return self.givenPassword
+
+    def loggedIn(self, account: str, password: str | None) -> None:
+        """
+        We are logged in to C{account}, with C{password} if we know it.
+        """
+        self.account = account
+        if password is not None:
+            self._passwords[nameKey(account)] = password
+
+    def passwordChanged(self, password: str) -> None:
+        """
+        The password of the account we are logged in to is now C{password}.
+        """
+        if self.account is not None:
+            self._passwords[nameKey(self.account)] = password
+
+    def passwordRefused(self, name: str) -> None:
+        """
+        A password for C{name} was wrong: do not send it again unasked.
+        """
+        key = nameKey(name)
+        self._passwords.pop(key, None)
+        self._refused.add(key)
+
+    def forgetAccount(self, name: str | None = None) -> None:
+        """
+        We are logged in to no account any more; if C{name} was dropped,
+        its password is of no use either.
+        """
+        if name is not None:
+            self._passwords.pop(nameKey(name), None)
+            if self.account is not None and nameKey(self.account) == nameKey(name):
+                self.account = None
+        else:
+            self.account = None
+
+    def leftRoom(self) -> None:
+        """
+        We are in no room now.
+        """
+        self.room = None
 
     def learnRoom(self, name: str) -> None:
         """

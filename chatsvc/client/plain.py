@@ -12,6 +12,16 @@ session::
     Connected to server!
     Alicja: Hi Bob!
 
+A registered nickname's password is asked for the same way, but the answer
+is never echoed (C{Password for Ala: } and a bare line ending)::
+
+    $ printf 'Ala\nsecret-word\n' | python -m chatsvc.client
+    Choose your nickname: Ala
+    The nickname Ala is registered: send its password on the next line.
+    Password for Ala:
+    Connected to server!
+    You are now logged in to the account Ala.
+
 Input is taken in order and only when it can be used: the first line
 answers the nickname prompt, the next lines wait until the nickname is
 accepted (or, if it is refused, the next line is the next attempt), and the
@@ -41,6 +51,7 @@ from chatsvc.client.views import (
     Completion,
     lostMessage,
     nicknamePrompt,
+    passwordPrompt,
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
 from chatsvc.client.lines import ClientLineProtocol
@@ -66,6 +77,9 @@ class PlainLineView(ClientLineProtocol):
         self._pending: deque[str | None] = deque()
         self._prompted = False
         self._promptOpen = False
+        # What the open prompt says, and whether its answer is a secret.
+        self._prompt = ""
+        self._secret = False
         self._registered = False
         # Reconnecting: only leaving can be passed on.
         self._away = False
@@ -126,7 +140,8 @@ class PlainLineView(ClientLineProtocol):
                 if self._prompted:
                     self._prompted = False
                     self._promptOpen = False
-                    self._write(item + "\n")
+                    self._write("\n" if self._secret else item + "\n")
+                    self._secret = False
                 self.client.submit(item)
         finally:
             self._draining = False
@@ -151,8 +166,20 @@ class PlainLineView(ClientLineProtocol):
         self._away = False
         if reason is not None:
             self._emit(reason)
+        self._openPrompt(nicknamePrompt(self.language), secret=False)
+
+    def askPassword(self, nickname: str) -> None:
+        self._away = False
+        self._openPrompt(passwordPrompt(self.language, nickname), secret=True)
+
+    def _openPrompt(self, prompt: str, secret: bool) -> None:
+        if self._promptOpen and prompt != self._prompt:
+            self._write("\n")
+            self._promptOpen = False
+        self._prompt = prompt
+        self._secret = secret
         if not self._promptOpen:
-            self._write(nicknamePrompt(self.language))
+            self._write(prompt)
             self._promptOpen = True
         self._prompted = True
         self._drain()
@@ -169,6 +196,7 @@ class PlainLineView(ClientLineProtocol):
             self._write("\n")
             self._promptOpen = False
         self._prompted = False
+        self._secret = False
         self._registered = False
         self._away = True
         self._emit(message)
@@ -204,7 +232,7 @@ class PlainLineView(ClientLineProtocol):
         Write a whole line, keeping an open prompt after it.
         """
         if self._promptOpen:
-            self._write("\n" + line + "\n" + nicknamePrompt(self.language))
+            self._write("\n" + line + "\n" + self._prompt)
         else:
             self._write(line + "\n")
 

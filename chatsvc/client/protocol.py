@@ -14,8 +14,15 @@ handshake:
      command line the first time, and otherwise (or after a refusal) by
      asking the view.  A refusal is an error line followed by C{NICK}: the
      error is passed to L{IChatView.askNickname} as the reason.
-  3. The first line that is not an error after a nickname went out is the
-     welcome; from then on the user's lines are sent as they are.
+  3. A registered nickname is answered with a notice and C{PASS <nick>}:
+     the password of that account goes out unasked if this run knows it
+     (given with C{--account-password-file}, or typed earlier), otherwise
+     the view is asked for it (L{IChatView.askPassword}).  A wrong one is an
+     error followed by C{NICK}, as for any refused nickname.
+  4. The first line that is not an error (nor that notice) after a
+     nickname went out is the welcome; from then on the user's lines are
+     sent as they are.  The server may let us in to no room
+     (C{! You are banned from room lobby.} right after the welcome).
 
 One protocol is one connection.  What should outlive it (the nickname, the
 room, the language asked for, the lines shown) is kept in a
@@ -27,8 +34,11 @@ was accepted before is coming back, and then:
     taken (it may not have noticed yet that the old connection died), it
     says so and tries again after 1, 2, 4 and 8 seconds before asking;
   - after the welcome it goes back to its room with C{/join}, unless that
-    is the room the server puts everyone in; the answer "already there" is
-    not shown, nor the topic and replay of a room it only passes through;
+    is the room the server puts everyone in or it was in none (put out of
+    it by C{/kick}); the answer "already there" is not shown, nor the topic
+    and replay of a room it only passes through;
+  - if it was logged in to an account other than its nickname's (by
+    C{/identify}), it logs in to it again, after that C{/join};
   - the replay of its room is shown without the lines it had shown before
     the loss (see L{chatsvc.client.memory}).
 
@@ -36,7 +46,11 @@ Leaving is always the same: C{/quit}, then wait for the server to close
 (at most L{ChatClientProtocol.leaveTimeout} seconds).  A close the user did
 not ask for is reported as unclean; L{ChatClientProtocol.refused} tells
 whether the server said goodbye for a reason that trying again would not
-change.
+change (a wrong password, a flood, a server operator's C{/kill}).
+
+Passwords the user gives (at C{PASS <nick>}, with C{/register},
+C{/identify} or C{/password}) are kept in the memory once the server says
+they were right, and only there: nothing is logged.
 """
 
 from __future__ import annotations
@@ -54,6 +68,7 @@ from chatsvc.client.lines import ClientLineProtocol
 from chatsvc.client.memory import SessionMemory
 from chatsvc.client.replay import ReplayBlock
 from chatsvc.i18n import DEFAULT_LANGUAGE, normalizeLanguage, translation
+from chatsvc.names import nameKey
 from chatsvc.native import wire
 
 # Far above anything the server sends (a client line of MAX_LINE_BYTES plus
@@ -76,6 +91,27 @@ def isQuit(text: str) -> bool:
     if text.strip(BLANK) == EXIT_COMMAND:
         return True
     return text.startswith("/") and isinstance(wire.parseLine(text), wire.Quit)
+
+
+# Commands whose words include a password.
+_WITH_PASSWORDS = ("register", "identify", "password", "drop", "oper")
+
+
+def carriesPassword(text: str) -> bool:
+    """
+    Whether C{text}, entered by the user, holds a password (C{/identify
+    secret}, or a malformed C{/oper} that might): not to be kept in an
+    input history.
+    """
+    if not text.startswith("/") or text.startswith("//"):
+        return False
+    command = wire.parseLine(text)
+    if isinstance(command, wire.Usage):
+        return command.name in _WITH_PASSWORDS
+    return isinstance(
+        command,
+        (wire.RegisterAccount, wire.Identify, wire.ChangePassword, wire.Drop, wire.Oper),
+    )
 
 
 def tlsFailure(reason: Failure | None) -> str | None:
@@ -131,6 +167,18 @@ class ChatClientProtocol(ClientLineProtocol):
     _triedGivenNickname = False
     _nicknameTries = 0
     _nicknameRetry: IDelayedCall | None = None
+    # The view was asked for the password of this nickname's account.
+    _askingPassword: str | None = None
+    # The last login that went out, as (name, password, sent unasked); the
+    # server's answer to it is due.
+    _login: tuple[str, str, bool] | None = None
+    # The new password of a /password that went out.
+    _newPassword: str | None = None
+    # The account to log in to again once back (by /identify).
+    _restoreAccount: str | None = None
+    # The server let us in to no room; its "in no room" line is next.
+    _roomless = False
+    _noRoomDue = False
     _leaving = False
     _closed = False
     _leaveTimer: IDelayedCall | None = None
@@ -169,6 +217,8 @@ class ChatClientProtocol(ClientLineProtocol):
         self.memory = (
             memory if memory is not None else SessionMemory(nickname, language)
         )
+        # Accounts whose known password went out unasked on this connection.
+        self._triedPasswords: set[str] = set()
 
     # Connection
 
@@ -225,7 +275,11 @@ class ChatClientProtocol(ClientLineProtocol):
                 self._abort()
             else:
                 self._send(self.password)
+        elif line.kind == "account":
+            assert line.nickname is not None
+            self._accountPrompt(line.nickname)
         elif line.kind == "prompt":
+            self._askingPassword = None
             if self._awaitingLanguage:
                 self._promptPending = True
             else:
@@ -245,9 +299,15 @@ class ChatClientProtocol(ClientLineProtocol):
         ):
             # A refusal; the NICK that follows it finds us asking already.
             self._nicknameSent = False
+            self._askingPassword = None
+            self._loginAnswered(line)
             self._refused(line.text, shown)
         elif self._nicknameSent:
-            self._welcomed(line.kind, shown)
+            if line.kind == "notice" and notices.registeredNickname(shown) is not None:
+                # Not the welcome: the account's PASS prompt is next.
+                self.view.showLine(line.kind, shown)
+            else:
+                self._welcomed(line.kind, shown)
         else:
             self._serverLine(line, shown)
 
@@ -260,6 +320,58 @@ class ChatClientProtocol(ClientLineProtocol):
             self._sendNickname(nickname)
         else:
             self._ask(None)
+
+    def _accountPrompt(self, nickname: str) -> None:
+        """
+        The server wants the password of the account C{nickname} is
+        registered to: send the one we know, once per connection, or ask.
+        """
+        if self._leaving:
+            return
+        self._askingPassword = None
+        password = self.memory.passwordFor(nickname)
+        key = nameKey(nickname)
+        if password is not None and key not in self._triedPasswords:
+            self._triedPasswords.add(key)
+            self._sendPassword(nickname, password, unasked=True)
+        else:
+            self._askingPassword = nickname
+            self.view.askPassword(nickname)
+
+    def _loginAnswered(self, line: wire.Line) -> None:
+        """
+        Follow the server's answer to a login or a change of password, if
+        C{line} is one: a right password is kept in the memory, a wrong one
+        sent unasked is not sent again.
+        """
+        memory = self.memory
+        if line.kind == "error":
+            self._newPassword = None
+            name = notices.failedLogin(line.text)
+            login, self._login = self._login, None
+            if name is not None and login is not None and login[2]:
+                memory.passwordRefused(login[0])
+            elif name is None:
+                self._login = login
+            return
+        if line.kind != "notice":
+            return
+        account = notices.loggedIn(line.text)
+        if account is not None:
+            login, self._login = self._login, None
+            password = None
+            if login is not None and notices.sameName(login[0], account):
+                password = login[1]
+            memory.loggedIn(account, password)
+        elif notices.isLoggedOut(line.text):
+            memory.forgetAccount()
+        elif notices.isPasswordChanged(line.text) and self._newPassword is not None:
+            memory.passwordChanged(self._newPassword)
+            self._newPassword = None
+        else:
+            dropped = notices.droppedAccount(line.text)
+            if dropped is not None:
+                memory.forgetAccount(dropped)
 
     def _ask(self, reason: str | None) -> None:
         self._asking = True
@@ -305,6 +417,9 @@ class ChatClientProtocol(ClientLineProtocol):
         self.view.showLine(kind, shown)
         self._replayAfter = "welcome"
         if self._resuming:
+            # Logged in to nothing on this connection, unless the PASS
+            # prompt did it (its answer is next).
+            self._restoreAccount, memory.account = memory.account, None
             room = memory.room
             self._resumePending = True
             self._resumeRoom = room
@@ -314,7 +429,25 @@ class ChatClientProtocol(ClientLineProtocol):
                 self._send(f"/join {room}")
             else:
                 self._arrived = True
+            self._identifyAgain()
         self.view.nicknameAccepted()
+
+    def _identifyAgain(self) -> None:
+        """
+        Log in again to the account we were logged in to before the loss,
+        if the nickname did not (it is not the account's name).
+        """
+        account, self._restoreAccount = self._restoreAccount, None
+        if account is None:
+            return
+        if self._login is not None and notices.sameName(self._login[0], account):
+            # The PASS prompt logged us in to it already.
+            return
+        password = self.memory.passwordFor(account)
+        if password is None:
+            return
+        self._login = (account, password, True)
+        self._send(f"/identify {account} {password}")
 
     def _serverLine(self, line: wire.Line, shown: str) -> None:
         """
@@ -325,6 +458,19 @@ class ChatClientProtocol(ClientLineProtocol):
         heading = notices.historyHeading(shown) if line.kind == "notice" else None
         if heading is not None:
             self._openBlock(heading, shown, replayAfter)
+            return
+        if line.kind in ("notice", "error"):
+            self._loginAnswered(line)
+        if replayAfter == "welcome" and line.kind == "error":
+            banned = notices.bannedFrom(line.text)
+            if banned is not None:
+                # We have our nickname, in no room: the server's first bans us.
+                self._bannedAtLogin(banned)
+                self.view.showLine(line.kind, shown)
+                return
+        if self._noRoomDue and line.kind == "error" and notices.isNoRoom(line.text):
+            self._noRoomDue = False
+            self.view.showLine(line.kind, shown)
             return
         if replayAfter is not None and line.kind == "notice":
             room = notices.topicOf(shown)
@@ -340,8 +486,14 @@ class ChatClientProtocol(ClientLineProtocol):
             self._resumePending = False
         if line.kind == "notice":
             moved = notices.movedTo(shown)
+            kicked = notices.kicked(shown)
             if moved is not None:
                 self._movedTo(moved)
+            elif kicked is not None and notices.sameName(kicked[0], memory.nickname):
+                memory.leftRoom()
+                self.view.showLine(line.kind, shown)
+                self.view.showLine("local", notices.noRoomHint(self.language))
+                return
             else:
                 names = notices.renamed(shown)
                 if names is not None and notices.sameName(names[0], memory.nickname):
@@ -354,10 +506,23 @@ class ChatClientProtocol(ClientLineProtocol):
             self._resumePending = False
             if notices.alreadyIn(line.text) is not None:
                 return
-            memory.room = memory.defaultRoom
+            if self._roomless:
+                memory.leftRoom()
+            else:
+                memory.room = memory.defaultRoom
         elif line.kind in ("chat", "action") and self._rejoining is None:
             memory.transcript.remember(memory.room, shown)
         self.view.showLine(line.kind, shown)
+
+    def _bannedAtLogin(self, room: str) -> None:
+        memory = self.memory
+        memory.defaultRoom = room
+        self._roomless = True
+        self._noRoomDue = True
+        if self._rejoining is None:
+            memory.leftRoom()
+            # No replay comes for a room we are not in.
+            self._resumePending = False
 
     def _movedTo(self, room: str) -> None:
         self.memory.room = room
@@ -432,9 +597,18 @@ class ChatClientProtocol(ClientLineProtocol):
             return
         if isQuit(text):
             self._leave(text if text.startswith("/") else QUIT_COMMAND)
+        elif self._askingPassword is not None:
+            nickname = self._askingPassword
+            if not text.strip(BLANK):
+                # The server ignores a blank line: it would wait for ever.
+                self.view.askPassword(nickname)
+            else:
+                self._askingPassword = None
+                self._sendPassword(nickname, text)
         elif self.registered:
             if text.strip(BLANK):
                 self._noteLanguage(text)
+                self._noteAccount(text)
                 self._send(text)
         elif self._asking:
             if not text.strip(BLANK):
@@ -461,6 +635,23 @@ class ChatClientProtocol(ClientLineProtocol):
             language = normalizeLanguage(command.code)
             if language is not None:
                 self.memory.serverLanguage = language
+
+    def _noteAccount(self, text: str) -> None:
+        """
+        Remember the password of a C{/register}, C{/identify} or
+        C{/password} the user sends, to keep it once the server says it is
+        right.
+        """
+        command = wire.parseLine(text) if text.startswith("/") else None
+        nickname = self.memory.nickname
+        if isinstance(command, wire.RegisterAccount) and nickname is not None:
+            self._login = (nickname, command.password, False)
+        elif isinstance(command, wire.Identify):
+            name = command.account or nickname
+            if name is not None:
+                self._login = (name, command.password, False)
+        elif isinstance(command, wire.ChangePassword):
+            self._newPassword = command.new
 
     def leave(self, insist: bool = False) -> None:
         if self._closed:
@@ -491,6 +682,10 @@ class ChatClientProtocol(ClientLineProtocol):
         self._nicknameSent = True
         self._lastNickname = nickname.strip(" ")
         self._send(nickname)
+
+    def _sendPassword(self, nickname: str, password: str, unasked: bool = False) -> None:
+        self._login = (nickname, password, unasked)
+        self._send(password)
 
     def _abort(self) -> None:
         if self.transport is not None:

@@ -12,7 +12,8 @@ of a connection, which it judges:
   - a connection ended before any nickname was ever accepted (a server
     that is full, a connection lost while the user chose a nickname), or
     with the server's goodbye for a reason that will not change (a wrong
-    password, a flood, a nickname never chosen; L{ChatClientProtocol.refused}),
+    password, a flood, a nickname never chosen, a server operator's
+    C{/kill}; L{ChatClientProtocol.refused}),
     or because TLS failed or the server wants a password we do not have:
     the end, status 1;
   - anything else once a nickname was accepted (the server went away,
@@ -20,7 +21,9 @@ of a connection, which it judges:
     view is told (L{IChatView.reconnecting}) and the connection is made
     again after a wait (L{backoff}: 0.5 seconds doubling to 30, less up to
     a quarter at random), with the same memory: nickname, room, language,
-    password, and the lines already shown.
+    password, the account logged in to and its password (so that a
+    registered nickname is logged in to again unasked), and the lines
+    already shown.
 
 The waits grow with every attempt that does not get a nickname accepted
 (an attempt that connects and is then closed counts as failed), and start
@@ -81,10 +84,13 @@ class Conversation:
         password: str | None = None,
         describeFailure: Callable[[Failure], str] | None = None,
         random: Callable[[], float] = _random.random,
+        accountPassword: str | None = None,
     ) -> None:
         """
         @param connect: connects a protocol to the server; fires once it is
             connected, fails if it cannot be.
+        @param accountPassword: the password to answer the server's first
+            C{PASS <nick>} with, unasked.
         @param describeFailure: why a connection could not be made, in one
             line for the user.
         @param random: the jitter's source of numbers in [0, 1).
@@ -93,7 +99,7 @@ class Conversation:
         self.clock = clock
         self.language = language
         self.password = password
-        self.memory = SessionMemory(nickname, language)
+        self.memory = SessionMemory(nickname, language, givenPassword=accountPassword)
         self.protocol: ChatClientProtocol | None = None
         self._connect = connect
         self._describe = describeFailure or (lambda failure: failure.getErrorMessage())
@@ -179,6 +185,9 @@ class Conversation:
 
     def askNickname(self, reason: str | None) -> None:
         self.view.askNickname(reason)
+
+    def askPassword(self, nickname: str) -> None:
+        self.view.askPassword(nickname)
 
     def nicknameAccepted(self) -> None:
         self._failures = 0

@@ -50,11 +50,17 @@ from chatsvc.i18n import (
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = "5555"
 EXIT_USAGE = 2
+# The environment's way to give --account-password-file's password.
+ACCOUNT_PASSWORD_VARIABLE = "CHATSVC_ACCOUNT_PASSWORD"
 
 
 class ClientOptions(usage.Options):
     """
     C{python -m chatsvc.client [--host H] [--port P] [--nick N] [--lang L]}.
+
+    Passwords come from files (or, for the account's, the environment:
+    L{ACCOUNT_PASSWORD_VARIABLE}), never from the command line, where any
+    user of the machine may read them.
 
     The help is in C{language} (the environment's, since C{--lang} is not
     read yet when the help is asked for).  After parsing, C{self.language}
@@ -68,6 +74,7 @@ class ClientOptions(usage.Options):
         ["lang", "l", None, None],
         ["cafile", None, None, None],
         ["password-file", None, None, None],
+        ["account-password-file", None, None, None],
     ]
     optFlags = [["tls", None, None]]
 
@@ -104,6 +111,11 @@ class ClientOptions(usage.Options):
                     "A file whose first line is the server's password, for "
                     "servers that ask for one."
                 ),
+                "account-password-file": t.gettext(
+                    "A file whose first line is the password of the account your "
+                    "registered nickname belongs to, sent when the server asks for "
+                    "it (or set {variable}); asked for when not given."
+                ).format(variable=ACCOUNT_PASSWORD_VARIABLE),
                 "help": t.gettext("Show this help and exit."),
                 "version": t.gettext("Show the version and exit."),
             }
@@ -131,18 +143,8 @@ class ClientOptions(usage.Options):
             )
         if not self["nick"]:
             self["nick"] = None
-        self["password"] = None
-        if self["password-file"] is not None:
-            try:
-                with open(self["password-file"], encoding="utf-8") as file:
-                    self["password"] = file.readline().rstrip("\r\n")
-            except (OSError, UnicodeDecodeError) as error:
-                raise usage.UsageError(
-                    t.gettext("Cannot read {path}: {reason}.").format(
-                        path=self["password-file"],
-                        reason=getattr(error, "strerror", None) or error,
-                    )
-                )
+        self["password"] = self._firstLine(self["password-file"])
+        self["account-password"] = self._firstLine(self["account-password-file"])
         if self["cafile"] is not None and not self["tls"]:
             self["tls"] = True
         if self["tls"] and not port.isdigit():
@@ -154,14 +156,38 @@ class ClientOptions(usage.Options):
             )
 
 
+    def _firstLine(self, path: str | None) -> str | None:
+        """
+        The first line of the file at C{path}, without its line ending.
+
+        @raise usage.UsageError: it cannot be read.
+        """
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8") as file:
+                return file.readline().rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as error:
+            t = translation(self.language)
+            raise usage.UsageError(
+                t.gettext("Cannot read {path}: {reason}.").format(
+                    path=path, reason=getattr(error, "strerror", None) or error
+                )
+            )
+
+
 def parseOptions(argv: list[str], environ: Mapping[str, str]) -> ClientOptions:
     """
-    Parse C{argv} with help and messages in the environment's language.
+    Parse C{argv} with help and messages in the environment's language;
+    the account's password is the environment's (L{ACCOUNT_PASSWORD_VARIABLE})
+    unless a file gives it.
 
     @raise usage.UsageError: the arguments make no sense.
     """
     options = ClientOptions(languageFromEnvironment(environ))
     options.parseOptions(argv)
+    if options["account-password"] is None:
+        options["account-password"] = environ.get(ACCOUNT_PASSWORD_VARIABLE) or None
     return options
 
 
@@ -273,6 +299,7 @@ def runClient(
         describeFailure=lambda failure: connectFailureMessage(
             failure, host, port, language
         ),
+        accountPassword=options["account-password"],
     )
     view.client = client
 

@@ -14,6 +14,12 @@ Ctrl-C leave (a second Ctrl-C stops waiting for the server).  While the
 client reconnects, what is typed stays on the input row until it is back
 (Enter sends nothing but C{exit} or C{/quit}).
 
+The password of a registered nickname is typed after C{Password for Ala: }
+and never drawn: the row shows the prompt alone, the answer is not kept in
+the input history, and it is not left on screen.  Lines that carry a
+password (C{/register}, C{/identify}, C{/password}, C{/drop}, C{/oper}) are
+sent but not kept in the history either.
+
 The plain-line view for pipes is L{chatsvc.client.plain.PlainLineView};
 L{chatsvc.client.session} picks one or the other by whether standard input
 is a terminal.
@@ -32,7 +38,7 @@ from zope.interface import implementer
 from chatsvc.client.editing import KeyDecoder, inputWindow
 from chatsvc.client.interfaces import IChatInput, IChatView
 from chatsvc.client.plain import PlainLineView
-from chatsvc.client.protocol import isQuit
+from chatsvc.client.protocol import carriesPassword, isQuit
 from chatsvc.client.views import (
     EXIT_LOST,
     EXIT_NO_CONNECTION,
@@ -40,6 +46,7 @@ from chatsvc.client.views import (
     Completion,
     lostMessage,
     nicknamePrompt,
+    passwordPrompt,
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE
 from chatsvc.native import wire
@@ -71,6 +78,8 @@ class TerminalView(HistoricRecvLine):
         self.prompt = ""
         self._start = 0
         self._prompted = False
+        # What is typed is a password: never drawn, kept or left on screen.
+        self._secret = False
         self._registered = False
         self._over = False
         self._completion = Completion()
@@ -129,13 +138,16 @@ class TerminalView(HistoricRecvLine):
         """
         if self.terminal is None:
             return
-        window = inputWindow(
-            self.prompt,
-            "".join(self.lineBuffer),
-            self.lineBufferIndex,
-            self.width,
-            self._start,
-        )
+        if self._secret:
+            window = inputWindow(self.prompt, "", 0, self.width, 0)
+        else:
+            window = inputWindow(
+                self.prompt,
+                "".join(self.lineBuffer),
+                self.lineBufferIndex,
+                self.width,
+                self._start,
+            )
         self._start = window.start
         self.terminal.write(b"\r" + window.text.encode("utf-8"))
         self.terminal.eraseToLineEnd()
@@ -243,6 +255,8 @@ class TerminalView(HistoricRecvLine):
         self.drawInputLine()
 
     def handle_UP(self) -> None:
+        if self._secret:
+            return
         if self.lineBuffer and self.historyPosition == len(self.historyLines):
             self.historyLines.append("".join(self.lineBuffer))
         if self.historyPosition > 0:
@@ -250,6 +264,8 @@ class TerminalView(HistoricRecvLine):
             self._setLine(self.historyLines[self.historyPosition])
 
     def handle_DOWN(self) -> None:
+        if self._secret:
+            return
         if self.historyPosition < len(self.historyLines) - 1:
             self.historyPosition += 1
             self._setLine(self.historyLines[self.historyPosition])
@@ -262,12 +278,14 @@ class TerminalView(HistoricRecvLine):
             return
         text = "".join(self.lineBuffer)
         if self._prompted:
-            # The answer stays on screen after its prompt, as typed.
+            # The answer stays on screen after its prompt, as typed (a
+            # password stays unseen).
             self._prompted = False
-            self._printAnswer(text)
+            self._printAnswer("" if self._secret else text)
+            self._secret = False
         elif self._registered:
             # The server echoes what was said; the input row is reused.
-            if text:
+            if text and not carriesPassword(text):
                 self.historyLines.append(text)
             self.historyPosition = len(self.historyLines)
         elif not isQuit(text):
@@ -299,6 +317,12 @@ class TerminalView(HistoricRecvLine):
         self._prompted = True
         self.drawInputLine()
 
+    def askPassword(self, nickname: str) -> None:
+        self.prompt = passwordPrompt(self.language, nickname)
+        self._prompted = True
+        self._secret = True
+        self.drawInputLine()
+
     def nicknameAccepted(self) -> None:
         self._registered = True
 
@@ -308,6 +332,11 @@ class TerminalView(HistoricRecvLine):
         # Typed text stays on the input row, to be sent once back.
         self._registered = False
         self._prompted = False
+        if self._secret:
+            # A password half typed is not kept for the next connection.
+            self._secret = False
+            self.lineBuffer = []
+            self.lineBufferIndex = 0
         self.prompt = ""
         self._printAbove(message)
 
@@ -331,11 +360,10 @@ class TerminalView(HistoricRecvLine):
         # Leave the typed text (if any) on screen: it was never sent.
         self.terminal.write(b"\r")
         self.terminal.eraseToLineEnd()
-        if self.lineBuffer or self.prompt:
+        typed = "" if self._secret else "".join(self.lineBuffer)
+        if typed or self.prompt:
             self.terminal.write(
-                (wire.visible(self.prompt + "".join(self.lineBuffer)) + "\n").encode(
-                    "utf-8"
-                )
+                (wire.visible(self.prompt + typed) + "\n").encode("utf-8")
             )
         if message is not None:
             self.terminal.write(message.encode("utf-8") + b"\n")

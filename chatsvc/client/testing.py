@@ -21,7 +21,7 @@ class RecordingView:
     A view that remembers every call, as tuples in L{calls}.
 
     @ivar calls: C{("showLine", kind, line)}, C{("askNickname", reason)},
-        C{("nicknameAccepted",)}, C{("reconnecting", message)},
+        C{("askPassword", nickname)}, C{("nicknameAccepted",)}, C{("reconnecting", message)},
         C{("connectionClosed", clean)},
         C{("connectionFailed", message)}, in order.
     """
@@ -34,6 +34,9 @@ class RecordingView:
 
     def askNickname(self, reason: str | None) -> None:
         self.calls.append(("askNickname", reason))
+
+    def askPassword(self, nickname: str) -> None:
+        self.calls.append(("askPassword", nickname))
 
     def nicknameAccepted(self) -> None:
         self.calls.append(("nicknameAccepted",))

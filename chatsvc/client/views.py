@@ -69,3 +69,13 @@ def nicknamePrompt(language: str) -> str:
     The question before the nickname is typed (ends in a space, no newline).
     """
     return translation(language).gettext("Choose your nickname: ")
+
+
+def passwordPrompt(language: str, nickname: str) -> str:
+    """
+    The question before the password of the account C{nickname} is
+    registered to is typed (ends in a space, no newline).
+    """
+    return translation(language).gettext("Password for {nickname}: ").format(
+        nickname=nickname
+    )

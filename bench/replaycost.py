@@ -11,7 +11,7 @@ lines in the lobby; then C{--clients} clients register into it, each
 registration followed by the end of its reactor turn (the outbox's flush),
 once with C{--replay} lines shown to each and once with none.  Prints the
 time per registration of both, and what the replay's parts cost on their
-own: the replay's rendering (C{wire.historyLines}), and within it the time
+own: the replay's rendering (C{wording.historyLines}), and within it the time
 stamps (C{wire._when}) and the visible-text filter (C{wire.visible}).
 S7 in C{run.py} measures the same over TCP.
 """
@@ -31,7 +31,7 @@ from twisted.internet.task import Clock  # noqa: E402
 from chatsvc.history import History  # noqa: E402
 from chatsvc.hub import Hub  # noqa: E402
 from chatsvc.i18n import translation  # noqa: E402
-from chatsvc.native import wire  # noqa: E402
+from chatsvc.native import wire, wording  # noqa: E402
 from chatsvc.native.protocol import NativeFactory  # noqa: E402
 from chatsvc.net import output  # noqa: E402
 from chatsvc.net.connection import Limits  # noqa: E402
@@ -128,14 +128,14 @@ def main() -> None:
     recent = history.recent("lobby")
     t = translation("en")
     now = time.time()
-    lines = best(lambda: wire.historyLines(recent, "someone", t, now, room="lobby"))
+    lines = best(lambda: wording.historyLines(recent, "someone", t, now, room="lobby"))
     when = best(lambda: [wire._when(event.time, now) for event in recent])
     shown = best(lambda: [wire.visible(event.text) for event in recent])
-    render = best(lambda: [wire.renderEvent(event, t) for event in recent])
+    render = best(lambda: [wording.renderEvent(event, t) for event in recent])
     print(
-        f"rendering the {len(recent)} lines once (wire.historyLines): {lines * 1e6:.1f} us, of which "
+        f"rendering the {len(recent)} lines once (wording.historyLines): {lines * 1e6:.1f} us, of which "
         f"time stamps (wire._when, two time.localtime and a strftime each) {when * 1e6:.1f} us, "
-        f"the lines (wire.renderEvent) {render * 1e6:.1f} us, "
+        f"the lines (wording.renderEvent) {render * 1e6:.1f} us, "
         f"and within those wire.visible (str.translate with a dict) {shown * 1e6:.1f} us"
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from base64 import b32encode
 
+
 class MessageIds:
     """
     Hands out ids made of a prefix chosen once per process and a counter.

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.task import deferLater
 from twisted.internet.interfaces import IReactorCore, IReactorTime
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from chatsvc.history import History

@@ -16,6 +16,14 @@ from twisted.logger import Logger
 from twisted.python import usage
 from zope.interface import implementer
 
+from chatsvc.accounts import Accounts
+from chatsvc.errors import InvalidName, StoreError
+from chatsvc.history import (
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_PER_ROOM,
+    DEFAULT_REPLAY,
+    History,
+)
 from chatsvc.hub import (
     DEFAULT_CROWD_SIZE,
     DEFAULT_MAX_CONNECTIONS,
@@ -26,30 +34,21 @@ from chatsvc.hub import (
     DEFAULT_ROOM,
     Hub,
 )
-from chatsvc.accounts import Accounts
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
-from chatsvc.errors import StoreError
-from chatsvc.history import (
-    DEFAULT_HISTORY_DAYS,
-    DEFAULT_PER_ROOM,
-    DEFAULT_REPLAY,
-    History,
-)
+from chatsvc.names import checkRoomName
 from chatsvc.native.protocol import NativeFactory
-from chatsvc.store import sqlite
-from chatsvc.store.memory import MemoryStore
-from chatsvc.store.sqlite import SQLiteStore
 from chatsvc.net.connection import Limits
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
 from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox
-from chatsvc.errors import InvalidName
-from chatsvc.names import checkRoomName
 from chatsvc.opers import loadOpers
 from chatsvc.passwords import HashingThreads
 from chatsvc.registered import RoomKeeper
 from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
+from chatsvc.store import sqlite
+from chatsvc.store.memory import MemoryStore
+from chatsvc.store.sqlite import SQLiteStore
 
 DEFAULT_FLOOD = FloodPolicy()
 

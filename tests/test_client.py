@@ -23,6 +23,7 @@ from zope.interface.verify import verifyObject
 
 from chatsvc.client.editing import KeyDecoder, inputWindow
 from chatsvc.client.interfaces import IChatInput, IChatView
+from chatsvc.client.plain import PlainLineView
 from chatsvc.client.protocol import ChatClientProtocol, isQuit
 from chatsvc.client.session import (
     ClientOptions,
@@ -30,7 +31,6 @@ from chatsvc.client.session import (
     connectFailureMessage,
     parseOptions,
 )
-from chatsvc.client.plain import PlainLineView
 from chatsvc.client.terminal import TerminalView, terminalProtocol
 from chatsvc.client.testing import RecordingInput, RecordingView, Screen
 from chatsvc.hub import Hub

@@ -28,7 +28,7 @@ from chatsvc.client.testing import RecordingInput, RecordingView, Screen
 from chatsvc.errors import CannotJoin, LoginFailed
 from chatsvc.hub import Hub
 from chatsvc.i18n import LANGUAGES, translation
-from chatsvc.native import wire
+from chatsvc.native import wire, wording
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.net.connection import Limits
 from chatsvc.testing import FakeAccounts, FakeOpers
@@ -385,19 +385,19 @@ class ModerationTests(AccountTestCase):
         sender = events.Identity("Ola")
         for language in LANGUAGES:
             t = translation(language)
-            kick = wire.renderEvent(events.Kicked(sender, "pub", "Bob", "a reason"), t)
+            kick = wording.renderEvent(events.Kicked(sender, "pub", "Bob", "a reason"), t)
             self.assertEqual(notices.kicked(kick), ("Bob", "pub"), kick)
-            kick = wire.renderEvent(events.Kicked(sender, "pub", "Bob"), t)
+            kick = wording.renderEvent(events.Kicked(sender, "pub", "Bob"), t)
             self.assertEqual(notices.kicked(kick), ("Bob", "pub"), kick)
-            kill = wire.classify(wire.renderEvent(events.Killed(sender, "why not"), t))
+            kill = wire.classify(wording.renderEvent(events.Killed(sender, "why not"), t))
             self.assertTrue(notices.isFinalRefusal(kill.text), kill)
             self.assertEqual(
-                notices.registeredNickname(wire.accountPromptLines("Ala", t)[0]), "Ala"
+                notices.registeredNickname(wording.accountPromptLines("Ala", t)[0]), "Ala"
             )
-            self.assertEqual(notices.loggedIn(wire.loggedInLine("Ala", t)), "Ala")
-            failed = wire.classify(wire.renderError(LoginFailed("Ala"), t)).text
+            self.assertEqual(notices.loggedIn(wording.loggedInLine("Ala", t)), "Ala")
+            failed = wire.classify(wording.renderError(LoginFailed("Ala"), t)).text
             self.assertEqual(notices.failedLogin(failed), "Ala")
-            banned = wire.classify(wire.renderError(CannotJoin("lobby", "banned"), t)).text
+            banned = wire.classify(wording.renderError(CannotJoin("lobby", "banned"), t)).text
             self.assertEqual(notices.bannedFrom(banned), "lobby")
 
 

@@ -3,7 +3,8 @@ Tests for L{chatsvc.net.framing}: framing that splits first, decodes per
 line, skips over-long lines, and can be paused, stopped and finished.
 """
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 

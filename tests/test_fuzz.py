@@ -3,7 +3,8 @@ Fuzz tests over both front-ends: whatever bytes arrive, cut however, no
 exception escapes and the outcome does not depend on the cuts.
 """
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase

@@ -277,13 +277,13 @@ class ReplayCacheTests(SynchronousTestCase):
         from chatsvc.native import replay
 
         calls = []
-        original = replay.wire.historyLines
+        original = replay.wording.historyLines
 
         def counting(*args, **kwargs):
             calls.append(args[2])
             return original(*args, **kwargs)
 
-        self.patch(replay.wire, "historyLines", counting)
+        self.patch(replay.wording, "historyLines", counting)
         cache = replay.ReplayCache()
         who = events.Identity("Ala")
         recent = [events.Said(who, "lobby", "hi", id="a", time=1000.0)]

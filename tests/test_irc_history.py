@@ -14,8 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatsvc import events
 from chatsvc.errors import StoreError
 from chatsvc.history import MAX_FETCH, History
-from chatsvc.irc.commands.chathistory import CANNOT
 from chatsvc.hub import Hub
+from chatsvc.irc.commands.chathistory import CANNOT
 from chatsvc.irc.protocol import IRCFactory
 from chatsvc.irc.render import RENDERING, IRCRenderer
 from chatsvc.irc.wire import Message, parseMessage, parseTags, splitTags

@@ -14,7 +14,12 @@ from itertools import count
 
 from chatsvc.irc.wire import Message, parseMessage, parseTags, splitTags
 from tests.harness import LineClient, ServerProcess
-from tests.test_irc_integration import OFFERED, SERVER, IRCTestCase, OwnIRCServerTestCase
+from tests.test_irc_integration import (
+    OFFERED,
+    SERVER,
+    IRCTestCase,
+    OwnIRCServerTestCase,
+)
 
 EVERYTHING = "server-time message-tags batch echo-message draft/chathistory"
 _channels = count()

@@ -2,7 +2,8 @@
 Tests for L{chatsvc.irc.wire}.
 """
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc.irc.wire import (

@@ -4,7 +4,8 @@ Tests for L{chatsvc.names}.
 
 import unicodedata
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc.errors import InvalidName

@@ -4,7 +4,8 @@ and for the wording of the events and refusals they bring: pure functions
 on strings.
 """
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc import events
@@ -28,7 +29,7 @@ from chatsvc.errors import (
 from chatsvc.events import Identity
 from chatsvc.i18n import LANGUAGES, translation
 from chatsvc.moderation import ModeChange, Modes
-from chatsvc.native import wire
+from chatsvc.native import wire, wording
 from chatsvc.records import Ban
 from tests.test_wire import anyText, heldNicknames
 
@@ -169,7 +170,7 @@ class AccountPromptTests(SynchronousTestCase):
         before it is a notice.
         """
         for language in LANGUAGES:
-            notice, prompt = wire.accountPromptLines(nickname, translation(language))
+            notice, prompt = wording.accountPromptLines(nickname, translation(language))
             self.assertEqual(wire.classify(notice).kind, "notice")
             self.assertEqual(wire.classify(prompt), wire.Line("account", "", nickname))
 
@@ -231,14 +232,14 @@ class ForgeryTests(SynchronousTestCase):
         ban = Ban(text.replace(" ", "") + "!*@*", f"{other}!u@h", 0.0)
         for language in LANGUAGES:
             t = translation(language)
-            lines = [wire.renderEvent(event, t) for event in sampleEvents(nickname, other, text)]
-            lines.append(wire.renderEvent(events.AccountChanged(Identity(nickname), other), t, True))
-            lines.append(wire.renderEvent(events.AccountChanged(Identity(nickname), None), t, True))
-            lines.append(wire.topicReplyLine("lobby", text, t))
-            lines.append(wire.modesLine("lobby", Modes(key=text.replace(" ", "") or None), t))
-            lines += wire.bansLines("lobby", [ban, ban], t, 0.0)
-            lines += wire.bansLines("lobby", [], t, 0.0)
-            lines.append(wire.loggedInLine(other, t))
+            lines = [wording.renderEvent(event, t) for event in sampleEvents(nickname, other, text)]
+            lines.append(wording.renderEvent(events.AccountChanged(Identity(nickname), other), t, True))
+            lines.append(wording.renderEvent(events.AccountChanged(Identity(nickname), None), t, True))
+            lines.append(wording.topicReplyLine("lobby", text, t))
+            lines.append(wording.modesLine("lobby", Modes(key=text.replace(" ", "") or None), t))
+            lines += wording.bansLines("lobby", [ban, ban], t, 0.0)
+            lines += wording.bansLines("lobby", [], t, 0.0)
+            lines.append(wording.loggedInLine(other, t))
             for line in lines:
                 self.assertNotIn("\n", line)
                 self.assertEqual(wire.classify(line).kind, "notice", (language, line))
@@ -251,8 +252,8 @@ class ForgeryTests(SynchronousTestCase):
         killed = events.Killed(Identity(nickname), text)
         for language in LANGUAGES:
             t = translation(language)
-            lines = [wire.renderError(error, t) for error in sampleErrors(nickname, text)]
-            lines.append(wire.renderEvent(killed, t))
+            lines = [wording.renderError(error, t) for error in sampleErrors(nickname, text)]
+            lines.append(wording.renderEvent(killed, t))
             for line in lines:
                 self.assertEqual(wire.classify(line).kind, "error", line)
                 self.assertNotIn("\x1b", line)
@@ -271,9 +272,9 @@ class SilentEventTests(SynchronousTestCase):
             events.RealnameChanged(ola, "Ola N."),
             events.AccountChanged(ola, "Ola"),
         ):
-            self.assertEqual(wire.encodeEvent(event, "en"), b"", event)
+            self.assertEqual(wording.encodeEvent(event, "en"), b"", event)
         self.assertEqual(
-            wire.encodeEvent(events.AccountChanged(ola, "Ola"), "en", own=True),
+            wording.encodeEvent(events.AccountChanged(ola, "Ola"), "en", own=True),
             b"You are now logged in to the account Ola.\r\n",
         )
 
@@ -283,10 +284,10 @@ class SilentEventTests(SynchronousTestCase):
         """
         t = translation("en")
         self.assertEqual(
-            wire.renderError(TooManyAttempts(0.2), t),
+            wording.renderError(TooManyAttempts(0.2), t),
             "! Too many login attempts; try again in 1 second.",
         )
         self.assertEqual(
-            wire.renderError(TooManyAttempts(4.1), translation("pl")),
+            wording.renderError(TooManyAttempts(4.1), translation("pl")),
             "! Za dużo prób logowania; spróbuj znów za 5 sekund.",
         )

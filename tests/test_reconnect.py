@@ -33,7 +33,7 @@ from chatsvc.errors import AlreadyInRoom, NicknameInUse
 from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import LANGUAGES, translation
-from chatsvc.native import wire
+from chatsvc.native import wire, wording
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.net.connection import Limits
 from chatsvc.net.output import Outbox
@@ -53,7 +53,7 @@ def replayLines(
     """
     The server's replay of C{lines}, as its wire code words it.
     """
-    return wire.historyLines(
+    return wording.historyLines(
         list(lines), "Alicja", translation(language), NOON, room=room
     )
 
@@ -112,7 +112,7 @@ class NoticeTests(SynchronousTestCase):
         )
         self.assertIsNone(notices.stripTime("Ala: [21:30] hi"))
         for language in LANGUAGES:
-            line = wire.topicLine("pub", "beer: cold", translation(language))
+            line = wording.topicLine("pub", "beer: cold", translation(language))
             self.assertEqual(notices.topicOf(line), "pub")
         self.assertIsNone(notices.historyHeading("Ala: Earlier in room lobby:"))
 
@@ -123,9 +123,9 @@ class NoticeTests(SynchronousTestCase):
         for language in LANGUAGES:
             t = translation(language)
             for count in (1, 2, 3, 5, 22, 101):
-                line = wire.renderEvent(events.Moved("pub", count), t)
+                line = wording.renderEvent(events.Moved("pub", count), t)
                 self.assertEqual(notices.movedTo(line), "pub", line)
-            line = wire.renderEvent(events.Renamed(events.Identity("Ala"), "Ola"), t)
+            line = wording.renderEvent(events.Renamed(events.Identity("Ala"), "Ola"), t)
             self.assertEqual(notices.renamed(line), ("Ala", "Ola"))
 
     def test_refusals(self) -> None:
@@ -140,11 +140,11 @@ class NoticeTests(SynchronousTestCase):
                 return wire.classify(line).text
 
             self.assertEqual(
-                notices.takenNickname(error(wire.renderError(NicknameInUse("Ala"), t))),
+                notices.takenNickname(error(wording.renderError(NicknameInUse("Ala"), t))),
                 "Ala",
             )
             self.assertEqual(
-                notices.alreadyIn(error(wire.renderError(AlreadyInRoom("pub"), t))),
+                notices.alreadyIn(error(wording.renderError(AlreadyInRoom("pub"), t))),
                 "pub",
             )
             for message in (
@@ -1105,7 +1105,7 @@ class TopicTests(SynchronousTestCase):
         The topic is shown, and the replay after it is still the replay:
         remembered the first time, de-duplicated on coming back.
         """
-        topic = wire.topicLine("lobby", "calm: no spoilers", translation("en"))
+        topic = wording.topicLine("lobby", "calm: no spoilers", translation("en"))
         client = Client()
         client.register([topic, *replayLines(said("Bob", "old"))])
         self.assertEqual(client.memory.transcript.tail("lobby"), ["Bob: old"])
@@ -1134,10 +1134,10 @@ class TopicTests(SynchronousTestCase):
         client.lose()
         again = client.next()
         again.register(
-            [wire.topicLine("lobby", "welcome all", t), *replayLines(said("Bob", "x"))]
+            [wording.topicLine("lobby", "welcome all", t), *replayLines(said("Bob", "x"))]
         )
         again.receive(
-            ["You are now in room pub (1 member).", wire.topicLine("pub", "beer", t)]
+            ["You are now in room pub (1 member).", wording.topicLine("pub", "beer", t)]
         )
         self.assertEqual(
             again.view.shown(),

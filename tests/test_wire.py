@@ -3,13 +3,12 @@ Tests for L{chatsvc.native.wire}: parsing, safe text, and the rule that no
 line can pass for another kind.
 """
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc import events
-from chatsvc.events import Identity
 from chatsvc.errors import (
-    TooManyRooms,
     AlreadyInRoom,
     AlreadyRegistered,
     InvalidName,
@@ -18,9 +17,11 @@ from chatsvc.errors import (
     NoSuchRoom,
     NotInRoom,
     NotRegistered,
+    TooManyRooms,
 )
+from chatsvc.events import Identity
 from chatsvc.i18n import LANGUAGES, translation
-from chatsvc.native import wire
+from chatsvc.native import wire, wording
 from tests.test_names import nicknames
 
 # Nicknames the rule accepts, reserved ones left out.
@@ -201,9 +202,9 @@ class ForgeryTests(SynchronousTestCase):
         text cannot end the line.
         """
         t = translation("en")
-        said = wire.renderEvent(events.Said(Identity(nickname), "lobby", text), t)
+        said = wording.renderEvent(events.Said(Identity(nickname), "lobby", text), t)
         self.assertEqual(wire.classify(said), wire.Line("chat", wire.visible(text), nickname))
-        acted = wire.renderEvent(events.Acted(Identity(nickname), "lobby", text), t)
+        acted = wording.renderEvent(events.Acted(Identity(nickname), "lobby", text), t)
         self.assertEqual(wire.classify(acted), wire.Line("action", wire.visible(text), nickname))
         self.assertNotIn("\n", said + acted)
         self.assertNotIn("\r", said + acted)
@@ -216,9 +217,9 @@ class ForgeryTests(SynchronousTestCase):
         """
         t = translation("en")
         event = events.Whispered(Identity(sender), recipient, text)
-        echo = wire.classify(wire.renderEvent(event, t, own=True))
+        echo = wire.classify(wording.renderEvent(event, t, own=True))
         self.assertEqual(echo, wire.Line("sent", wire.visible(text), recipient))
-        received = wire.classify(wire.renderEvent(event, t))
+        received = wire.classify(wording.renderEvent(event, t))
         self.assertEqual(received, wire.Line("private", wire.visible(text), sender))
 
     @given(heldNicknames, heldNicknames, anyText)
@@ -231,14 +232,14 @@ class ForgeryTests(SynchronousTestCase):
             lines = [
                 line
                 for event in sampleEvents(nickname, other, text)
-                for line in wire.renderEvent(event, t).split("\n")
+                for line in wording.renderEvent(event, t).split("\n")
             ]
-            lines += wire.helpLines(t)
-            lines.append(wire.whoLine("lobby", [nickname, other], t))
-            lines.append(wire.roomsLine([("lobby", 2), ("kuchnia", 1)], t))
-            lines.append(wire.roomsLine([("lobby", 2)], t))
-            lines.append(wire.languageLine(language, t))
-            lines.append(wire.languagesLine(language, t))
+            lines += wording.helpLines(t)
+            lines.append(wording.whoLine("lobby", [nickname, other], t))
+            lines.append(wording.roomsLine([("lobby", 2), ("kuchnia", 1)], t))
+            lines.append(wording.roomsLine([("lobby", 2)], t))
+            lines.append(wording.languageLine(language, t))
+            lines.append(wording.languagesLine(language, t))
             for line in lines:
                 self.assertEqual(wire.classify(line).kind, "notice", (language, line))
 
@@ -250,7 +251,7 @@ class ForgeryTests(SynchronousTestCase):
         for language in LANGUAGES:
             t = translation(language)
             for error in sampleErrors(nickname):
-                line = wire.renderError(error, t)
+                line = wording.renderError(error, t)
                 self.assertEqual(wire.classify(line).kind, "error", line)
                 self.assertNotIn("\x1b", line)
 
@@ -262,7 +263,7 @@ class EncodeTests(SynchronousTestCase):
         """
         event = events.Crowd("lobby", ("Żaneta",), ("Bob",))
         self.assertEqual(
-            wire.encodeEvent(event, "en"),
+            wording.encodeEvent(event, "en"),
             "Żaneta joined the chat!\r\nBob left the chat.\r\n".encode(),
         )
 
@@ -270,9 +271,9 @@ class EncodeTests(SynchronousTestCase):
         """
         The seed's own Polish lines come out exactly.
         """
-        self.assertEqual(wire.encodeEvent(events.Welcome("Alicja", "lobby"), "pl"), "Połączono z serwerem!\r\n".encode())
-        self.assertEqual(wire.encodeEvent(events.Joined(Identity("Bob"), "lobby"), "pl"), "Bob dołączył do czatu!\r\n".encode())
-        self.assertEqual(wire.encodeEvent(events.Left(Identity("Bob")), "pl"), "Bob opuścił czat.\r\n".encode())
+        self.assertEqual(wording.encodeEvent(events.Welcome("Alicja", "lobby"), "pl"), "Połączono z serwerem!\r\n".encode())
+        self.assertEqual(wording.encodeEvent(events.Joined(Identity("Bob"), "lobby"), "pl"), "Bob dołączył do czatu!\r\n".encode())
+        self.assertEqual(wording.encodeEvent(events.Left(Identity("Bob")), "pl"), "Bob opuścił czat.\r\n".encode())
 
     def test_crowdWording(self) -> None:
         """
@@ -281,15 +282,15 @@ class EncodeTests(SynchronousTestCase):
         t = translation("en")
         event = events.Crowd("lobby", ("A", "B", "C", "D", "E"), ("F",))
         self.assertEqual(
-            wire.renderEvent(event, t),
+            wording.renderEvent(event, t),
             "A, B, C and 2 others joined the chat!\nF left the chat.",
         )
         pl = translation("pl")
         self.assertEqual(
-            wire.renderEvent(events.Crowd("lobby", ("A", "B"), ()), pl),
+            wording.renderEvent(events.Crowd("lobby", ("A", "B"), ()), pl),
             "A i B dołączyli do czatu!",
         )
         self.assertEqual(
-            wire.renderEvent(events.Crowd("lobby", tuple("ABCDEFGH"), ()), pl),
+            wording.renderEvent(events.Crowd("lobby", tuple("ABCDEFGH"), ()), pl),
             "A, B, C i 5 innych osób dołączyli do czatu!",
         )

@@ -31,7 +31,7 @@ from chatsvc.names import nameKey
 _FIELDS = {"count": r"\d+", "topic": r".*", "reason": r".*"}
 _NAME = r"\S+"
 
-# "[21:30] " today, "[2026-11-30 21:30] " another day (wire.historyLines).
+# "[21:30] " today, "[2026-11-30 21:30] " another day (wording.historyLines).
 _TIME_PREFIX = re.compile(r"\[(?:\d{4}-\d{2}-\d{2} )?\d{2}:\d{2}\] ")
 
 

@@ -44,6 +44,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from chatsvc.client.interfaces import IChatInput, IChatView
+from chatsvc.client.lines import ClientLineProtocol
+from chatsvc.client.protocol import isQuit
 from chatsvc.client.views import (
     EXIT_LOST,
     EXIT_NO_CONNECTION,
@@ -54,8 +56,6 @@ from chatsvc.client.views import (
     passwordPrompt,
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
-from chatsvc.client.lines import ClientLineProtocol
-from chatsvc.client.protocol import isQuit
 from chatsvc.native import wire
 
 _END_OF_INPUT = None

@@ -10,7 +10,7 @@ from zope.interface import implementer
 
 from chatsvc import events
 from chatsvc.interfaces import IRenderer
-from chatsvc.native.wire import encodeEvent
+from chatsvc.native.wording import encodeEvent
 
 
 @implementer(IRenderer)

@@ -8,7 +8,7 @@ import time
 
 from chatsvc import events
 from chatsvc.i18n import translation
-from chatsvc.native import wire
+from chatsvc.native import wording
 
 # Rooms (times languages) whose replay is kept worded at once.
 MAX_CACHED = 256
@@ -36,7 +36,7 @@ class ReplayCache:
         key = (room, language, recent[-1].id, len(recent), time.strftime("%Y%m%d%H%M", time.localtime(now)))
         data = self._cached.get(key)
         if data is None:
-            lines = wire.historyLines(recent, viewer, translation(language), now, room=room)
+            lines = wording.historyLines(recent, viewer, translation(language), now, room=room)
             data = "".join(line + "\r\n" for line in lines).encode("utf-8")
             if len(self._cached) >= MAX_CACHED:
                 del self._cached[next(iter(self._cached))]

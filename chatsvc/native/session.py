@@ -26,8 +26,8 @@ from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import normalizeLanguage, translation
 from chatsvc.interfaces import ISession
-from chatsvc.native import wire
 from chatsvc.names import checkNickname
+from chatsvc.native import wire, wording
 from chatsvc.native.render import NativeRenderer
 from chatsvc.native.replay import ReplayCache
 from chatsvc.net.connection import ServerConnection
@@ -141,7 +141,7 @@ class NativeSession:
                 message = self._t.gettext(
                     "Wait until your password is checked; that line was dropped."
                 )
-                self.sendLines([wire.error(message)])
+                self.sendLines([wording.error(message)])
                 return
             self._queued.append(text)
             return
@@ -158,7 +158,7 @@ class NativeSession:
         try:
             getattr(self, "command_" + type(command).__name__)(command)
         except ChatError as error:
-            self.sendLines([wire.renderError(error, self._t)])
+            self.sendLines([wording.renderError(error, self._t)])
 
     def lineTooLong(self) -> None:
         self._refuseLine(
@@ -171,11 +171,11 @@ class NativeSession:
         self._refuseLine(self._t.gettext("That line is not valid UTF-8; it was dropped."))
 
     def refusedLines(self, error: TooManyConnections, host: str) -> list[str]:
-        return [wire.renderError(error, self._t)]
+        return [wording.renderError(error, self._t)]
 
     def floodWarningLines(self, policy: FloodPolicy) -> list[str]:
         return [
-            wire.error(
+            wording.error(
                 self._t.gettext(
                     "Slow down: {burst} lines at once, then {rate} a second; "
                     "the rest wait their turn."
@@ -184,7 +184,7 @@ class NativeSession:
         ]
 
     def floodExceededLines(self) -> list[str]:
-        return [wire.error(self._t.gettext("Excess flood. Goodbye!"))]
+        return [wording.error(self._t.gettext("Excess flood. Goodbye!"))]
 
     def stop(self) -> None:
         pass
@@ -192,7 +192,7 @@ class NativeSession:
     # The handshake
 
     def _refuseLine(self, message: str) -> None:
-        lines = [wire.error(message)]
+        lines = [wording.error(message)]
         if self.member is not None and self.member.nickname is None:
             # It was meant as a nickname: ask again, as for any bad one.
             lines.append(wire.PASSWORD_PROMPT if self._password else wire.NICK_PROMPT)
@@ -207,7 +207,7 @@ class NativeSession:
             self._password = False
             self.sendLines([wire.NICK_PROMPT])
             return
-        self.connection.goodbye([wire.error(self._t.gettext("Wrong password. Goodbye!"))])
+        self.connection.goodbye([wording.error(self._t.gettext("Wrong password. Goodbye!"))])
 
     def _handshake(self, text: str) -> None:
         if text.startswith("/"):
@@ -215,7 +215,7 @@ class NativeSession:
             if isinstance(command, (wire.Language, wire.Quit, wire.Help)):
                 getattr(self, "command_" + type(command).__name__)(command)
                 return
-            self.sendLines([wire.renderError(NotRegistered(), self._t), wire.NICK_PROMPT])
+            self.sendLines([wording.renderError(NotRegistered(), self._t), wire.NICK_PROMPT])
             return
         self._register(text.strip(" "))
 
@@ -231,17 +231,17 @@ class NativeSession:
             except CannotJoin as error:
                 self.hub.register(self.member, nickname, enter=False)
                 self.sendLines(
-                    [wire.renderError(error, self._t), wire.renderError(NotInRoom(""), self._t)]
+                    [wording.renderError(error, self._t), wording.renderError(NotInRoom(""), self._t)]
                 )
                 return
         except NicknameReserved as error:
             if self.accounts is None:
-                self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
+                self.sendLines([wording.renderError(error, self._t), wire.NICK_PROMPT])
             else:
                 self._askAccountPassword(error.nickname)
             return
         except ChatError as error:
-            self.sendLines([wire.renderError(error, self._t), wire.NICK_PROMPT])
+            self.sendLines([wording.renderError(error, self._t), wire.NICK_PROMPT])
             return
         self._replay()
 
@@ -249,7 +249,7 @@ class NativeSession:
 
     def _askAccountPassword(self, nickname: str) -> None:
         self._account = nickname
-        self.sendLines(wire.accountPromptLines(nickname, self._t))
+        self.sendLines(wording.accountPromptLines(nickname, self._t))
 
     def _checkAccountPassword(self, text: str) -> None:
         """
@@ -284,7 +284,7 @@ class NativeSession:
             self.hub.logIn(self.member, account)
         self._register(nickname)
         if account is not None and self.member.nickname is not None:
-            self.sendLines([wire.loggedInLine(account, self._t)])
+            self.sendLines([wording.loggedInLine(account, self._t)])
 
     def _wait(self, checked: Deferred, prompt: bool = False) -> None:
         """
@@ -298,13 +298,13 @@ class NativeSession:
 
     def _checkFailed(self, failure: Failure, prompt: bool) -> None:
         if failure.check(ChatError):
-            lines = [wire.renderError(failure.value, self._t)]
+            lines = [wording.renderError(failure.value, self._t)]
         else:
             # Never the request itself: it holds a password.
             self.connection.log.warn(
                 "checking a password failed: {reason}", reason=failure.getErrorMessage()
             )
-            lines = [wire.error(self._t.gettext("Passwords cannot be checked just now."))]
+            lines = [wording.error(self._t.gettext("Passwords cannot be checked just now."))]
         if prompt and self.member.nickname is None:
             lines.append(wire.NICK_PROMPT)
         self.sendLines(lines)
@@ -342,7 +342,7 @@ class NativeSession:
 
     def command_History(self, command: wire.History) -> None:
         if self.history is None:
-            self.sendLines([wire.error(self._t.gettext("This server keeps no history."))])
+            self.sendLines([wording.error(self._t.gettext("This server keeps no history."))])
             return
         count = command.count or DEFAULT_HISTORY_COUNT
         me = self.member.nickname
@@ -359,7 +359,7 @@ class NativeSession:
         fetched = self.history.fetch(target, count)
         fetched.addCallback(
             lambda found: self.sendLines(
-                wire.historyLines(found, me, self._t, self.hub.clock.seconds(), **where)
+                wording.historyLines(found, me, self._t, self.hub.clock.seconds(), **where)
             )
         )
         fetched.addErrback(self._historyFailed)
@@ -368,7 +368,7 @@ class NativeSession:
         self.connection.log.warn(
             "fetching history failed: {reason}", reason=failure.getErrorMessage()
         )
-        self.sendLines([wire.error(self._t.gettext("History cannot be read just now."))])
+        self.sendLines([wording.error(self._t.gettext("History cannot be read just now."))])
 
     def _replay(self) -> None:
         """
@@ -379,7 +379,7 @@ class NativeSession:
         if room is None:
             return
         if room.topic:
-            self.sendLines([wire.topicLine(room.name, room.topic, self._t)])
+            self.sendLines([wording.topicLine(room.name, room.topic, self._t)])
         if self.history is None or not self.history.replay:
             return
         room = room.name
@@ -408,18 +408,18 @@ class NativeSession:
     def command_Topic(self, command: wire.Topic) -> None:
         room = self._room()
         if command.text is None:
-            self.sendLines([wire.topicReplyLine(room.name, room.topic, self._t)])
+            self.sendLines([wording.topicReplyLine(room.name, room.topic, self._t)])
             return
         self.hub.setTopic(self.member, room.name, wire.plainText(command.text))
 
     def command_ShowModes(self, command: wire.ShowModes) -> None:
         room = self._room()
-        self.sendLines([wire.modesLine(room.name, room.modes, self._t)])
+        self.sendLines([wording.modesLine(room.name, room.modes, self._t)])
 
     def command_ChangeModes(self, command: wire.ChangeModes) -> None:
         made, refused = self.hub.setModes(self.member, self._room().name, list(command.changes))
         # What was made, the room (and so the client) hears of.
-        lines = [wire.renderError(error, self._t) for error in refused]
+        lines = [wording.renderError(error, self._t) for error in refused]
         if not made and not refused:
             lines.append(self._t.gettext("Nothing changed."))
         self.sendLines(lines)
@@ -427,7 +427,7 @@ class NativeSession:
     def command_Bans(self, command: wire.Bans) -> None:
         room = self._room()
         self.sendLines(
-            wire.bansLines(room.name, list(room.bans.values()), self._t, self.hub.clock.seconds())
+            wording.bansLines(room.name, list(room.bans.values()), self._t, self.hub.clock.seconds())
         )
 
     def command_Kick(self, command: wire.Kick) -> None:
@@ -464,7 +464,7 @@ class NativeSession:
 
     def _accountsOrSay(self) -> bool:
         if self.accounts is None:
-            self.sendLines([wire.error(self._t.gettext("This server has no accounts."))])
+            self.sendLines([wording.error(self._t.gettext("This server has no accounts."))])
             return False
         return True
 
@@ -500,7 +500,7 @@ class NativeSession:
     def _identified(self, account: str) -> None:
         if account == self.member.account:
             # Nothing changes, so nobody is told: say it here.
-            self.sendLines([wire.loggedInLine(account, self._t)])
+            self.sendLines([wording.loggedInLine(account, self._t)])
             return
         self.hub.logIn(self.member, account)
 
@@ -533,7 +533,7 @@ class NativeSession:
 
     def command_Oper(self, command: wire.Oper) -> None:
         if self.opers is None:
-            self.sendLines([wire.error(self._t.gettext("This server has no server operators."))])
+            self.sendLines([wording.error(self._t.gettext("This server has no server operators."))])
             return
         verified = self.opers.verify(command.name, command.password)
         verified.addCallback(self._opered, command.name)
@@ -559,35 +559,35 @@ class NativeSession:
 
     def command_Who(self, command: wire.Who) -> None:
         nicknames = self.hub.who(self.member)
-        self.sendLines([wire.whoLine(self.member.room.name, nicknames, self._t)])
+        self.sendLines([wording.whoLine(self.member.room.name, nicknames, self._t)])
 
     def command_Rooms(self, command: wire.Rooms) -> None:
         rooms = [(room.name, len(room.members)) for room in self.hub.rooms()]
-        self.sendLines([wire.roomsLine(rooms, self._t)])
+        self.sendLines([wording.roomsLine(rooms, self._t)])
 
     def command_Help(self, command: wire.Help) -> None:
-        self.sendLines(wire.helpLines(self._t))
+        self.sendLines(wording.helpLines(self._t))
 
     def command_Language(self, command: wire.Language) -> None:
         if command.code is None:
-            self.sendLines([wire.languagesLine(self.language, self._t)])
+            self.sendLines([wording.languagesLine(self.language, self._t)])
             return
         language = normalizeLanguage(command.code)
         if language is None:
             self.sendLines(
                 [
-                    wire.error(
+                    wording.error(
                         self._t.gettext("Unknown language {code}.").format(
                             code=wire.visible(command.code)
                         )
                     ),
-                    wire.languagesLine(self.language, self._t),
+                    wording.languagesLine(self.language, self._t),
                 ]
             )
             return
         self.language = language
         self.connection.useRenderer(NativeRenderer.forLanguage(language))
-        self.sendLines([wire.languageLine(language, self._t)])
+        self.sendLines([wording.languageLine(language, self._t)])
 
     def command_Quit(self, command: wire.Quit) -> None:
         self.connection.leave(command.reason)
@@ -596,7 +596,7 @@ class NativeSession:
     def command_Unknown(self, command: wire.Unknown) -> None:
         self.sendLines(
             [
-                wire.error(
+                wording.error(
                     self._t.gettext("Unknown command /{name}; try /help.").format(
                         name=wire.visible(command.name)
                     )
@@ -606,7 +606,7 @@ class NativeSession:
 
     def command_Usage(self, command: wire.Usage) -> None:
         self.sendLines(
-            [wire.error(self._t.gettext("Usage: {usage}").format(usage=wire.USAGES[command.name]))]
+            [wording.error(self._t.gettext("Usage: {usage}").format(usage=wire.USAGES[command.name]))]
         )
 
     # Output

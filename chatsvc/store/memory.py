@@ -14,7 +14,6 @@ from zope.interface import implementer
 from chatsvc.interfaces import IStore
 from chatsvc.store.rows import LINES, Mark, Row, privateParties
 
-
 # Rooms and private conversations whose rows are kept at most.
 MAX_TARGETS = 10_000
 

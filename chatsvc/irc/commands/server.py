@@ -110,6 +110,7 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
     users = hub.registeredCount()
     unknown = len(hub.members) - users
+    operators = sum(1 for m in hub.members if m.nickname is not None and m.operator is not None)
     # One server: everyone is local, and the local counts are the global ones.
     highest = str(session.server.peak.highest())
     session.sendMany(
@@ -117,7 +118,7 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
             session.numeric(
                 wire.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers"
             ),
-            session.numeric(wire.RPL_LUSEROP, "0", "operator(s) online"),
+            session.numeric(wire.RPL_LUSEROP, str(operators), "operator(s) online"),
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
             session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
             session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),

@@ -6,6 +6,7 @@ terminal client against the server; see docs/interop.rst.
 from __future__ import annotations
 
 from tests.test_irc_accounts import AccountTestCase
+from tests.test_irc_protocol import IRCTestCase
 
 
 class LusersTests(AccountTestCase):
@@ -21,3 +22,23 @@ class LusersTests(AccountTestCase):
         ola.send("LUSERS")
         [luserop] = [m.params for m in ola.messages() if m.command == "252"]
         self.assertEqual(luserop, ("Ola2", "1", "operator(s) online"))
+
+
+class KeyRemovalTests(IRCTestCase):
+    def test_keyRemovalRelayedWithArgument(self) -> None:
+        """
+        A key removed is relayed as C{-k *}, so that a client reading
+        CHANMODES (k always takes an argument) gives the next one to the
+        next letter, as WeeChat does.
+        """
+        ola = self.irc("Ola", "#k")
+        ewa = self.irc("Ewa", "#k")
+        ola.send("MODE #k +k sezam")
+        ola.raw()
+        ewa.raw()
+        ola.send("MODE #k -k+l sezam 5", "MODE #k +k abc", "MODE #k -k")
+        relayed = [m.params for m in ewa.messages()]
+        self.assertEqual(
+            relayed,
+            [("#k", "-k+l", "*", "5"), ("#k", "+k", "abc"), ("#k", "-k", "*")],
+        )

@@ -23,6 +23,20 @@ class LusersTests(AccountTestCase):
         [luserop] = [m.params for m in ola.messages() if m.command == "252"]
         self.assertEqual(luserop, ("Ola2", "1", "operator(s) online"))
 
+    def test_invisibleCounted(self) -> None:
+        """
+        LUSERS 251 counts the +i users apart from the others (irssi sets +i
+        on connecting), and the total stays in 255.
+        """
+        ola = self.irc("Ola2")
+        ewa = self.irc("Ewa2")
+        ewa.send("MODE Ewa2 +i")
+        ola.raw()
+        ola.send("LUSERS")
+        replies = {m.command: m.params for m in ola.messages()}
+        self.assertEqual(replies["251"], ("Ola2", "There are 1 users and 1 invisible on 1 servers"))
+        self.assertEqual(replies["255"], ("Ola2", "I have 2 clients and 0 servers"))
+
 
 class KeyRemovalTests(IRCTestCase):
     def test_keyRemovalRelayedWithArgument(self) -> None:

@@ -110,13 +110,18 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
     users = hub.registeredCount()
     unknown = len(hub.members) - users
-    operators = sum(1 for m in hub.members if m.nickname is not None and m.operator is not None)
+    registered = [m for m in hub.members if m.nickname is not None]
+    operators = sum(1 for m in registered if m.operator is not None)
+    # User mode +i is the IRC session's own; native members are never +i.
+    invisible = sum(
+        1 for m in registered if getattr(getattr(m.participant, "session", None), "invisible", False)
+    )
     # One server: everyone is local, and the local counts are the global ones.
     highest = str(session.server.peak.highest())
     session.sendMany(
         [
             session.numeric(
-                wire.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers"
+                wire.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers"
             ),
             session.numeric(wire.RPL_LUSEROP, str(operators), "operator(s) online"),
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),

@@ -82,6 +82,11 @@ def formatModes(changes: tuple[ModeChange, ...] | list[ModeChange]) -> tuple[str
     """
     The mode string and its arguments for C{changes}: C{("+ov-b", "a",
     "b", "m")}, a sign written only where it changes.
+
+    C{-k} is written with C{*} when it has no key: 005 puts C{k} among the
+    modes that always take an argument (C{CHANMODES=b,k,...}), so clients
+    such as WeeChat read one after C{-k} whatever comes, and C{-k+l 5}
+    would lose them the limit.
     """
     text = ""
     arguments: list[str] = []
@@ -94,4 +99,6 @@ def formatModes(changes: tuple[ModeChange, ...] | list[ModeChange]) -> tuple[str
         text += change.letter
         if change.argument is not None:
             arguments.append(change.argument)
+        elif change.letter in KEY_MODES and not change.adding:
+            arguments.append("*")
     return (text, *arguments)

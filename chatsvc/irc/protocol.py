@@ -67,6 +67,7 @@ class IRCFactory(LineServerFactory):
         server keeps history.
     @ivar whowas: who gave up which nickname, for WHOWAS.
     @ivar peak: the most users at once, for LUSERS.
+    @ivar invisibleCount: how many of its clients are C{+i} now, for LUSERS.
     @ivar accounts: the account store (C{exists}, C{owner}, C{register},
         C{login}, ... answering with Deferreds), if the server has
         accounts: SASL, REGISTER and C{PASS account:password} use it.
@@ -113,6 +114,7 @@ class IRCFactory(LineServerFactory):
         self.created = "at start-up"
         self.whowas = Whowas()
         self.peak = Peak(hub)
+        self.invisibleCount = 0
         self._observing = False
 
     def startFactory(self) -> None:

@@ -207,6 +207,9 @@ class IRCSession:
     def stop(self) -> None:
         if self._idleCall is not None and self._idleCall.active():
             self._idleCall.cancel()
+        if self.invisible:
+            self.invisible = False
+            self.server.invisibleCount -= 1
 
     # Keeping alive: a client silent for pingInterval is sent a PING; one
     # silent for pingTimeout more is gone.

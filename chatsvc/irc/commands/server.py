@@ -110,12 +110,15 @@ def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
     users = hub.registeredCount()
     unknown = len(hub.members) - users
+    # Counts kept as they change, not walks: LUSERS comes with every
+    # registration.  Native members are never +i.
+    invisible = session.server.invisibleCount
     # One server: everyone is local, and the local counts are the global ones.
     highest = str(session.server.peak.highest())
     session.sendMany(
         [
             session.numeric(
-                wire.RPL_LUSERCLIENT, f"There are {users} users and 0 invisible on 1 servers"
+                wire.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers"
             ),
             session.numeric(wire.RPL_LUSEROP, str(hub.operatorCount), "operator(s) online"),
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
@@ -237,6 +240,7 @@ def _setUserModes(session: IRCSession, modes: str) -> None:
         elif flag == "i":
             if session.invisible != adding:
                 session.invisible = adding
+                session.server.invisibleCount += 1 if adding else -1
                 changed += ("+" if adding else "-") + "i"
         elif flag == "o":
             # Only OPER makes a server operator; the hub has no way back.

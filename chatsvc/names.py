@@ -20,6 +20,8 @@ MAX_NAME_LENGTH = 32
 MAX_TOPIC_LENGTH = 390
 MAX_AWAY_LENGTH = 390
 MAX_REALNAME_LENGTH = 128
+# The user name of an IRC mask (USERLEN), for IRC's USER and native users.
+MAX_USERNAME_LENGTH = 10
 
 # Compared by key (see nameKey), so "Server" and "SERVER" are reserved too.
 # "pass" would make a chat line "PASS: ..." look like the account password

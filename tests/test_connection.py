@@ -857,7 +857,7 @@ class DeliveryFailureTests(ConnectionTestCase):
         self.assertEqual(
             ircUser.lines(),
             [
-                ":Alicja!native@192.168.1.1 PRIVMSG #lobby :hello all",
+                ":Alicja!Alicja@192.168.1.1 PRIVMSG #lobby :hello all",
                 ":Carol!user@192.168.1.1 QUIT :Quit: Internal error",
             ],
         )

@@ -1057,8 +1057,8 @@ class LogTests(SynchronousTestCase):
         server.stop()
 
         output = server.output.decode()
-        self.assertIn("Alicja (native@127.0.0.1) registered", output)
-        self.assertIn("Bob (native@127.0.0.1) registered", output)
+        self.assertIn("Alicja (Alicja@127.0.0.1) registered", output)
+        self.assertIn("Bob (Bob@127.0.0.1) registered", output)
         self.assertIn("Alicja left", output)
         self.assertNotIn(secret, output)
 

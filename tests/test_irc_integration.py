@@ -618,14 +618,14 @@ class ChannelMessageTests(IRCTestCase):
     def test_fromNative(self) -> None:
         """
         A native line reaches both IRC clients as a PRIVMSG to #lobby from
-        C{Bob!native@127.0.0.1}.
+        C{Bob!Bob@127.0.0.1}.
         """
         ola, ewa, bob = self.meet()
         bob.sendLine("Hi both!")
         bob.expect("Bob: Hi both!")
         ola.expectNext("message", "Bob", "#lobby", "Hi both!")
         ewa.expectNext("message", "Bob", "#lobby", "Hi both!")
-        self.assertIn(":Bob!native@127.0.0.1 PRIVMSG #lobby :Hi both!", ola.rawLines)
+        self.assertIn(":Bob!Bob@127.0.0.1 PRIVMSG #lobby :Hi both!", ola.rawLines)
 
     def test_noticeToChannel(self) -> None:
         """
@@ -674,7 +674,7 @@ class ChannelMessageTests(IRCTestCase):
         bob.expect("* Bob waves")
         ola.expectNext("action", "Bob", "#lobby", "waves")
         ewa.expectNext("action", "Bob", "#lobby", "waves")
-        self.assertIn(":Bob!native@127.0.0.1 PRIVMSG #lobby :\x01ACTION waves\x01", ola.rawLines)
+        self.assertIn(":Bob!Bob@127.0.0.1 PRIVMSG #lobby :\x01ACTION waves\x01", ola.rawLines)
 
     def test_actionFromIRC(self) -> None:
         """
@@ -795,7 +795,7 @@ class NicknameChangeTests(IRCTestCase):
         bob.expect("Bob is now known as Robert.")
         ola.expectNext("nick", "Bob", "Robert")
         ewa.expectNext("nick", "Bob", "Robert")
-        self.assertIn(":Bob!native@127.0.0.1 NICK Robert", ola.rawLines)
+        self.assertIn(":Bob!Bob@127.0.0.1 NICK Robert", ola.rawLines)
 
     def test_IRC(self) -> None:
         """
@@ -1001,7 +1001,7 @@ class ComingAndGoingTests(IRCTestCase):
         bob.sendLine("/join garden")
         bob.expect("You are now in room garden (2 members).")
         ola.expectNext("part", "Bob", "#lobby")
-        self.assertIn(":Bob!native@127.0.0.1 PART #lobby :went to #garden", ola.rawLines)
+        self.assertIn(":Bob!Bob@127.0.0.1 PART #lobby :went to #garden", ola.rawLines)
         ewa.expectNext("part", "Bob", "#lobby")
         ewa.expectNext("join", "Bob", "#garden")
         bob.sendLine("in the garden")
@@ -1284,7 +1284,7 @@ class TextTests(IRCTestCase):
         ola.expectNext("message", "Bob", "#lobby", "calm QUIT :pwned ")
         ewa.expectNext("message", "Bob", "#lobby", "calm QUIT :pwned ")
         self.assertIn(
-            b":Bob!native@127.0.0.1 PRIVMSG #lobby :calm QUIT :pwned \r\n", ola.received
+            b":Bob!Bob@127.0.0.1 PRIVMSG #lobby :calm QUIT :pwned \r\n", ola.received
         )
         self.assertWellFormed(ola)
 
@@ -1480,12 +1480,12 @@ class QueryTests(IRCTestCase):
 
     def test_whoisNative(self) -> None:
         """
-        WHOIS of a native user names them C{nick!native@host}, in #lobby
+        WHOIS of a native user names them C{nick!nick@host}, in #lobby
         (its operator, having come first).
         """
         ola, ewa, bob = self.meet()
         ewa.whois("bob")
-        ewa.expectNext("311", "Bob", "native", "127.0.0.1", "*", "")
+        ewa.expectNext("311", "Bob", "Bob", "127.0.0.1", "*", "")
         ewa.expectNext("319", "Bob", "@#lobby")
         ewa.expectNext("312", "Bob", SERVER, "chatsvc")
         ewa.expectNext("317", "Bob", ANY, ANY, "seconds idle, signon time")
@@ -1586,7 +1586,7 @@ class QueryTests(IRCTestCase):
         ola.away("gone")
         ola.expectNext("306", "You have been marked as being away")
         ewa.sendRaw("WHO #lobby")
-        ewa.expectNext("352", "#lobby", "native", "127.0.0.1", SERVER, "Bob", "H@", "0 ")
+        ewa.expectNext("352", "#lobby", "Bob", "127.0.0.1", SERVER, "Bob", "H@", "0 ")
         ewa.expectNext(
             "352", "#lobby", "~Ola", "127.0.0.1", SERVER, "Ola", "G", "0 Twisted client"
         )

@@ -221,7 +221,7 @@ class ChannelTests(IRCTestCase):
         ola = self.irc("Ola", "#lobby")
         bob.lines()
         bob.say("cześć")
-        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 PRIVMSG #lobby :cześć")])
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!Bob@192.168.1.1 PRIVMSG #lobby :cześć")])
         ola.send("PRIVMSG #lobby :hej Bob", "NOTICE #lobby :a notice")
         self.assertEqual(bob.lines(), ["Bob: cześć", "Ola: hej Bob", "Ola: a notice"])
         self.assertEqual(ola.messages(), [])
@@ -247,7 +247,7 @@ class ChannelTests(IRCTestCase):
         ola.send("PRIVMSG bob :psst")
         self.assertEqual(bob.lines(), ["*Ola* psst"])
         bob.say("/msg Ola hi")
-        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 PRIVMSG Ola :hi")])
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!Bob@192.168.1.1 PRIVMSG Ola :hi")])
         ola.send("AWAY :lunch")
         self.assertEqual(ola.commands(), ["306"])
         other = self.irc("Ewa")
@@ -320,7 +320,7 @@ class ChannelTests(IRCTestCase):
         self.assertEqual(bob.lines(), ["Ola is now known as Aleksandra."])
         self.assertEqual(ola.messages(), [parseMessage(":Ola!~ola@192.168.1.1 NICK Aleksandra")])
         bob.say("/nick Robert")
-        self.assertEqual(ola.messages(), [parseMessage(":Bob!native@192.168.1.1 NICK Robert")])
+        self.assertEqual(ola.messages(), [parseMessage(":Bob!Bob@192.168.1.1 NICK Robert")])
 
     def test_topic(self) -> None:
         """
@@ -388,7 +388,7 @@ class QueryTests(IRCTestCase):
         ola = self.irc("Ola")
         ola.send("WHOIS bob")
         messages = {m.command: m.params for m in ola.messages()}
-        self.assertEqual(messages["311"][1:4], ("Bob", "native", "192.168.1.1"))
+        self.assertEqual(messages["311"][1:4], ("Bob", "Bob", "192.168.1.1"))
         self.assertEqual(messages["319"][-1], "@#lobby")
         self.assertEqual(messages["317"][2:4], ("10", str(1_000_000 + 50)))
         self.assertIn("318", messages)
@@ -431,7 +431,7 @@ class QueryTests(IRCTestCase):
         ola.send("ISON Bob zed", "USERHOST Bob")
         ison, userhost = ola.messages()
         self.assertEqual(ison.params[-1], "Bob")
-        self.assertEqual(userhost.params[-1], "Bob=+native@192.168.1.1")
+        self.assertEqual(userhost.params[-1], "Bob=+Bob@192.168.1.1")
 
     def test_unknownAndOperatorCommands(self) -> None:
         """
@@ -652,7 +652,7 @@ class WhowasTests(IRCTestCase):
         ola = self.irc("Ola")
         ola.send("WHOWAS Bob")
         [user, _, end] = ola.messages()
-        self.assertEqual(user.params[1:], ("Bob", "native", "192.168.1.1", "*", ""))
+        self.assertEqual(user.params[1:], ("Bob", "Bob", "192.168.1.1", "*", ""))
         self.assertEqual(end.command, "369")
 
     def test_newestFirstAndCount(self) -> None:

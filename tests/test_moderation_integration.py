@@ -86,7 +86,7 @@ class ClassroomTests(TestCase):
         pani.expect("Troll joined the chat!")
         pani.sendLine("/kick Troll spam")
         pani.expect("Pani put Troll out of room klasa (spam).")
-        troll.expect(":Pani!native@127.0.0.1 KICK #klasa Troll :spam")
+        troll.expect(":Pani!Pani@127.0.0.1 KICK #klasa Troll :spam")
         pani.sendLine("/ban Troll")
         pani.expect("Pani set the modes of room klasa: +b Troll!*@*")
         troll.sendLine("JOIN #klasa")
@@ -134,7 +134,7 @@ class ClassroomTests(TestCase):
         pani.expect("The modes of room klasa: +mnt")
         pani.sendLine("/bans")
         pani.expect("Room klasa bans 1 mask:")
-        self.assertTrue(pani.readLine().startswith("  Troll!*@* (set by Pani!native@127.0.0.1, "))
+        self.assertTrue(pani.readLine().startswith("  Troll!*@* (set by Pani!Pani@127.0.0.1, "))
 
         # The troll cannot come back; Ola, by her account, keeps her voice.
         troll = self.irc(server, "Troll")

@@ -169,7 +169,7 @@ class BanTests(ModerationTestCase):
         self.alicja.say("/bans")
         lines = self.alicja.lines()
         self.assertEqual(lines[0], "Room lobby bans 1 mask:")
-        self.assertTrue(lines[1].startswith("  Bob!*@* (set by Alicja!native@"), lines)
+        self.assertTrue(lines[1].startswith("  Bob!*@* (set by Alicja!Alicja@"), lines)
         self.alicja.say("/kick Bob")
         self.bob.lines()
         self.bob.say("/join lobby")

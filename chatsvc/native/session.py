@@ -26,7 +26,7 @@ from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.i18n import normalizeLanguage, translation
 from chatsvc.interfaces import ISession
-from chatsvc.names import checkNickname
+from chatsvc.names import MAX_USERNAME_LENGTH, checkNickname
 from chatsvc.native import wire, wording
 from chatsvc.native.render import NativeRenderer
 from chatsvc.native.replay import ReplayCache
@@ -226,10 +226,14 @@ class NativeSession:
         the newcomer, take the nickname in no room.
         """
         try:
+            # The first nickname is the user name IRC masks show (as IRC's
+            # USER gives one), so that a ban of nick!user@host names this
+            # one native user, not all of them behind one address.
+            username = checkNickname(nickname)[:MAX_USERNAME_LENGTH]
             try:
-                self.hub.register(self.member, nickname)
+                self.hub.register(self.member, nickname, username=username)
             except CannotJoin as error:
-                self.hub.register(self.member, nickname, enter=False)
+                self.hub.register(self.member, nickname, enter=False, username=username)
                 self.sendLines(
                     [wording.renderError(error, self._t), wording.renderError(NotInRoom(""), self._t)]
                 )

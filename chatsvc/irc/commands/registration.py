@@ -25,7 +25,7 @@ from chatsvc.errors import ChatError, InvalidName, NicknameInUse, NicknameReserv
 from chatsvc.irc import wire
 from chatsvc.irc.commands.accounts import passLogin
 from chatsvc.irc.commands.server import LUSERS, MOTD, NETWORK, isupportTokens, myInfo
-from chatsvc.names import checkNickname
+from chatsvc.names import MAX_USERNAME_LENGTH, checkNickname
 
 if TYPE_CHECKING:
     from chatsvc.irc.session import IRCSession
@@ -115,7 +115,7 @@ def USER(session: IRCSession, params: tuple[str, ...]) -> None:
         session.reply(wire.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
         return
     username = "".join(c for c in params[0] if c.isascii() and (c.isalnum() or c in "-_."))
-    registration.user = ("~" + (username[:10] or "user"), params[3])
+    registration.user = ("~" + (username[:MAX_USERNAME_LENGTH] or "user"), params[3])
     advance(session)
 
 

@@ -29,3 +29,43 @@ class ChannelKeyTests(IRCTestCase):
         ola.send("MODE #k +l many")
         self.assertEqual(params(ola), [("696", ("#k", "l", "many", "Invalid limit"))])
 
+
+class NamesTests(IRCTestCase):
+    def test_severalChannelsEndOnce(self) -> None:
+        """
+        NAMES of several channels gives 353 for each that can be shown and
+        one 366 naming the channels as they were asked for.
+        """
+        ola = self.irc("Ola", "#a", "#b")
+        ola.send("NAMES #a,#nowhere,#b")
+        self.assertEqual(
+            params(ola),
+            [
+                ("353", ("=", "#a", "@Ola")),
+                ("353", ("=", "#b", "@Ola")),
+                ("366", ("#a,#nowhere,#b", "End of /NAMES list")),
+            ],
+        )
+
+    def test_oneChannelEndsWithItsName(self) -> None:
+        """
+        NAMES of one channel, existing or not, ends with 366 naming it.
+        """
+        ola = self.irc("Ola", "#a")
+        ola.send("NAMES #a", "NAMES #nowhere")
+        self.assertEqual(
+            params(ola),
+            [
+                ("353", ("=", "#a", "@Ola")),
+                ("366", ("#a", "End of /NAMES list")),
+                ("366", ("#nowhere", "End of /NAMES list")),
+            ],
+        )
+
+    def test_joinStillEndsItsNames(self) -> None:
+        """
+        JOIN's own names list still ends with 366 for the channel joined.
+        """
+        ola = self.irc("Ola")
+        ola.send("JOIN #a")
+        self.assertEqual([m.command for m in ola.messages()][-1], "366")

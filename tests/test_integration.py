@@ -442,7 +442,7 @@ class NicknameTests(ServerTestCase):
             ("Al\x1bicja", "! A name may hold only letters, digits, _ and -, not “␛”."),
             ("\x07Bob", "! A name must start with a letter or _, not “␇”."),
             ("server", "! The name server is reserved."),
-            ("NICK", "! The name NICK is reserved."),
+            ("PASS", "! The name PASS is reserved."),
             ("/whatever", "! Choose a nickname first."),
         ]:
             self.assertRefused(newcomer, nickname, error)

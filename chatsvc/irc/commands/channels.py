@@ -155,9 +155,10 @@ def TOPIC(session: IRCSession, params: tuple[str, ...]) -> None:
         session.refuse("TOPIC", error, channel)
 
 
-def names(session: IRCSession, room: Room) -> None:
+def names(session: IRCSession, room: Room, end: bool = True) -> None:
     """
-    353 lines that name everyone in C{room}, as few as fit, then 366.
+    353 lines that name everyone in C{room}, as few as fit, then 366
+    unless C{end} is false (NAMES of several channels ends them all at once).
     """
     channel = wire.channelName(room.name)
     kind = "@" if room.modes.secret else "="
@@ -177,7 +178,8 @@ def names(session: IRCSession, room: Room) -> None:
         size += length
     if current:
         lines.append(session.numeric(wire.RPL_NAMREPLY, kind, channel, " ".join(current)))
-    lines.append(session.numeric(wire.RPL_ENDOFNAMES, channel, "End of /NAMES list"))
+    if end:
+        lines.append(session.numeric(wire.RPL_ENDOFNAMES, channel, "End of /NAMES list"))
     session.sendMany(lines)
 
 
@@ -185,15 +187,16 @@ def NAMES(session: IRCSession, params: tuple[str, ...]) -> None:
     if not params or not params[0]:
         session.reply(wire.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
+    # 353 for each channel that can be shown, then one 366 naming the
+    # channels as asked, as Modern IRC and TARGMAX's NAMES:4 mean.
     for channel in params[0].split(","):
         try:
             room = session.hub.room(channel.removeprefix("#"))
         except NoSuchRoom:
             room = None
         if room is not None and visible(session, room):
-            names(session, room)
-        else:
-            session.reply(wire.RPL_ENDOFNAMES, channel, "End of /NAMES list")
+            names(session, room, end=False)
+    session.reply(wire.RPL_ENDOFNAMES, params[0], "End of /NAMES list")
 
 
 def LIST(session: IRCSession, params: tuple[str, ...]) -> None:

@@ -59,16 +59,18 @@ def channelMode(session: IRCSession, channel: str, params: tuple[str, ...]) -> N
 def _valid(session: IRCSession, channel: str, change: ModeChange) -> bool:
     """
     Whether a key or limit to set could be one (696 if not): the hub
-    would leave out one that cannot without a word.
+    would leave out one that cannot without a word.  A refused key is
+    written as C{*}, never echoed: it may be a password mistyped.
     """
     settable = change.letter in KEY_MODES + LIMIT_MODES
     if change.adding and settable and applySetting(Modes(), change) is None:
+        key = change.letter in KEY_MODES
         session.reply(
             wire.ERR_INVALIDMODEPARAM,
             channel,
             change.letter,
-            change.argument or "*",
-            "Invalid key" if change.letter in KEY_MODES else "Invalid limit",
+            "*" if key else change.argument or "*",
+            "Invalid key" if key else "Invalid limit",
         )
         return False
     return True

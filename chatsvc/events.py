@@ -83,11 +83,13 @@ class Welcome(_Event):
 @frozen
 class Joined(_Caused):
     """
-    C{sender} connected and entered C{room}.
+    C{sender} connected and entered C{room}; C{away} is their away message,
+    if they come in away (IRCv3 C{away-notify} tells it with the JOIN).
     """
 
     sender: Identity
     room: str
+    away: str | None = None
 
 
 @frozen
@@ -195,12 +197,14 @@ class Departed(_Caused):
 @frozen
 class Arrived(_Caused):
     """
-    C{sender} came into C{room} from the room C{origin}.
+    C{sender} came into C{room} from the room C{origin} (C{away}: as for
+    L{Joined}).
     """
 
     sender: Identity
     room: str
     origin: str
+    away: str | None = None
 
 
 @frozen

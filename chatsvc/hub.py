@@ -444,9 +444,13 @@ class Hub(Moderating):
             )
         self.delivery.direct(member, events.Moved(room.name, len(room.members), **self._stamp()))
         if current is None:
-            arrival: events.Event = events.Joined(identity, room.name, **self._stamp())
+            arrival: events.Event = events.Joined(
+                identity, room.name, member.away, **self._stamp()
+            )
         else:
-            arrival = events.Arrived(identity, room.name, current.name, **self._stamp())
+            arrival = events.Arrived(
+                identity, room.name, current.name, member.away, **self._stamp()
+            )
         self._announceArrival(room, member, arrival)
 
     def enter(self, member: Member, roomName: str, key: str | None = None) -> Room:
@@ -476,7 +480,7 @@ class Hub(Moderating):
             self._checkEntry(member, room, member.identity, key)
         room = self._enter(member, roomName)
         self._announceArrival(
-            room, member, events.Joined(member.identity, room.name, **self._stamp())
+            room, member, events.Joined(member.identity, room.name, member.away, **self._stamp())
         )
         return room
 

@@ -69,3 +69,24 @@ class NamesTests(IRCTestCase):
         ola = self.irc("Ola")
         ola.send("JOIN #a")
         self.assertEqual([m.command for m in ola.messages()][-1], "366")
+
+
+class AwayNotifyTests(IRCTestCase):
+    def test_awayOnJoin(self) -> None:
+        """
+        With away-notify, someone who comes into a channel away is said to
+        be away right after the JOIN; without it, only the JOIN comes.
+        """
+        ola = self.irc("Ola", "#a")
+        ola.send("CAP REQ away-notify")
+        iga = self.irc("Iga", "#a")
+        ewa = self.irc("Ewa")
+        ewa.send("AWAY :obiad")
+        ola.raw()
+        iga.raw()
+        ewa.send("JOIN #a")
+        self.assertEqual(
+            [(m.command, m.params) for m in ola.messages()],
+            [("JOIN", ("#a",)), ("AWAY", ("obiad",))],
+        )
+        self.assertEqual([m.command for m in iga.messages()], ["JOIN"])

@@ -259,7 +259,11 @@ class IRCRenderer:
         return chunks(command, event.sender.mask, event.recipient, event.text, action=event.action)
 
     def _joined(self, event: events.Joined | events.Arrived) -> list[str]:
-        return [joinLine(event.sender, event.room, self._extendedJoin)]
+        lines = [joinLine(event.sender, event.room, self._extendedJoin)]
+        if event.away and events.AwayChanged in self._notified:
+            # away-notify: whoever comes in away is said to be, at once.
+            lines.append(formatMessage("AWAY", event.away, prefix=event.sender.mask))
+        return lines
 
     def _departed(self, event: events.Departed) -> list[str]:
         return [

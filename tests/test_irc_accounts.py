@@ -297,7 +297,7 @@ class OperatorTests(AccountTestCase):
         replies = self.commands(ola)
         self.assertEqual(replies[0], ("381", ("Ola2", "You are now an IRC operator")))
         self.assertEqual(replies[1], ("MODE", ("Ola2", "+o")))
-        self.assertEqual(replies[2], ("221", ("Ola2", "+o")))
+        self.assertEqual(replies[2], ("221", ("Ola2", "+ow")))
         self.assertIn(("313", ("Ola2", "Ola2", "is an IRC operator")), replies)
         self.assertEqual([p[6] for c, p in replies if c == "352"], ["H*"])
 

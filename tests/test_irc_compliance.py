@@ -4,6 +4,7 @@ each tested here in our own words, in memory: numerics and their parameters
 exactly.
 """
 
+from chatsvc.testing import FakeOpers
 from tests.test_irc_protocol import IRCTestCase
 
 
@@ -90,3 +91,30 @@ class AwayNotifyTests(IRCTestCase):
             [("JOIN", ("#a",)), ("AWAY", ("obiad",))],
         )
         self.assertEqual([m.command for m in iga.messages()], ["JOIN"])
+
+
+class WallopsTests(IRCTestCase):
+    def test_minusW(self) -> None:
+        """
+        WALLOPS reaches every client but those that set C{-w}; C{+w} is
+        the default, as 221 shows, and can be set again.
+        """
+        self.factory.opers = FakeOpers({"szef": "haslo"})
+        szef = self.irc("Szef")
+        ola = self.irc("Ola")
+        ewa = self.irc("Ewa")
+        ola.raw()
+        ola.send("MODE Ola")
+        self.assertEqual(params(ola), [("221", ("+w",))])
+        ewa.send("MODE Ewa -w")
+        self.assertEqual([m.params for m in ewa.messages()], [("Ewa", "-w")])
+        szef.send("OPER szef haslo")
+        szef.raw()
+        szef.send("WALLOPS :przerwa")
+        wallops = [(m.command, m.params) for m in ola.messages()]
+        self.assertEqual(wallops, [("WALLOPS", ("przerwa",))])
+        self.assertEqual(ewa.messages(), [])
+        ewa.send("MODE Ewa +w")
+        ewa.raw()
+        szef.send("WALLOPS :koniec")
+        self.assertEqual([m.command for m in ewa.messages()], ["WALLOPS"])

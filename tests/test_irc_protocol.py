@@ -117,7 +117,7 @@ class RegistrationTests(IRCTestCase):
         ]:
             self.assertIn(token, tokens)
         [myInfo] = [m for m in messages if m.command == "004"]
-        self.assertEqual(myInfo.params[3:], ("io", "biklmnostv", "bklov"))
+        self.assertEqual(myInfo.params[3:], ("iow", "biklmnostv", "bklov"))
 
     def test_capHoldsRegistration(self) -> None:
         """

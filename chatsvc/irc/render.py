@@ -27,6 +27,10 @@ from chatsvc.text import listNames
 # How many names a crowd summary spells out.
 MAX_CROWD_NAMES = 3
 
+# Not a capability (no capability has a space) but a user mode that changes
+# what a client is sent: C{-w}, no WALLOPS.
+NO_WALLOPS = "user mode -w"
+
 # The capabilities that change how events are worded: clients that share a
 # set of them share a renderer.
 RENDERING = frozenset(
@@ -42,6 +46,9 @@ RENDERING = frozenset(
         "setname",
     }
 )
+
+# What a renderer is chosen by: those capabilities, and user mode -w.
+_OPTIONS = RENDERING | {NO_WALLOPS}
 
 # Events that get tags: those published to an audience (not the ERROR that
 # ends a connection).
@@ -139,7 +146,7 @@ class IRCRenderer:
     ) -> None:
         self.serverName = serverName
         self.language = language
-        self.capabilities = capabilities & RENDERING
+        self.capabilities = capabilities & _OPTIONS
         self._time = "server-time" in capabilities
         self._msgid = "message-tags" in capabilities
         self._echo = "echo-message" in capabilities
@@ -193,7 +200,7 @@ class IRCRenderer:
         whose capabilities are C{capabilities} (those not in L{RENDERING}
         make no difference).
         """
-        return _shared(cls, serverName, language, frozenset(capabilities) & RENDERING)
+        return _shared(cls, serverName, language, frozenset(capabilities) & _OPTIONS)
 
     def lines(self, event: events.Event) -> list[str]:
         """
@@ -378,6 +385,8 @@ class IRCRenderer:
         return [formatMessage("SETNAME", event.realname, prefix=event.sender.mask)]
 
     def _wallops(self, event: events.Wallops) -> list[str]:
+        if NO_WALLOPS in self.capabilities:
+            return []
         return [formatMessage("WALLOPS", event.text, prefix=event.sender.mask)]
 
     def _killed(self, event: events.Killed) -> list[str]:

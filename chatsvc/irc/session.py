@@ -20,7 +20,7 @@ from chatsvc.irc import wire
 from chatsvc.irc.commands import BEFORE_REGISTRATION, COMMANDS, OPERATOR_ONLY
 from chatsvc.irc.commands.registration import Registration
 from chatsvc.irc.errors import numericFor
-from chatsvc.irc.render import IRCRenderer
+from chatsvc.irc.render import NO_WALLOPS, IRCRenderer
 from chatsvc.irc.wire import formatMessage
 from chatsvc.net.connection import ServerConnection
 from chatsvc.net.flood import FloodPolicy
@@ -65,6 +65,7 @@ class IRCSession:
         "renderer",
         "connection",
         "invisible",
+        "wallops",
         "capabilities",
         "capVersion",
         "sasl",
@@ -80,6 +81,9 @@ class IRCSession:
         self.renderer = IRCRenderer.forServer(server.serverName, server.language)
         self.connection: ServerConnection | None = None
         self.invisible = False
+        # User mode +w (WALLOPS) is on unless the client turns it off:
+        # a server operator's WALLOPS is for everyone.
+        self.wallops = True
         self.capabilities: frozenset[str] = frozenset()
         self.capVersion = 0
         self.sasl: Exchange | None = None
@@ -239,6 +243,17 @@ class IRCSession:
         The ERROR line that ends this connection, for C{why}.
         """
         return closingLink(self.connection.host, why)
+
+    def chooseRenderer(self) -> None:
+        """
+        Give the connection the renderer for this client's capabilities and
+        the user modes that change what it is sent (C{-w}), if that is
+        another one than it has.
+        """
+        options = self.capabilities if self.wallops else self.capabilities | {NO_WALLOPS}
+        renderer = IRCRenderer.forServer(self.server.serverName, self.server.language, options)
+        if renderer is not self.renderer:
+            self.connection.useRenderer(renderer)
 
     def send(self, line: str) -> None:
         self.connection.sendLines([line])

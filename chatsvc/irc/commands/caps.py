@@ -21,7 +21,6 @@ from chatsvc.irc import wire
 from chatsvc.irc.commands.accounts import REGISTRATION_VALUE
 from chatsvc.irc.commands.registration import advance
 from chatsvc.irc.commands.sasl import MECHANISMS, abort
-from chatsvc.irc.render import IRCRenderer
 from chatsvc.irc.wire import formatMessage
 
 if TYPE_CHECKING:
@@ -140,11 +139,7 @@ def setCapabilities(session: IRCSession, capabilities: frozenset[str]) -> None:
     them if that is another one.
     """
     session.capabilities = capabilities
-    renderer = IRCRenderer.forServer(
-        session.server.serverName, session.server.language, capabilities
-    )
-    if renderer is not session.renderer:
-        session.connection.useRenderer(renderer)
+    session.chooseRenderer()
 
 
 def capReply(session: IRCSession, subcommand: str, names: list[str]) -> None:

@@ -39,7 +39,7 @@ NETWORK = "chatsvc"
 SERVER_INFO = "chatsvc"
 
 # User modes: invisible, and server operator (OPER).
-USER_MODES = "io"
+USER_MODES = "iow"
 
 
 def myInfo() -> tuple[str, str, str]:
@@ -227,6 +227,7 @@ def userModes(session: IRCSession) -> str:
         "+"
         + ("i" if session.invisible else "")
         + ("o" if session.member.operator is not None else "")
+        + ("w" if session.wallops else "")
     )
 
 
@@ -242,6 +243,11 @@ def _setUserModes(session: IRCSession, modes: str) -> None:
                 session.invisible = adding
                 session.server.invisibleCount += 1 if adding else -1
                 changed += ("+" if adding else "-") + "i"
+        elif flag == "w":
+            if session.wallops != adding:
+                session.wallops = adding
+                session.chooseRenderer()
+                changed += ("+" if adding else "-") + "w"
         elif flag == "o":
             # Only OPER makes a server operator; the hub has no way back.
             pass

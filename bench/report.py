@@ -620,7 +620,7 @@ def loginLoad(records: list[dict]) -> list[str]:
         "connection each (`NICK`, `PASS <account>`, the password), every fifth with a wrong password, "
         "from 1 s before the second warm-up to 0.5 s after its end.  Attempts are spread over enough "
         "accounts (4 each) and loopback source addresses (127.0.1.N, 15 each) that the server's "
-        "limits (5 a minute per account, 20 per address) refuse none before hashing.  Ratios are "
+        "limits (5 a minute per account, 60 per address) refuse none before hashing.  Ratios are "
         "under logins ÷ quiet, within each run.  *Server on 1 core*: pinned as for every other "
         "scenario, so its hashing thread shares the reactor's core; *server on every core*: unpinned, "
         "free to hash on the generators' core.  CPU is over the measured seconds: the reactor (the "

@@ -622,7 +622,7 @@ REPLAY_ROUNDS = {False: 4, True: 3}
 # that no attempt is refused by them before it is hashed.
 LOGIN_RATE = 50.0
 ATTEMPTS_PER_ACCOUNT = 4  # of 5 a minute
-ATTEMPTS_PER_ADDRESS = 15  # of 20 a minute; registrations count too
+ATTEMPTS_PER_ADDRESS = 15  # of 60 a minute; registrations count too
 LOGIN_PASSWORD = "s8-right-password"
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc import events
@@ -24,7 +23,7 @@ from chatsvc.client.protocol import ChatClientProtocol, carriesPassword
 from chatsvc.client.reconnect import Conversation
 from chatsvc.client.session import ACCOUNT_PASSWORD_VARIABLE, parseOptions
 from chatsvc.client.terminal import TerminalView, terminalProtocol
-from chatsvc.client.testing import RecordingInput, RecordingView, Screen
+from chatsvc.client.testing import InMemoryServer, RecordingInput, RecordingView, Screen
 from chatsvc.errors import CannotJoin, LoginFailed
 from chatsvc.hub import Hub
 from chatsvc.i18n import LANGUAGES, translation
@@ -38,46 +37,24 @@ REGISTERED = "The nickname Ala is registered: send its password on the next line
 LOGGED_IN = "You are now logged in to the account Ala."
 
 
-class AccountsServer:
+class AccountsServer(InMemoryServer):
     """
     The real native server protocol with accounts and operators; a new one
     on the same C{accounts} is the server restarted with its store.
     """
 
     def __init__(self, clock: Clock, accounts: FakeAccounts) -> None:
-        self.clock = clock
         self.hub = Hub(clock)
         self.hub.nicknameOwner = accounts.owner
-        self.factory = NativeFactory(
-            self.hub,
-            limits=Limits(flood=None),
-            accounts=accounts,
-            opers=FakeOpers({"root": "root-password"}),
+        super().__init__(
+            clock,
+            NativeFactory(
+                self.hub,
+                limits=Limits(flood=None),
+                accounts=accounts,
+                opers=FakeOpers({"root": "root-password"}),
+            ),
         )
-        self.pumps: list[iosim.IOPump] = []
-
-    def connect(self, protocol: object) -> Deferred[object]:
-        server = self.factory.buildProtocol(None)
-        pump = iosim.connect(
-            server,
-            iosim.makeFakeServer(server),
-            protocol,
-            iosim.makeFakeClient(protocol),
-            greet=False,
-            clock=self.clock,
-        )
-        self.pumps.append(pump)
-        return succeed(protocol)
-
-    def pump(self) -> None:
-        for _ in range(4):
-            for pump in self.pumps:
-                pump.flush()
-
-    def stop(self) -> None:
-        for pump in self.pumps:
-            pump.serverIO.loseConnection()
-        self.pump()
 
 
 class AccountTestCase(SynchronousTestCase):

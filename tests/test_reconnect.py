@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.test import iosim
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -28,7 +27,7 @@ from chatsvc.client.protocol import ChatClientProtocol
 from chatsvc.client.reconnect import Conversation
 from chatsvc.client.session import connectFailureMessage
 from chatsvc.client.terminal import TerminalView, terminalProtocol
-from chatsvc.client.testing import RecordingInput, RecordingView, Screen
+from chatsvc.client.testing import InMemoryServer, RecordingInput, RecordingView, Screen
 from chatsvc.errors import AlreadyInRoom, NicknameInUse
 from chatsvc.history import History
 from chatsvc.hub import Hub
@@ -826,48 +825,26 @@ class ConversationTests(SynchronousTestCase):
         self.assertLess(len(self.server.attempts), 130)
 
 
-class FakeServer:
+class FakeServer(InMemoryServer):
     """
     The real server protocol with history in memory; restarting it keeps
     the store, as a server with the SQLite store does.
     """
 
     def __init__(self, clock: Clock, store: MemoryStore) -> None:
-        self.clock = clock
         self.hub = Hub(clock)
         self.history = History(store, clock, replay=20)
         self.history.start(self.hub)
         self.hub.delivery.observe(self.history)
-        self.factory = NativeFactory(
-            self.hub,
-            limits=Limits(flood=None),
-            outbox=Outbox(clock, gate=self.history),
-            history=self.history,
+        super().__init__(
+            clock,
+            NativeFactory(
+                self.hub,
+                limits=Limits(flood=None),
+                outbox=Outbox(clock, gate=self.history),
+                history=self.history,
+            ),
         )
-        self.pumps: list[iosim.IOPump] = []
-
-    def connect(self, protocol: object) -> Deferred[object]:
-        server = self.factory.buildProtocol(None)
-        pump = iosim.connect(
-            server,
-            iosim.makeFakeServer(server),
-            protocol,
-            iosim.makeFakeClient(protocol),
-            greet=False,
-            clock=self.clock,
-        )
-        self.pumps.append(pump)
-        return succeed(protocol)
-
-    def pump(self) -> None:
-        for _ in range(3):
-            for pump in self.pumps:
-                pump.flush()
-
-    def stop(self) -> None:
-        for pump in self.pumps:
-            pump.serverIO.loseConnection()
-        self.pump()
 
 
 class RestartTests(SynchronousTestCase):

@@ -1,6 +1,7 @@
 """
 Test doubles for the client: a view and an input that remember what they
-were told, and a screen that shows what a terminal would.
+were told, a screen that shows what a terminal would, and a server's
+factory reached in memory.
 
 Shipped with the package so that other views or front-ends of the client
 can be tested against the same fakes.
@@ -10,6 +11,10 @@ from __future__ import annotations
 
 import re
 
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IProtocolFactory
+from twisted.internet.task import Clock
+from twisted.test import iosim
 from zope.interface import implementer
 
 from chatsvc.client.interfaces import IChatInput, IChatView
@@ -191,6 +196,43 @@ class Screen:
         The row the cursor is on.
         """
         return "".join(self.rows[self.y]).rstrip()
+
+
+class InMemoryServer:
+    """
+    A server's C{factory} that clients reach in memory: C{connect} is the
+    client's way to dial it, C{pump} delivers what is in flight both ways,
+    C{stop} drops every connection as a server that stops does.
+    """
+
+    def __init__(self, clock: Clock, factory: IProtocolFactory) -> None:
+        self.clock = clock
+        self.factory = factory
+        self.pumps: list[iosim.IOPump] = []
+
+    def connect(self, protocol: object) -> Deferred[object]:
+        server = self.factory.buildProtocol(None)
+        pump = iosim.connect(
+            server,
+            iosim.makeFakeServer(server),
+            protocol,
+            iosim.makeFakeClient(protocol),
+            greet=False,
+            clock=self.clock,
+        )
+        self.pumps.append(pump)
+        return succeed(protocol)
+
+    def pump(self) -> None:
+        # A few rounds: an answer can start another exchange.
+        for _ in range(4):
+            for pump in self.pumps:
+                pump.flush()
+
+    def stop(self) -> None:
+        for pump in self.pumps:
+            pump.serverIO.loseConnection()
+        self.pump()
 
 
 def _complete(encoded: bytes) -> bool:

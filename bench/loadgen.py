@@ -225,7 +225,37 @@ def emit(**fields: object) -> None:
     sys.stdout.flush()
 
 
-class Generator:
+class Commands:
+    """
+    Reading the orchestrator's commands, a line each on stdin, without
+    blocking: a mixin for the generators (this one and C{logins.py}).
+    """
+
+    def listenForCommands(self, poll: select.epoll) -> None:
+        self.stdin = sys.stdin.fileno()
+        os.set_blocking(self.stdin, False)
+        self.commandPoll = poll
+        poll.register(self.stdin, IN)
+        self.commands: list[str] = []
+        self.stdinBuffer = b""
+
+    def readCommands(self) -> None:
+        try:
+            chunk = os.read(self.stdin, 4096)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.commands.append("close")
+            self.commandPoll.unregister(self.stdin)
+            return
+        self.stdinBuffer += chunk
+        while b"\n" in self.stdinBuffer:
+            line, self.stdinBuffer = self.stdinBuffer.split(b"\n", 1)
+            if line.strip():
+                self.commands.append(line.decode().strip())
+
+
+class Generator(Commands):
     """
     One process's share of the clients of one run.
 
@@ -271,11 +301,7 @@ class Generator:
         }
         self.sources = plan.get("sources", [])
         self.buffer = bytearray(262144)
-        self.stdin = sys.stdin.fileno()
-        os.set_blocking(self.stdin, False)
-        self.prompt.register(self.stdin, IN)
-        self.commands: list[str] = []
-        self.stdinBuffer = b""
+        self.listenForCommands(self.prompt)
         self.lastData = 0.0
 
     def local(self, index: int) -> int | None:
@@ -283,21 +309,6 @@ class Generator:
         return k if 0 <= k < self.count else None
 
     # Commands from the orchestrator
-
-    def readCommands(self) -> None:
-        try:
-            chunk = os.read(self.stdin, 4096)
-        except BlockingIOError:
-            return
-        if not chunk:
-            self.commands.append("close")
-            self.prompt.unregister(self.stdin)
-            return
-        self.stdinBuffer += chunk
-        while b"\n" in self.stdinBuffer:
-            line, self.stdinBuffer = self.stdinBuffer.split(b"\n", 1)
-            if line.strip():
-                self.commands.append(line.decode().strip())
 
     def nextCommand(self) -> str:
         while not self.commands:

@@ -41,7 +41,7 @@ import socket
 import sys
 import time
 
-from loadgen import emit, ownCpu, percentiles
+from loadgen import Commands, emit, ownCpu, percentiles
 
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
 IN = select.EPOLLIN
@@ -95,34 +95,15 @@ class Connection:
         self.detail = b""
 
 
-class Logins:
+class Logins(Commands):
     def __init__(self, plan: dict) -> None:
         self.plan = plan
         self.address = (plan["host"], plan["port"])
         self.poll = select.epoll()
         self.byFd: dict[int, Connection] = {}
-        self.stdin = sys.stdin.fileno()
-        os.set_blocking(self.stdin, False)
-        self.poll.register(self.stdin, IN)
-        self.stdinBuffer = b""
-        self.commands: list[str] = []
+        self.listenForCommands(self.poll)
 
     # Commands
-
-    def readCommands(self) -> None:
-        try:
-            chunk = os.read(self.stdin, 4096)
-        except BlockingIOError:
-            return
-        if not chunk:
-            self.commands.append("close")
-            self.poll.unregister(self.stdin)
-            return
-        self.stdinBuffer += chunk
-        while b"\n" in self.stdinBuffer:
-            line, self.stdinBuffer = self.stdinBuffer.split(b"\n", 1)
-            if line.strip():
-                self.commands.append(line.decode().strip())
 
     def nextCommand(self) -> str:
         while not self.commands:

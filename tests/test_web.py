@@ -12,19 +12,26 @@ import urllib.request
 
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from wsproto import ConnectionType
 from wsproto.connection import Connection
-from wsproto.events import BytesMessage, CloseConnection, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
 from chatsvc import events
 from chatsvc.moderation import ModeChange
 from chatsvc.native import wire
 from chatsvc.web.frames import BINARY, Framer, closeFrame, encodeFrame, pageLine
 from chatsvc.web.page import eventObject
-from chatsvc.web.socket import chooseSubprotocol, clientAddress, normalOrigin, originAllowed
+from chatsvc.web.socket import (
+    MessageProtocol,
+    chooseSubprotocol,
+    clientAddress,
+    normalOrigin,
+    originAllowed,
+)
 from tests.harness import TIMEOUT, ServerTestCase
 
 
@@ -410,6 +417,29 @@ class ProxyTests(ServerTestCase):
         self.assertEqual([client.json()["type"] for client in same], ["prompt", "prompt", "error"])
 
 
+class FloodTests(ServerTestCase):
+    """
+    Flood control holds for the page as for a terminal: slowed, then cut off.
+    """
+
+    web = True
+    serverArguments = ("--flood-burst", "3", "--flood-rate", "1", "--flood-limit", "5")
+
+    def test_cutOff(self) -> None:
+        page = WebSocketClient(self, "/chat")
+        page.json()
+        page.send("flooder")
+        for n in range(20):
+            page.send(f"line {n}")
+        slow = page.until(lambda m: m["type"] == "error")
+        self.assertIn("Slow down", slow["text"])
+        cut = page.until(lambda m: m["type"] == "error")
+        self.assertIn("Excess flood", cut["text"])
+        with self.assertRaises(ConnectionClosed):
+            while True:
+                page.receive()
+
+
 class ScrollbackTests(ServerTestCase):
     """
     The page gets a room's last lines, with their ids, on entering it again.
@@ -440,3 +470,105 @@ class ScrollbackTests(ServerTestCase):
             [e["id"] for e in repeated["events"] if e["kind"] == "Said"], [e["id"] for e in said]
         )
 
+
+
+class RecordingConnection:
+    """
+    What a message adapter tells its connection, recorded.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.unframed: list[bytes] = []
+
+    def connectionMade(self, transport, input, host=None, frame=None, handshake=b"") -> None:
+        self.calls.append(("made", host, handshake))
+
+    def textReceived(self, text: str) -> None:
+        self.calls.append(("text", text))
+
+    def lineTooLong(self) -> None:
+        self.calls.append(("tooLong",))
+
+    def undecodableLine(self, line: bytes) -> None:
+        self.calls.append(("undecodable", line))
+
+    def readConnectionLost(self) -> None:
+        self.calls.append(("eof",))
+
+    def connectionLost(self) -> None:
+        self.calls.append(("lost",))
+
+    def sendUnframed(self, data: bytes) -> None:
+        self.unframed.append(data)
+
+
+class MessageProtocolTests(SynchronousTestCase):
+    """
+    Messages in, as lines to the connection.
+    """
+
+    def setUp(self) -> None:
+        self.connection = RecordingConnection()
+        self.protocol = MessageProtocol(
+            self.connection, Connection(ConnectionType.SERVER), Framer(), "192.0.2.1", b"101", 20
+        )
+        self.transport = StringTransport()
+        self.protocol.makeConnection(self.transport)
+        self.client = Connection(ConnectionType.CLIENT)
+
+    def send(self, *messages) -> None:
+        self.protocol.dataReceived(b"".join(self.client.send(message) for message in messages))
+
+    def test_made(self) -> None:
+        self.assertEqual(self.connection.calls, [("made", "192.0.2.1", b"101")])
+
+    def test_linesAndFragments(self) -> None:
+        self.send(
+            TextMessage("one\r\n"),
+            TextMessage("tw", message_finished=False),
+            TextMessage("o"),
+            TextMessage("three\nfour"),
+        )
+        self.assertEqual(
+            self.connection.calls[1:],
+            [("text", "one"), ("text", "two"), ("text", "three"), ("text", "four")],
+        )
+
+    def test_tooLongKeepsNothing(self) -> None:
+        self.send(TextMessage("x" * 15, message_finished=False))
+        self.send(TextMessage("x" * 15, message_finished=False))
+        self.assertEqual(self.protocol._parts, [])
+        self.send(TextMessage("x"), TextMessage("after"))
+        self.assertEqual(self.connection.calls[1:], [("tooLong",), ("text", "after")])
+
+    def test_binary(self) -> None:
+        self.send(BytesMessage(b"caf\xc3\xa9"), BytesMessage(b"\xff"))
+        self.assertEqual(self.connection.calls[1:], [("text", "café"), ("undecodable", b"\xff")])
+
+    def test_pausedHoldsLines(self) -> None:
+        self.protocol.pause()
+        self.send(TextMessage("a"), TextMessage("b"))
+        self.assertEqual(self.connection.calls[1:], [])
+        self.assertEqual(self.transport.producerState, "paused")
+        self.protocol.resume()
+        self.assertEqual(self.connection.calls[1:], [("text", "a"), ("text", "b")])
+
+    def test_clientCloses(self) -> None:
+        self.send(CloseConnection(1000))
+        self.assertEqual(self.connection.calls[1:], [("eof",)])
+        [reply] = received(self.connection.unframed[0])
+        self.assertIsInstance(reply, CloseConnection)
+
+    def test_serverCloses(self) -> None:
+        self.protocol.stop()
+        [goodbye] = received(self.connection.unframed[0])
+        self.assertEqual(goodbye.code, 1001)
+        self.send(TextMessage("ignored"))
+        self.assertEqual(self.connection.calls[1:], [])
+
+    def test_ping(self) -> None:
+        self.send(Ping(b"hi"))
+        [pong] = received(self.connection.unframed[0])
+        self.assertIsInstance(pong, Pong)
+        self.assertEqual(pong.payload, b"hi")

@@ -6,6 +6,7 @@ The only module of the server that touches the global reactor.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from twisted.application.internet import StreamServerEndpointService
@@ -49,6 +50,9 @@ from chatsvc.service import DEFAULT_GRACE, ChatService, StopOnSignals
 from chatsvc.store import sqlite
 from chatsvc.store.memory import MemoryStore
 from chatsvc.store.sqlite import SQLiteStore
+from chatsvc.web.page import PageSession
+from chatsvc.web.site import webSite
+from chatsvc.web.socket import WebPolicy, normalOrigin
 
 DEFAULT_FLOOD = FloodPolicy()
 
@@ -178,6 +182,14 @@ class Options(usage.Options):
             "or an endpoint description such as tcp:6667:interface=127.0.0.1.",
         ],
         ["irc-name", None, "chatsvc", "The server name IRC clients see."],
+        [
+            "web-port",
+            None,
+            None,
+            "Where the web page, its WebSocket and IRC over WebSocket (/irc) are "
+            "served (off unless given): a port number or an endpoint description; "
+            "ssl:... for HTTPS.",
+        ],
         [
             "password-file",
             None,
@@ -318,10 +330,35 @@ class Options(usage.Options):
         ],
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self["web-origin"] = []
+        self["web-proxy"] = []
+
+    def opt_web_origin(self, origin: str) -> None:
+        """
+        Another origin whose pages may open the WebSockets (the page's own
+        always may): https://chat.example.org.  Repeatable.
+        """
+        if normalOrigin(origin) is None:
+            raise usage.UsageError(f"--web-origin needs an http(s) origin, not {origin!r}")
+        self["web-origin"].append(origin)
+
+    def opt_web_proxy(self, address: str) -> None:
+        """
+        The address of a reverse proxy in front of --web-port, whose
+        X-Forwarded-For says where its clients are.  Repeatable.
+        """
+        try:
+            self["web-proxy"].append(str(ipaddress.ip_address(address)))
+        except ValueError:
+            raise usage.UsageError(f"--web-proxy needs an IP address, not {address!r}")
+
     def postOptions(self) -> None:
         self["port"] = endpointDescription(self["port"])
-        if self["irc-port"] is not None:
-            self["irc-port"] = endpointDescription(self["irc-port"])
+        for name in ("irc-port", "web-port"):
+            if self[name] is not None:
+                self[name] = endpointDescription(self[name])
         language = normalizeLanguage(self["lang"])
         if language is None:
             raise usage.UsageError(
@@ -431,7 +468,7 @@ def makeService(options: Options, reactor=None) -> IService:
             opers=opers,
         ),
     ).setServiceParent(service)
-    if options["irc-port"] is not None:
+    if options["irc-port"] is not None or options["web-port"] is not None:
         ircFactory = IRCFactory(
             hub,
             reactor,
@@ -445,9 +482,35 @@ def makeService(options: Options, reactor=None) -> IService:
         )
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]
+    if options["irc-port"] is not None:
         StreamServerEndpointService(
             AnnouncedEndpoint(serverFromString(reactor, options["irc-port"]), "irc"),
             ircFactory,
+        ).setServiceParent(service)
+    if options["web-port"] is not None:
+        page = NativeFactory(
+            hub,
+            options["lang"],
+            limits=limits,
+            clock=reactor,
+            outbox=outbox,
+            history=history,
+            accounts=accounts,
+            opers=opers,
+            session=PageSession,
+        )
+        policy = WebPolicy(frozenset(options["web-origin"]), frozenset(options["web-proxy"]))
+        StreamServerEndpointService(
+            AnnouncedEndpoint(
+                KeepAliveEndpoint(
+                    serverFromString(reactor, options["web-port"]),
+                    options["ping-interval"],
+                    options["ping-timeout"] / KEEPALIVE_COUNT,
+                    KEEPALIVE_COUNT,
+                ),
+                "web",
+            ),
+            webSite(page, ircFactory, policy, reactor),
         ).setServiceParent(service)
     StopOnSignals(reactor).setServiceParent(service)
     return service

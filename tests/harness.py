@@ -34,7 +34,7 @@ GOODBYE = "The server is shutting down. Goodbye!"
 
 # How each front-end says where it listens (chatsvc.tap.AnnouncedEndpoint),
 # after twistd's timestamp and log namespace.
-ANNOUNCEMENT = re.compile(rb"\] (native|irc) listening on (\S+)\r?\n")
+ANNOUNCEMENT = re.compile(rb"\] (native|irc|web) listening on (\S+)\r?\n")
 LOOPBACK = re.compile(rb"127\.0\.0\.1:(\d+)")
 
 
@@ -71,6 +71,7 @@ class ServerProcess:
 
     @ivar port: the native front-end's port, once started.
     @ivar ircPort: the IRC front-end's port, once started, if it has one.
+    @ivar webPort: the web site's port, likewise.
     """
 
     def __init__(
@@ -79,16 +80,20 @@ class ServerProcess:
         environ: dict[str, str] | None = None,
         irc: bool = False,
         floodControl: bool = False,
+        web: bool = False,
     ) -> None:
         """
         @param irc: whether the IRC front-end listens too (on a port of its
             own, also picked by the system).
+        @param web: whether the web site listens too (likewise).
         @param floodControl: whether the server keeps its own flood control
             (the defaults, or what C{arguments} set); otherwise it is lifted,
             because tests send in bursts.
         """
         if irc:
             arguments = (*arguments, "--irc-port", "tcp:0:interface=127.0.0.1")
+        if web:
+            arguments = (*arguments, "--web-port", "tcp:0:interface=127.0.0.1")
         if not floodControl:
             arguments = ("--flood-burst", "1000000", "--flood-rate", "1000000", *arguments)
         # Tests share a server per class and expect to hear only each other:
@@ -99,6 +104,7 @@ class ServerProcess:
         self.environ = environ
         self.port: int | None = None
         self.ircPort: int | None = None
+        self.webPort: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.logPath: Path | None = None
 
@@ -114,13 +120,13 @@ class ServerProcess:
     def frontEnds(self) -> set[str]:
         """
         The front-ends the arguments start: native always, IRC when given
-        C{--irc-port}.
+        C{--irc-port}, the web site when given C{--web-port}.
         """
-        irc = any(
-            argument == "--irc-port" or argument.startswith("--irc-port=")
-            for argument in self.arguments
-        )
-        return {"native", "irc"} if irc else {"native"}
+        names = {"native"}
+        for option, name in (("--irc-port", "irc"), ("--web-port", "web")):
+            if any(a == option or a.startswith(option + "=") for a in self.arguments):
+                names.add(name)
+        return names
 
     def start(self, workdir: str) -> None:
         """
@@ -159,6 +165,7 @@ class ServerProcess:
         ports = self._waitForAnnouncements(time.monotonic() + TIMEOUT)
         self.port = ports["native"]
         self.ircPort = ports.get("irc")
+        self.webPort = ports.get("web")
 
     def _waitForAnnouncements(self, deadline: float) -> dict[str, int]:
         assert self.process is not None
@@ -412,11 +419,14 @@ class ServerTestCase(SynchronousTestCase):
     @cvar irc: whether the server runs its IRC front-end too (on
         C{self.server.ircPort}); then the next test also waits until no IRC
         client, in a channel or not, is left registered.
+    @cvar web: whether the server runs its web site too (on
+        C{self.server.webPort}).
     """
 
     serverArguments: tuple[str, ...] = ()
     room = "lobby"
     irc = False
+    web = False
 
     _server: ServerProcess | None = None
     _remaining = 0
@@ -425,7 +435,7 @@ class ServerTestCase(SynchronousTestCase):
     @classmethod
     def sharedServer(cls) -> ServerProcess:
         if cls.__dict__.get("_server") is None:
-            server = ServerProcess(*cls.serverArguments, irc=cls.irc)
+            server = ServerProcess(*cls.serverArguments, irc=cls.irc, web=cls.web)
             # trial runs tests in its own working directory (_trial_temp).
             server.start(
                 os.path.abspath(tempfile.mkdtemp(prefix=f"{cls.__name__}-", dir="."))

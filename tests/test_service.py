@@ -32,6 +32,30 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["store"], ("sqlite", "chatsvc.sqlite3"))
         self.assertEqual(options["replay"], 20)
 
+    def test_web(self) -> None:
+        """
+        --web-port is off unless given; --web-origin takes http(s) origins
+        and --web-proxy addresses, each as often as needed.
+        """
+        self.assertIsNone(self.parse()["web-port"])
+        options = self.parse(
+            "--web-port",
+            "8080",
+            "--web-origin",
+            "https://chat.example.org",
+            "--web-origin",
+            "http://localhost:8080",
+            "--web-proxy",
+            "::1",
+            "--web-proxy",
+            "127.0.0.1",
+        )
+        self.assertEqual(options["web-port"], "tcp:8080:backlog=1024")
+        self.assertEqual(options["web-origin"], ["https://chat.example.org", "http://localhost:8080"])
+        self.assertEqual(options["web-proxy"], ["::1", "127.0.0.1"])
+        self.assertRaises(usage.UsageError, self.parse, "--web-origin", "chat.example.org")
+        self.assertRaises(usage.UsageError, self.parse, "--web-proxy", "proxy.example.org")
+
     def test_store(self) -> None:
         """
         --store takes memory, sqlite:PATH or a bare path; a file that cannot

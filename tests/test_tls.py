@@ -1,9 +1,11 @@
 """
-TLS against the real twistd: C{--port ssl:...} and C{--irc-port ssl:...},
+TLS against the real twistd: C{--port ssl:...}, C{--irc-port ssl:...} and
+C{--web-port ssl:...},
 and the terminal client's C{--tls}, which verifies the server's certificate
 and never falls back to plain text.
 """
 
+import json
 import os
 import socket
 import ssl
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import trustme
 from twisted.trial.unittest import SynchronousTestCase
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.harness import TIMEOUT, ServerProcess
 
@@ -69,7 +73,7 @@ class TLSTests(SynchronousTestCase):
             str(serverPem)
         )
         tls = f"ssl:0:privateKey={serverPem}:certKey={serverPem}:interface=127.0.0.1"
-        self.server = ServerProcess("--port", tls, "--irc-port", tls)
+        self.server = ServerProcess("--port", tls, "--irc-port", tls, "--web-port", tls)
         self.server.start(str(workdir))
         self.addCleanup(self.server.stop)
         assert self.server.ircPort is not None
@@ -101,6 +105,19 @@ class TLSTests(SynchronousTestCase):
             self.assertEqual(self.readLines(connection, 1), ["NICK"])
             connection.sendall("Żaneta\n".encode())
             self.assertEqual(self.readLines(connection, 1), ["Connected to server!"])
+
+    def test_webSocketOverTLS(self) -> None:
+        """
+        The page's WebSocket inside TLS (wss://), where the page's own
+        origin is its https:// one.
+        """
+        context = ssl.create_default_context()
+        self.ca.configure_trust(context)
+        url = f"wss://localhost:{self.server.webPort}/chat"
+        with connect(url, ssl=context, origin=f"https://localhost:{self.server.webPort}") as page:
+            self.assertEqual(json.loads(page.recv(timeout=TIMEOUT))["type"], "prompt")
+        with self.assertRaises(InvalidStatus):
+            connect(url, ssl=context, origin=f"http://localhost:{self.server.webPort}")
 
     def test_ircOverTLS(self) -> None:
         """

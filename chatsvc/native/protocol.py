@@ -30,6 +30,9 @@ class NativeFactory(LineServerFactory):
     has them; without them the commands that need them say so.  Which
     nicknames are registered the hub tells (L{Hub.nicknameOwner}), since it
     is the hub that refuses them.
+
+    C{session} is the kind of session made: the page's
+    (L{chatsvc.web.page.PageSession}) is a native session too.
     """
 
     def __init__(
@@ -42,13 +45,14 @@ class NativeFactory(LineServerFactory):
         history: History | None = None,
         accounts: Accounts | None = None,
         opers: Opers | None = None,
+        session: type[NativeSession] = NativeSession,
     ) -> None:
         self.language = language
         # One for all sessions: a room's replay is worded once.
         replays = ReplayCache()
         super().__init__(
             hub,
-            lambda: NativeSession(hub, language, history, replays, accounts, opers),
+            lambda: session(hub, language, history, replays, accounts, opers),
             wire.MAX_LINE_BYTES,
             clock=clock,
             limits=limits,

@@ -108,7 +108,7 @@ class NativeSession:
         self.history = history
         self.replays = replays if replays is not None else ReplayCache()
         self.language = language
-        self.renderer = NativeRenderer.forLanguage(language)
+        self.renderer = self.rendererFor(language)
         self.connection: ServerConnection | None = None
         self.accounts = accounts
         self.opers = opers
@@ -117,6 +117,12 @@ class NativeSession:
         self._account: str | None = None
         # While a check runs: the lines that came meanwhile.
         self._queued: list[str] | None = None
+
+    def rendererFor(self, language: str) -> NativeRenderer:
+        """
+        What words events for this session in C{language}.
+        """
+        return NativeRenderer.forLanguage(language)
 
     @property
     def _t(self):
@@ -590,7 +596,7 @@ class NativeSession:
             )
             return
         self.language = language
-        self.connection.useRenderer(NativeRenderer.forLanguage(language))
+        self.connection.useRenderer(self.rendererFor(language))
         self.sendLines([wording.languageLine(language, self._t)])
 
     def command_Quit(self, command: wire.Quit) -> None:

@@ -12,6 +12,7 @@ or at once.  So the rules are the same for every front-end, and a new one
 from __future__ import annotations
 
 import hmac
+from typing import Callable
 
 from attrs import frozen
 from twisted.internet.interfaces import IReactorTime
@@ -40,6 +41,22 @@ class Limits:
     sendQueue: int = DEFAULT_SEND_QUEUE
     password: bytes | None = None
     flood: FloodPolicy | None = FloodPolicy()
+
+
+class _Framed:
+    """
+    A connection's send through its message adapter's framing: what the
+    delivery path calls for each recipient, so two calls and no more.
+    """
+
+    __slots__ = ("_send", "_frame")
+
+    def __init__(self, send: Callable[[bytes], None], frame: Callable[[bytes], bytes]) -> None:
+        self._send = send
+        self._frame = frame
+
+    def send(self, data: bytes) -> None:
+        self._send(self._frame(data))
 
 
 @implementer(IParticipant)
@@ -114,26 +131,40 @@ class ServerConnection:
 
     # From the transport adapter
 
-    def connectionMade(self, transport, input) -> None:
+    def connectionMade(
+        self,
+        transport,
+        input,
+        host: str | None = None,
+        frame: Callable[[bytes], bytes] | None = None,
+        handshake: bytes = b"",
+    ) -> None:
         """
         The client connected over C{transport}; C{input} pauses and resumes
         the lines it reads (for flood control) and stops them.
+
+        A message adapter (L{chatsvc.web.socket}) also gives the client's
+        C{host} (which a proxy may have told it), C{frame}, which turns the
+        lines sessions send into its messages, and the C{handshake} bytes
+        that must leave before them.
         """
         self._transport = transport
         self._input = input
         self._output = Output.open(
             transport, self._limits.sendQueue, self._outbox, self._overflowed
         )
-        self.send = self._output.send
+        if handshake:
+            self._output.send(handshake)
+        self.send = self._output.send if frame is None else _Framed(self._output.send, frame).send
         peer = transport.getPeer()
-        self.host = getattr(peer, "host", "unknown")
+        self.host = host if host is not None else getattr(peer, "host", "unknown")
         try:
             self.member = self.hub.connect(self, username=self._username, host=self.host)
         except TooManyConnections as error:
             self.log.info(
                 "refused {front} {peer}: {scope} limit",
                 front=self.session.name,
-                peer=peer,
+                peer=self.host if host is not None else peer,
                 scope=error.scope,
             )
             self.goodbye(self.session.refusedLines(error, self.host))
@@ -225,6 +256,14 @@ class ServerConnection:
         """
         if lines and not self._closing:
             self.send("".join(line + "\r\n" for line in lines).encode("utf-8"))
+
+    def sendUnframed(self, data: bytes) -> None:
+        """
+        Send C{data} as it is, past the message adapter's framing (its own
+        control messages), unless the connection closes.
+        """
+        if not self._closing:
+            self._output.send(data)
 
     def useRenderer(self, renderer) -> None:
         """

@@ -85,6 +85,7 @@ class LineServerFactory(ServerFactory):
     @param newSession: makes a session for a new connection.
     @param username: the user name the hub records until the session says
         another (IRC's USER).
+    @ivar maxLineBytes: the longest line its sessions take.
     """
 
     protocol = LineServerProtocol
@@ -104,11 +105,17 @@ class LineServerFactory(ServerFactory):
         self.limits = limits
         self.outbox = outbox
         self._newSession = newSession
-        self._maxLineBytes = maxLineBytes
+        self.maxLineBytes = maxLineBytes
         self._username = username
 
-    def buildProtocol(self, addr) -> LineServerProtocol:
-        connection = ServerConnection(
+    def newConnection(self) -> ServerConnection:
+        """
+        A connection with a new session of this front-end, for any transport
+        adapter (this factory's own, or a WebSocket's).
+        """
+        return ServerConnection(
             self.hub, self._newSession(), self.clock, self.limits, self.outbox, self._username
         )
-        return self.protocol(connection, self._maxLineBytes)
+
+    def buildProtocol(self, addr) -> LineServerProtocol:
+        return self.protocol(self.newConnection(), self.maxLineBytes)

@@ -1,0 +1,113 @@
+"""
+Lines out as WebSocket messages: the server's half of RFC 6455 framing.
+
+Sessions write CR LF ended lines (L{chatsvc.net.connection.ServerConnection.send});
+a WebSocket client wants one message per line.  A server's frames are not
+masked, so a frame is the same bytes for every recipient: the delivery
+path renders an event once per renderer and hands the same bytes object to
+each recipient's connection in turn, and a L{Framer} frames it once for all
+of them (it remembers the last bytes it framed, by identity).
+
+Reading frames is wsproto's (L{chatsvc.web.socket}): masking, fragments,
+control frames, UTF-8 checks.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Callable
+
+TEXT = 0x1
+BINARY = 0x2
+CLOSE = 0x8
+_FINAL = 0x80
+
+# The close codes a server sends (RFC 6455, 7.4.1).
+NORMAL_CLOSURE = 1000
+GOING_AWAY = 1001
+
+
+def encodeFrame(payload: bytes, opcode: int = TEXT) -> bytes:
+    """
+    One final, unmasked frame of C{opcode} carrying C{payload}.
+    """
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", _FINAL | opcode, length)
+    elif length < 0x10000:
+        header = struct.pack("!BBH", _FINAL | opcode, 126, length)
+    else:
+        header = struct.pack("!BBQ", _FINAL | opcode, 127, length)
+    return header + payload
+
+
+def closeFrame(code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
+    """
+    The close frame that says goodbye with C{code}.
+    """
+    return encodeFrame(struct.pack("!H", code) + reason.encode("utf-8")[:120], CLOSE)
+
+
+class Framer:
+    """
+    Frames CR LF ended lines, one message each, of one kind for all the
+    connections that share it.
+
+    @param opcode: L{TEXT} or L{BINARY}.
+    @param convert: turns one line's bytes into the payload of its message
+        (by default the line as it is).
+    """
+
+    __slots__ = ("_opcode", "_convert", "_last", "_framed")
+
+    def __init__(self, opcode: int = TEXT, convert: Callable[[bytes], bytes] | None = None) -> None:
+        self._opcode = opcode
+        self._convert = convert
+        self._last: bytes | None = None
+        self._framed = b""
+
+    def frame(self, data: bytes) -> bytes:
+        """
+        C{data}, some CR LF ended lines, as frames; a partial last line (no
+        session writes one) is framed as a line of its own.
+        """
+        if data is self._last:
+            return self._framed
+        lines = data.split(b"\r\n")
+        if not lines[-1]:
+            lines.pop()
+        convert, opcode = self._convert, self._opcode
+        if convert is not None:
+            lines = [convert(line) for line in lines]
+        framed = b"".join([encodeFrame(line, opcode) for line in lines])
+        # Kept by reference, so that its identity is not reused meanwhile.
+        self._last, self._framed = data, framed
+        return framed
+
+
+def pageLine(line: bytes, classify: Callable[[str], object]) -> bytes:
+    """
+    One line for the page: JSON as the page's renderer wrote it, or a line
+    the native session worded, as the JSON object docs/web.rst gives for
+    it.
+
+    The native session's own lines always start with a word, a prompt or a
+    mark (C{!}, C{*}, C{->}), never with C{{}, which is how the two are
+    told apart; C{classify} is L{chatsvc.native.wire.classify}.
+    """
+    if line.startswith(b"{"):
+        return line
+    text = line.decode("utf-8")
+    kind = classify(text)
+    if kind.kind == "prompt":
+        message: dict[str, object] = {"type": "prompt", "for": "nickname"}
+    elif kind.kind == "password":
+        message = {"type": "prompt", "for": "password"}
+    elif kind.kind == "account":
+        message = {"type": "prompt", "for": "account", "nickname": kind.nickname}
+    elif kind.kind == "error":
+        message = {"type": "error", "text": kind.text}
+    else:
+        message = {"type": "info", "text": text}
+    return json.dumps(message, ensure_ascii=False).encode("utf-8")

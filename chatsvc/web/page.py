@@ -1,0 +1,196 @@
+"""
+The page's session: a native session whose events, rooms and history go to
+the browser as JSON (docs/web.rst), so that the page shows them without
+reading text meant for people.
+
+What the page sends is native lines, handled exactly as a terminal user's;
+what the native session words for people (replies, refusals, prompts) is
+turned into JSON objects by the page's framer (L{chatsvc.web.frames.pageLine}).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import attrs
+from zope.interface import implementer
+
+from chatsvc import events
+from chatsvc.errors import NoSuchNickname
+from chatsvc.interfaces import IRenderer
+from chatsvc.names import checkNickname
+from chatsvc.native import wire
+from chatsvc.native.session import DEFAULT_HISTORY_COUNT, NativeSession
+from chatsvc.records import Room
+from chatsvc.store.rows import privateTarget, roomTarget
+
+# Members a room message lists at most; C{count} says how many there are.
+MAX_MEMBERS_LISTED = 1000
+
+
+@cache
+def _fieldNames(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(kind))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, events.Identity):
+        return {"nickname": value.nickname, "account": value.account}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if attrs.has(type(value)):
+        return {name: _plain(getattr(value, name)) for name in _fieldNames(type(value))}
+    return value
+
+
+def eventObject(event: events.Event, own: bool = False) -> dict[str, object]:
+    """
+    C{event} as the page reads it: its kind, then its fields, a sender
+    without the address it connects from.
+    """
+    found: dict[str, object] = {"type": "event", "kind": type(event).__name__}
+    for name in _fieldNames(type(event)):
+        found[name] = _plain(getattr(event, name))
+    if own:
+        found["own"] = True
+    return found
+
+
+def encode(message: dict[str, object]) -> bytes:
+    """
+    One message to the page, as the line its framer sends as one frame.
+    """
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\r\n"
+
+
+def roomObject(room: Room | None) -> dict[str, object]:
+    """
+    The room a page is in, with its members and their standing.
+    """
+    if room is None:
+        return {"type": "room", "room": "", "topic": "", "modes": "", "count": 0, "members": []}
+    members = []
+    for member in room.members:
+        if len(members) == MAX_MEMBERS_LISTED:
+            break
+        members.append(
+            {
+                "nickname": member.nickname,
+                "role": room.role(member).name.lower(),
+                "away": member.away,
+                "account": member.account,
+            }
+        )
+    letters, _ = room.modes.letters()
+    return {
+        "type": "room",
+        "room": room.name,
+        "topic": room.topic,
+        "modes": letters,
+        "count": len(room.members),
+        "members": members,
+    }
+
+
+@implementer(IRenderer)
+class PageRenderer:
+    """
+    Events as JSON, the same for every page whatever its language: the
+    page words them itself.
+    """
+
+    def __init__(self) -> None:
+        # As NativeRenderer: the sender's own view comes right after.
+        self._last: tuple[object, bytes] = (None, b"")
+
+    def render(self, event: events.Event) -> bytes:
+        data = encode(eventObject(event))
+        self._last = (event, data)
+        return data
+
+    def renderOwn(self, event: events.Event) -> bytes:
+        if isinstance(event, (events.Whispered, events.AccountChanged)):
+            return encode(eventObject(event, own=True))
+        last, data = self._last
+        return data if last is event else encode(eventObject(event))
+
+    def __repr__(self) -> str:
+        return "PageRenderer()"
+
+
+PAGE_RENDERER = PageRenderer()
+
+
+class PageSession(NativeSession):
+    """
+    A native session for the page: its room, the rooms, its scrollback and
+    history as JSON; everything else as a terminal user has it.
+    """
+
+    name = "web"
+    __slots__ = ()
+
+    def rendererFor(self, language: str) -> IRenderer:
+        return PAGE_RENDERER
+
+    def _send(self, message: dict[str, object]) -> None:
+        self.connection.send(encode(message))
+
+    def _replay(self) -> None:
+        room = self.member.room
+        self._send(roomObject(room))
+        if room is None or self.history is None or not self.history.replay:
+            return
+        recent = self.history.recent(room.name)
+        self._send(
+            {
+                "type": "scrollback",
+                "room": room.name,
+                "events": [eventObject(event) for event in recent],
+            }
+        )
+
+    def command_Who(self, command: wire.Who) -> None:
+        self._send(roomObject(self._room()))
+
+    def command_Rooms(self, command: wire.Rooms) -> None:
+        self._send(
+            {
+                "type": "rooms",
+                "rooms": [
+                    {"room": room.name, "count": len(room.members), "topic": room.topic}
+                    for room in self.hub.rooms()
+                ],
+            }
+        )
+
+    def command_History(self, command: wire.History) -> None:
+        if self.history is None:
+            super().command_History(command)
+            return
+        count = command.count or DEFAULT_HISTORY_COUNT
+        me = self.member.nickname
+        if command.nickname is None:
+            room = self._room().name
+            target, where = roomTarget(room), {"room": room, "nickname": None}
+        else:
+            try:
+                other = self.hub.find(command.nickname).nickname
+            except NoSuchNickname:
+                other = checkNickname(command.nickname)
+            target, where = privateTarget(me, other), {"room": None, "nickname": other}
+        fetched = self.history.fetch(target, count)
+        fetched.addCallback(
+            lambda found: self._send(
+                {
+                    "type": "history",
+                    **where,
+                    "events": [eventObject(event, own=self._isOwn(event)) for event in found],
+                }
+            )
+        )
+        fetched.addErrback(self._historyFailed)
+
+    def _isOwn(self, event: events.Event) -> bool:
+        return isinstance(event, events.Whispered) and event.sender.nickname == self.member.nickname

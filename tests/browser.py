@@ -43,9 +43,6 @@ FLAGS = (
     "--disable-dev-shm-usage",
 )
 
-# How the web front-end says where it listens, as the others do.
-WEB_ANNOUNCEMENT = re.compile(rb"\] web listening on 127\.0\.0\.1:(\d+)\r?\n")
-
 T = TypeVar("T")
 
 
@@ -93,42 +90,33 @@ def waitFor(what: str, check: Callable[[], T | None], timeout: float = TIMEOUT) 
         time.sleep(0.05)
 
 
+def pageURL(server: ServerProcess) -> str:
+    """
+    Where C{server}'s web site serves the page.
+    """
+    assert server.webPort is not None, "the server has no web site"
+    return f"http://127.0.0.1:{server.webPort}/"
+
+
 class WebServer(ServerProcess):
     """
-    L{ServerProcess} with the web front-end too, on a loopback port the
-    system picks unless the arguments name one; C{webPort} once started.
+    L{ServerProcess} with its web site, on a loopback port the system picks
+    unless the arguments name one.
     """
 
     def __init__(self, *arguments: str, **options: Any) -> None:
-        if not any(a == "--web-port" or a.startswith("--web-port=") for a in arguments):
-            arguments = (*arguments, "--web-port", "tcp:0:interface=127.0.0.1")
-        super().__init__(*arguments, **options)
-        self.webPort: int | None = None
-
-    def start(self, workdir: str) -> None:
-        super().start(workdir)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            match = WEB_ANNOUNCEMENT.search(self.output)
-            if match is not None:
-                self.webPort = int(match.group(1))
-                return
-            if not self.running() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(
-                    "the web front-end did not say where it listens:\n"
-                    + self.output.decode(errors="replace")
-                )
-            time.sleep(0.02)
+        named = any(a == "--web-port" or a.startswith("--web-port=") for a in arguments)
+        super().__init__(*arguments, web=not named, **options)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.webPort}/"
+        return pageURL(self)
 
     def restarted(self, workdir: str, *arguments: str) -> WebServer:
         """
-        A new server on the ports this one listened on, in the same working
-        directory (so with the same store), once this one has stopped.
+        A new server with C{arguments}, on the ports this one listened on and
+        in the same working directory (so with the same store), once this
+        one has stopped.
         Binding is tried again for a while, in case a port is not free yet.
         """
         assert self.port is not None and self.webPort is not None
@@ -143,7 +131,7 @@ class WebServer(ServerProcess):
             ports += ["--irc-port", f"tcp:{self.ircPort}:interface=127.0.0.1"]
         deadline = time.monotonic() + TIMEOUT
         while True:
-            again = WebServer(*self.arguments, *arguments, *ports)
+            again = WebServer(*arguments, *ports)
             try:
                 again.start(workdir)
             except RuntimeError:
@@ -303,10 +291,16 @@ class Browser:
 class IRCUser:
     """
     A raw IRC client on a blocking socket, in C{#lobby}.
+
+    @ivar said: C{(nickname, text)} of every C{PRIVMSG} to C{#lobby} read so
+        far, in order.
     """
+
+    PRIVMSG = re.compile(r":([^!\s]+)!\S* PRIVMSG #lobby :(.*)")
 
     def __init__(self, port: int, nickname: str) -> None:
         self.nickname = nickname
+        self.said: list[tuple[str, str]] = []
         self.client = LineClient(port)
         self.client.sendLine(f"NICK {nickname}")
         self.client.sendLine(f"USER {nickname.lower()} 0 * :{nickname}")
@@ -317,6 +311,9 @@ class IRCUser:
         deadline = time.monotonic() + TIMEOUT
         while True:
             line = self.client.readLine(deadline)
+            privmsg = self.PRIVMSG.fullmatch(line)
+            if privmsg is not None:
+                self.said.append((privmsg.group(1), privmsg.group(2)))
             if line.startswith("PING "):
                 self.client.sendLine("PONG " + line[5:])
             elif matches(line):
@@ -327,12 +324,12 @@ class IRCUser:
 
     def heard(self, nickname: str, text: str) -> None:
         """
-        Wait for C{nickname} saying C{text} in C{#lobby}.
+        Wait for C{nickname} saying C{text} in C{#lobby}, unless it was
+        read already.
         """
-        self.waitFor(
-            lambda line: line.startswith(f":{nickname}!")
-            and line.endswith(f" PRIVMSG #lobby :{text}")
-        )
+        if (nickname, text) in self.said:
+            return
+        self.waitFor(lambda line: self.said[-1:] == [(nickname, text)])
 
     def close(self) -> None:
         self.client.close()

@@ -210,6 +210,12 @@ class Browser:
             elementId,
         )
 
+    def title(self) -> str:
+        """
+        The heading of the conversation shown (C{#room}, or a nickname).
+        """
+        return self.run("return document.getElementById('conversation-title').textContent;")
+
     def login(self, nickname: str) -> None:
         """
         Answer the nickname prompt with C{nickname} and wait until in.
@@ -284,7 +290,16 @@ class Browser:
             lambda: set(nicknames) <= set(self.members()),
         )
 
-    def screenshot(self, path: str) -> None:
+    def screenshot(self, path: str, width: int, height: int, mobile: bool = False) -> None:
+        """
+        Save the page as a C{width} by C{height} viewport shows it (the
+        window's size includes the browser's own bars).
+        """
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+        )
+        time.sleep(0.3)
         self.driver.save_screenshot(path)
 
 
@@ -350,9 +365,9 @@ def screenshots(wide: str | None, phone: str | None) -> None:
         browsers.append(ola)
         ola.open(server.url)
         ola.login("Ola")
+        ola.say("/topic Plan lekcji i zadania domowe")
         native = LineClient(server.port)
         native.register("Bartek")
-        native.sendLine("/topic Plan lekcji i zadania domowe")
         ola.say("Dzień dobry! Czy ktoś ma notatki z fizyki?")
         native.sendLine("Ja mam, wrzucę je po południu.")
         ala = Browser("en", 1100, 700)
@@ -362,17 +377,17 @@ def screenshots(wide: str | None, phone: str | None) -> None:
         ala.say("Hi both! I can help with the maths homework.")
         ola.say("/me macha na powitanie")
         ala.say("/msg Ola see you at 5?")
-        ola.waitForSaid("Alicja", "see you at 5?")
+        waitFor(
+            "Alicja's private message",
+            lambda: ola.run("return !!document.querySelector('#tabs .unread');"),
+        )
         native.sendLine("Super, dzięki!")
         for browser in browsers:
             browser.waitForSaid("Bartek", "Super, dzięki!")
         if wide:
-            ola.screenshot(wide)
+            ola.screenshot(wide, 1100, 640)
         if phone:
-            ola.driver.set_window_size(390, 844)
-            ola.run("document.getElementById('members-toggle').click();")
-            time.sleep(0.3)
-            ola.screenshot(phone)
+            ola.screenshot(phone, 390, 844, mobile=True)
     finally:
         if native is not None:
             native.close()

@@ -303,6 +303,11 @@
         if (!text.length) { return false; }
         text = text.join(" ");
         break;
+      case "AccountChanged":
+        // Only one's own: the native front-end tells nobody else.
+        if (!ev.own) { return false; }
+        text = ev.account ? t("loggedIn", { account: ev.account }) : t("loggedOut");
+        break;
       case "Invited": text = t("invited", { nickname: who, room: ev.room }); break;
       case "InviteNotice": text = t("inviteNotice", { nickname: who, target: ev.nickname, room: ev.room }); break;
       case "Wallops": text = t("wallops", { nickname: who, text: ev.text }); break;
@@ -345,8 +350,10 @@
 
   function colourOf(name) {
     var folded = fold(name);
-    var hash = 0;
-    for (var i = 0; i < folded.length; i++) { hash = (hash * 31 + folded.charCodeAt(i)) >>> 0; }
+    var hash = 2166136261;   // FNV-1a
+    for (var i = 0; i < folded.length; i++) {
+      hash = Math.imul(hash ^ folded.charCodeAt(i), 16777619) >>> 0;
+    }
     return "c" + (hash % 8);
   }
 
@@ -435,10 +442,13 @@
       return;
     }
     roomsListed.forEach(function (entry) {
+      var here = room !== null && fold(entry.room) === fold(room);
+      // The room we are in is counted as its member list goes.
+      var count = here ? Object.keys(members).length : entry.count;
       var li = element("li", "room-entry");
-      var button = element("button", "room-button", t("roomEntry", { room: entry.room, count: entry.count }));
+      var button = element("button", "room-button", t("roomEntry", { room: entry.room, count: count }));
       button.type = "button";
-      if (room !== null && fold(entry.room) === fold(room)) { button.setAttribute("aria-current", "true"); }
+      if (here) { button.setAttribute("aria-current", "true"); }
       button.addEventListener("click", function () {
         sendLine("/join " + entry.room);
         closePanels();
@@ -891,6 +901,7 @@
       default: break;
     }
     addEvent(conv, ev);
+    renderRooms();
     if (ev.kind === "Left" || ev.kind === "Renamed") {
       var partner = conversations[conversationKey("private", ev.kind === "Renamed" ? ev["new"] : who)];
       if (partner && partner !== conv) { addEvent(partner, ev); }

@@ -103,6 +103,44 @@ class ChatTests(BrowserTestCase):
         self.assertIn("Bartek: three from Bartek", heard)
         self.assertEqual([s for s in irena.said if s[1] in texts], expected[:3])
 
+    def test_memberList(self) -> None:
+        """
+        The member list follows the room: roles given and taken, a rename,
+        someone going to another room and coming back, a kick.
+        """
+        ala = self.browser("Ala")
+        bartek = self.native("Bartek")
+        ala.waitForMembers("Ala", "Bartek")
+
+        def listed() -> list[str]:
+            return ala.run(
+                "return Array.from(document.querySelectorAll('#members-list li'))"
+                ".map(function (li) { return li.textContent; });"
+            )
+
+        def becomes(*expected: str) -> None:
+            waitFor(f"members {expected!r}, not {listed()!r}", lambda: listed() == list(expected))
+
+        becomes("@Ala (operator, you)", "Bartek")
+        ala.say("/voice Bartek")
+        becomes("@Ala (operator, you)", "+Bartek (voice)")
+        ala.say("/op Bartek")
+        becomes("@Ala (operator, you)", "@Bartek (operator)")
+        ala.say("/deop Bartek")
+        becomes("@Ala (operator, you)", "+Bartek (voice)")
+        bartek.sendLine("/nick Bartosz")
+        becomes("@Ala (operator, you)", "+Bartosz (voice)")
+        bartek.sendLine("/join attic")
+        becomes("@Ala (operator, you)")
+        bartek.sendLine("/join lobby")
+        becomes("@Ala (operator, you)", "Bartosz")
+        ala.say("/kick Bartosz spam")
+        becomes("@Ala (operator, you)")
+        self.assertEqual(
+            [line["text"] for line in ala.lines() if line["kind"] in ("Renamed", "Kicked") and "Bartosz" in line["text"]],
+            ["Bartek is now Bartosz.", "Ala put Bartosz out of room lobby (spam)."],
+        )
+
     def test_privateConversation(self) -> None:
         """
         A private message opens a conversation of its own on both pages;

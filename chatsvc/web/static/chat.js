@@ -363,7 +363,9 @@
     var key = fold(nick);
     var member = members[key] || { nickname: nick, role: "member", away: null, account: null };
     member.nickname = nick;
-    Object.keys(fields || {}).forEach(function (name) { member[name] = fields[name]; });
+    Object.keys(fields || {}).forEach(function (name) {
+      if (name !== "nickname") { member[name] = fields[name]; }
+    });
     members[key] = member;
     return member;
   }
@@ -372,11 +374,15 @@
 
   var RANK = { operator: 0, voice: 1, member: 2 };
 
+  function rank(member) {
+    return RANK.hasOwnProperty(member.role) ? RANK[member.role] : RANK.member;
+  }
+
   function renderMembers() {
     var list = $("members-list");
     var sorted = Object.keys(members).map(function (k) { return members[k]; });
     sorted.sort(function (a, b) {
-      return (RANK[a.role] || 2) - (RANK[b.role] || 2)
+      return rank(a) - rank(b)
         || fold(a.nickname).localeCompare(fold(b.nickname));
     });
     $("members-heading").textContent = t("members", { count: sorted.length });

@@ -137,7 +137,11 @@ class ChatTests(BrowserTestCase):
         ala.say("/kick Bartosz spam")
         becomes("@Ala (operator, you)")
         self.assertEqual(
-            [line["text"] for line in ala.lines() if line["kind"] in ("Renamed", "Kicked") and "Bartosz" in line["text"]],
+            [
+                line["text"]
+                for line in ala.lines()
+                if line["kind"] in ("Renamed", "Kicked") and "Bartosz" in line["text"]
+            ],
             ["Bartek is now Bartosz.", "Ala put Bartosz out of room lobby (spam)."],
         )
 
@@ -245,7 +249,9 @@ class HostileTextTests(BrowserTestCase):
             ),
             0,
         )
-        self.assertEqual(ala.run("return document.querySelectorAll('a[href^=\"javascript\" i]').length;"), 0)
+        self.assertEqual(
+            ala.run("return document.querySelectorAll('a[href^=\"javascript\" i]').length;"), 0
+        )
         self.assertEqual(ala.run("return document.querySelectorAll('#log a').length;"), 0)
         self.assertEqual(ala.run("return document.images.length;"), 0)
 

@@ -344,7 +344,7 @@ class WebSocketResource(Resource):
                 request, 400, "None of the subprotocols offered is spoken here: " + ", ".join(known) + "."
             )
         host = clientAddress(
-            request.getClientAddress().host,
+            getattr(request.getClientAddress(), "host", "unknown"),
             request.requestHeaders.getRawHeaders("x-forwarded-for", []),
             self.policy.proxies,
         )

@@ -592,6 +592,12 @@ class Hub(Moderating):
         """
         return sorted(self._rooms.values(), key=lambda room: nameKey(room.name))
 
+    def listedRooms(self, member: Member) -> list[Room]:
+        """
+        The rooms C{member} may see listed (L{Room.listedTo}), by name.
+        """
+        return [room for room in self.rooms() if room.listedTo(member)]
+
     def registeredCount(self) -> int:
         """
         How many connections have a nickname.

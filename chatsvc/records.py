@@ -110,6 +110,13 @@ class Room:
     topicSetter: str = ""
     topicTime: float = 0.0
 
+    def listedTo(self, member: Member) -> bool:
+        """
+        Whether C{member} may see it in a list of rooms: a secret one
+        (C{+s}) only from inside.
+        """
+        return not self.modes.secret or member in self.members
+
     def role(self, member: Member) -> Role:
         """
         C{member}'s standing here.

@@ -195,6 +195,19 @@ class ModeTests(ModerationTestCase):
         self.bob.say("/mode")
         self.assertEqual(self.bob.lines(), ["The modes of room lobby: +nt"])
 
+    def test_secretRoomUnlisted(self) -> None:
+        """
+        A +s room is listed by /rooms only to those inside it.
+        """
+        self.alicja.say("/join attic")
+        self.alicja.say("/mode +s")
+        self.alicja.lines()
+        self.bob.lines()
+        self.bob.say("/rooms")
+        self.assertEqual(self.bob.lines(), ["1 room: lobby (1)"])
+        self.alicja.say("/rooms")
+        self.assertEqual(self.alicja.lines(), ["2 rooms: attic (1), lobby (1)"])
+
     def test_keyedRoom(self) -> None:
         """
         A +k room needs its key: /join room key.

@@ -293,6 +293,20 @@ class WebServerTests(ServerTestCase):
         page.send("/nosuchcommand")
         self.assertEqual(page.until(lambda m: m["type"] == "error")["type"], "error")
 
+    def test_pageRefusalCode(self) -> None:
+        """
+        A refusal says what kind it is: a taken nickname is not a malformed one.
+        """
+        self.page("taken")
+        other = WebSocketClient(self, "/chat")
+        other.json()
+        other.send("taken")
+        refusal = other.json()
+        self.assertEqual((refusal["type"], refusal["code"]), ("error", "NicknameInUse"))
+        self.assertEqual(other.json(), {"type": "prompt", "for": "nickname"})
+        other.send("two words")
+        self.assertEqual(other.json()["code"], "InvalidName")
+
     def test_pageLineTooLong(self) -> None:
         page = self.page("longline")
         page.send("x" * 5000)

@@ -124,6 +124,12 @@ class NativeSession:
         """
         return NativeRenderer.forLanguage(language)
 
+    def errorLine(self, error: ChatError) -> str:
+        """
+        The line that tells the client what refused it.
+        """
+        return wording.renderError(error, self._t)
+
     @property
     def _t(self):
         return translation(self.language)
@@ -164,7 +170,7 @@ class NativeSession:
         try:
             getattr(self, "command_" + type(command).__name__)(command)
         except ChatError as error:
-            self.sendLines([wording.renderError(error, self._t)])
+            self.sendLines([self.errorLine(error)])
 
     def lineTooLong(self) -> None:
         self._refuseLine(
@@ -177,7 +183,7 @@ class NativeSession:
         self._refuseLine(self._t.gettext("That line is not valid UTF-8; it was dropped."))
 
     def refusedLines(self, error: TooManyConnections, host: str) -> list[str]:
-        return [wording.renderError(error, self._t)]
+        return [self.errorLine(error)]
 
     def floodWarningLines(self, policy: FloodPolicy) -> list[str]:
         return [
@@ -221,7 +227,7 @@ class NativeSession:
             if isinstance(command, (wire.Language, wire.Quit, wire.Help)):
                 getattr(self, "command_" + type(command).__name__)(command)
                 return
-            self.sendLines([wording.renderError(NotRegistered(), self._t), wire.NICK_PROMPT])
+            self.sendLines([self.errorLine(NotRegistered()), wire.NICK_PROMPT])
             return
         self._register(text.strip(" "))
 
@@ -241,17 +247,17 @@ class NativeSession:
             except CannotJoin as error:
                 self.hub.register(self.member, nickname, enter=False, username=username)
                 self.sendLines(
-                    [wording.renderError(error, self._t), wording.renderError(NotInRoom(""), self._t)]
+                    [self.errorLine(error), self.errorLine(NotInRoom(""))]
                 )
                 return
         except NicknameReserved as error:
             if self.accounts is None:
-                self.sendLines([wording.renderError(error, self._t), wire.NICK_PROMPT])
+                self.sendLines([self.errorLine(error), wire.NICK_PROMPT])
             else:
                 self._askAccountPassword(error.nickname)
             return
         except ChatError as error:
-            self.sendLines([wording.renderError(error, self._t), wire.NICK_PROMPT])
+            self.sendLines([self.errorLine(error), wire.NICK_PROMPT])
             return
         self._replay()
 
@@ -308,7 +314,7 @@ class NativeSession:
 
     def _checkFailed(self, failure: Failure, prompt: bool) -> None:
         if failure.check(ChatError):
-            lines = [wording.renderError(failure.value, self._t)]
+            lines = [self.errorLine(failure.value)]
         else:
             # Never the request itself: it holds a password.
             self.connection.log.warn(
@@ -429,7 +435,7 @@ class NativeSession:
     def command_ChangeModes(self, command: wire.ChangeModes) -> None:
         made, refused = self.hub.setModes(self.member, self._room().name, list(command.changes))
         # What was made, the room (and so the client) hears of.
-        lines = [wording.renderError(error, self._t) for error in refused]
+        lines = [self.errorLine(error) for error in refused]
         if not made and not refused:
             lines.append(self._t.gettext("Nothing changed."))
         self.sendLines(lines)
@@ -572,7 +578,7 @@ class NativeSession:
         self.sendLines([wording.whoLine(self.member.room.name, nicknames, self._t)])
 
     def command_Rooms(self, command: wire.Rooms) -> None:
-        rooms = [(room.name, len(room.members)) for room in self.hub.rooms()]
+        rooms = [(room.name, len(room.members)) for room in self.hub.listedRooms(self.member)]
         self.sendLines([wording.roomsLine(rooms, self._t)])
 
     def command_Help(self, command: wire.Help) -> None:

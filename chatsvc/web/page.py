@@ -17,7 +17,7 @@ import attrs
 from zope.interface import implementer
 
 from chatsvc import events
-from chatsvc.errors import NoSuchNickname
+from chatsvc.errors import ChatError, NoSuchNickname
 from chatsvc.interfaces import IRenderer
 from chatsvc.names import checkNickname
 from chatsvc.native import wire
@@ -134,6 +134,17 @@ class PageSession(NativeSession):
     def rendererFor(self, language: str) -> IRenderer:
         return PAGE_RENDERER
 
+    def errorLine(self, error: ChatError) -> str:
+        """
+        A refusal as the page reads it: its words and, in C{code}, the
+        kind of refusal (C{NicknameInUse}...), so that a page can tell a
+        taken nickname from a malformed one without reading the words.
+        """
+        text = super().errorLine(error).removeprefix(wire.ERROR_PREFIX)
+        return json.dumps(
+            {"type": "error", "text": text, "code": type(error).__name__}, ensure_ascii=False
+        )
+
     def _send(self, message: dict[str, object]) -> None:
         self.connection.send(encode(message))
 
@@ -160,7 +171,7 @@ class PageSession(NativeSession):
                 "type": "rooms",
                 "rooms": [
                     {"room": room.name, "count": len(room.members), "topic": room.topic}
-                    for room in self.hub.rooms()
+                    for room in self.hub.listedRooms(self.member)
                 ],
             }
         )

@@ -47,7 +47,7 @@ def visible(session: IRCSession, room: Room) -> bool:
     Whether C{room} shows to this client: a secret (C{+s}) room shows only
     to its members.
     """
-    return not room.modes.secret or session.member in room.members
+    return room.listedTo(session.member)
 
 
 def sendTopic(session: IRCSession, room: Room) -> None:

@@ -640,7 +640,7 @@
     }
     var here = conn = {
       ws: ws, open: false, registered: false, nicknameSent: false,
-      nicknameRetries: 0, accountTried: null, langReplies: 0,
+      nicknameRetries: 0, accountTried: null, langReplies: 0, lastCode: null,
       rejoinSent: false, historyAsked: false, reconnect: everRegistered
     };
     ws.addEventListener("open", function () {
@@ -704,7 +704,10 @@
   function receive(msg) {
     switch (msg.type) {
       case "prompt": onPrompt(msg); break;
-      case "error": onServerText("error", msg.text); break;
+      case "error":
+        conn.lastCode = typeof msg.code === "string" ? msg.code : null;
+        onServerText("error", msg.text);
+        break;
       case "info": onServerText("info", msg.text); break;
       case "room": onRoom(msg); break;
       case "rooms":
@@ -762,9 +765,10 @@
     if (!nickname) { showLogin("nickname"); return; }
     if (!conn.nicknameSent) { sendNickname(); return; }
     // Refused.  Right after a reconnect (or a reload) the server may still
-    // hold the old connection's nickname: try again a few times before asking.
+    // hold the old connection's nickname: try again a few times before
+    // asking; any other refusal (a malformed name) asks at once.
     var waits = conn.reconnect ? NICKNAME_RETRIES_S : NICKNAME_RETRIES_LOAD_S;
-    if (conn.nicknameRetries < waits.length) {
+    if (conn.lastCode === "NicknameInUse" && conn.nicknameRetries < waits.length) {
       var seconds = waits[conn.nicknameRetries];
       conn.nicknameRetries += 1;
       setStatus("nicknameHeld", { nickname: nickname, seconds: seconds });

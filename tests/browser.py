@@ -354,7 +354,8 @@ class IRCUser:
 def screenshots(wide: str | None, phone: str | None) -> None:
     """
     Two people chatting, with a third on plain TCP, the member list in
-    view: the wide page to C{wide}, a phone's (390 by 844) to C{phone}.
+    view: the wide page (Alicja's, in English) to C{wide}, a phone's (390
+    by 844: Ola's, in Polish) to C{phone}.
     """
     workdir = tempfile.mkdtemp(prefix="chatsvc-screenshot-")
     server = WebServer("--replay", "20")
@@ -386,7 +387,8 @@ def screenshots(wide: str | None, phone: str | None) -> None:
         for browser in browsers:
             browser.waitForSaid("Bartek", "Super, dzięki!")
         if wide:
-            ola.screenshot(wide, 1100, 640)
+            # The README's: the page in English, in a class that speaks both.
+            ala.screenshot(wide, 1100, 640)
         if phone:
             ola.screenshot(phone, 390, 844, mobile=True)
     finally:

@@ -188,14 +188,15 @@
     }
   }
 
-  function placed(conv, li, before) {
+  /** Put li in conv's list; it counts as unread unless shown, or one's own. */
+  function placed(conv, li, before, own) {
     var box = $("log");
     var shown = conv.key === active;
     var stick = shown && nearBottom(box);
     if (before) { conv.list.insertBefore(li, before); } else { conv.list.appendChild(li); }
     trim(conv);
     if (stick) { box.scrollTop = box.scrollHeight; }
-    if (!shown) { conv.unread += 1; renderTabs(); }
+    if (!shown && !own) { conv.unread += 1; renderTabs(); }
   }
 
   /**
@@ -214,7 +215,8 @@
     while (i > 0 && conv.entries[i - 1].time > time) { i -= 1; }
     var before = i < conv.entries.length ? conv.entries[i].el : null;
     conv.entries.splice(i, 0, { ev: ev, time: time, el: li });
-    placed(conv, li, before);
+    var own = ev.own === true || (ev.sender && fold(ev.sender.nickname || "") === fold(nickname || ""));
+    placed(conv, li, before, own);
     return true;
   }
 

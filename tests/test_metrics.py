@@ -1,0 +1,263 @@
+"""
+Tests for L{chatsvc.metrics}: what the server counts as clients connect,
+register, talk and are cut off, how late the reactor runs, how long history
+takes to commit, and the page Prometheus scrapes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from chatsvc import events
+from chatsvc.hub import Hub
+from chatsvc.interfaces import IObserver
+from chatsvc.metrics import LagProbe, Metrics, MetricsSite
+from chatsvc.testing import RecordingParticipant
+
+
+def value(metrics: Metrics, name: str, **labels: str) -> float:
+    """
+    The current value of one series of C{metrics}; 0 for one not made yet.
+    """
+    found = metrics.registry.get_sample_value(name, labels)
+    return 0.0 if found is None else found
+
+
+def received(participants: list[RecordingParticipant]) -> int:
+    """
+    How many events the participants got, forgetting them.
+    """
+    return sum(len(participant.take()) for participant in participants)
+
+
+class ObserverTests(SynchronousTestCase):
+    """
+    On the delivery path: chat lines by kind, and whom each event is for.
+    """
+
+    def setUp(self) -> None:
+        self.hub = Hub(Clock())
+        self.metrics = Metrics()
+        self.hub.delivery.observe(self.metrics)
+        self.participants: list[RecordingParticipant] = []
+
+    def register(self, nickname: str):
+        participant = RecordingParticipant()
+        member = self.hub.connect(participant)
+        self.hub.register(member, nickname)
+        self.participants.append(participant)
+        return member
+
+    def test_isAnObserver(self) -> None:
+        """
+        Metrics are an observer of the delivery path.
+        """
+        self.assertTrue(verifyObject(IObserver, self.metrics))
+
+    def test_messagesByKind(self) -> None:
+        """
+        Every line said, acted or whispered is counted once, by its kind.
+        """
+        ala = self.register("Ala")
+        self.register("Bob")
+        self.hub.say(ala, "hello")
+        self.hub.say(ala, "again")
+        self.hub.act(ala, "waves")
+        self.hub.whisper(ala, "Bob", "psst")
+        self.assertEqual(
+            [value(self.metrics, "chatsvc_messages_total", kind=kind)
+             for kind in ("said", "acted", "whispered")],
+            [2.0, 1.0, 1.0],
+        )
+
+    def test_deliveriesAreWhatTheFanOutDelivered(self) -> None:
+        """
+        Deliveries count every recipient of every published event, its
+        sender's own copy included, as many as the participants received.
+        """
+        ala = self.register("Ala")
+        self.register("Bob")
+        self.register("Cez")
+        received(self.participants)
+        before = value(self.metrics, "chatsvc_deliveries_total")
+        self.hub.say(ala, "hello")
+        self.hub.act(ala, "waves")
+        self.hub.whisper(ala, "Bob", "psst")
+        self.hub.whisper(ala, "Ala", "a note to myself")
+        self.hub.rename(ala, "Ola")
+        self.register("Dan")
+        self.hub.say(ala, "bye")
+        delivered = received(self.participants)
+        # Dan's Welcome is told it alone, not published.
+        self.assertEqual(
+            value(self.metrics, "chatsvc_deliveries_total") - before, delivered - 1
+        )
+        self.assertEqual(delivered - 1, 3 + 3 + 2 + 1 + 3 + 3 + 4)
+
+    def test_severalRoomsCountPerRoom(self) -> None:
+        """
+        An event for several rooms counts each room's members: one who
+        shares two of them with its sender counts twice (the union is the
+        fan-out's work, not the count's).
+        """
+        ala = self.register("Ala")
+        bob = self.register("Bob")
+        self.hub.enter(ala, "kuchnia")
+        self.hub.enter(bob, "kuchnia")
+        before = value(self.metrics, "chatsvc_deliveries_total")
+        self.hub.disconnect(ala)
+        self.assertEqual(value(self.metrics, "chatsvc_deliveries_total") - before, 2.0)
+
+
+class LagProbeTests(SynchronousTestCase):
+    """
+    How late the reactor runs a call due every interval.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.metrics = Metrics()
+        self.probe = LagProbe(self.metrics, self.clock, interval=1.0)
+        self.probe.startService()
+        self.addCleanup(lambda: self.probe.running and self.probe.stopService())
+
+    def lag(self) -> float:
+        return value(self.metrics, "chatsvc_reactor_lag_seconds")
+
+    def test_onTime(self) -> None:
+        """
+        A call run when it was due shows no lag.
+        """
+        self.clock.advance(1.0)
+        self.assertEqual(self.lag(), 0.0)
+        self.assertEqual(value(self.metrics, "chatsvc_reactor_probe_lag_seconds_count"), 1.0)
+
+    def test_lateCall(self) -> None:
+        """
+        A call the reactor ran 2.5 seconds after it was due shows 2.5
+        seconds, whole, although the stall was longer than the interval;
+        the next call is due an interval after it ran.
+        """
+        self.clock.advance(1.0)
+        self.clock.advance(3.5)
+        self.assertEqual(self.lag(), 2.5)
+        self.clock.advance(1.25)
+        self.assertEqual(self.lag(), 0.25)
+        self.assertEqual(value(self.metrics, "chatsvc_reactor_probe_lag_seconds_count"), 3.0)
+        self.assertEqual(value(self.metrics, "chatsvc_reactor_probe_lag_seconds_sum"), 2.75)
+        self.assertEqual(
+            value(self.metrics, "chatsvc_reactor_probe_lag_seconds_bucket", le="0.25"), 2.0
+        )
+
+    def test_interval(self) -> None:
+        """
+        The interval is the probe's to choose.
+        """
+        probe = LagProbe(self.metrics, self.clock, interval=0.1)
+        probe.startService()
+        self.addCleanup(probe.stopService)
+        self.clock.advance(0.1)
+        self.assertEqual(value(self.metrics, "chatsvc_reactor_probe_lag_seconds_count"), 1.0)
+
+    def test_stopped(self) -> None:
+        """
+        Stopped, the probe leaves nothing scheduled.
+        """
+        self.probe.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class PageTests(SynchronousTestCase):
+    """
+    The site of C{--metrics-port}, driven over an in-memory transport.
+    """
+
+    def setUp(self) -> None:
+        self.metrics = Metrics(("native",))
+        self.clock = Clock()
+        self.site = MetricsSite(self.metrics, self.clock)
+
+    def get(self, path: bytes, *headers: bytes) -> tuple[bytes, dict[bytes, bytes], bytes]:
+        """
+        The status line, headers and body C{GET path} is answered with.
+        """
+        channel = self.site.buildProtocol(None)
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        channel.dataReceived(
+            b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            + b"".join(header + b"\r\n" for header in headers)
+            + b"\r\n"
+        )
+        head, _, body = transport.value().partition(b"\r\n\r\n")
+        status, *fields = head.split(b"\r\n")
+        parsed = dict(field.split(b": ", 1) for field in fields)
+        if parsed.get(b"Transfer-Encoding") == b"chunked":
+            body = dechunk(body)
+        channel.connectionLost(None)
+        return status, {name.lower(): data for name, data in parsed.items()}, body
+
+    def test_prometheusText(self) -> None:
+        """
+        C{/metrics} is the registry in Prometheus' text format, which its
+        own parser reads: the front-ends named are there from the start.
+        """
+        status, headers, body = self.get(b"/metrics")
+        self.assertEqual(status, b"HTTP/1.1 200 OK")
+        self.assertTrue(headers[b"content-type"].startswith(b"text/plain; version=0.0.4"))
+        families = {
+            family.name: family for family in text_string_to_metric_families(body.decode())
+        }
+        [sample] = families["chatsvc_connections_open"].samples
+        self.assertEqual((sample.labels, sample.value), ({"frontend": "native"}, 0.0))
+        self.assertIn("process_cpu_seconds", families)
+        self.assertIn("python_gc_collections", families)
+
+    def test_openMetricsWhenAsked(self) -> None:
+        """
+        A scraper that prefers OpenMetrics gets it.
+        """
+        status, headers, body = self.get(
+            b"/metrics", b"Accept: application/openmetrics-text; version=1.0.0"
+        )
+        self.assertTrue(headers[b"content-type"].startswith(b"application/openmetrics-text"))
+        self.assertTrue(body.endswith(b"# EOF\n"))
+
+    def test_nothingElse(self) -> None:
+        """
+        Any other path is not found.
+        """
+        self.assertEqual(self.get(b"/")[0], b"HTTP/1.1 404 Not Found")
+        self.assertEqual(self.get(b"/other")[0], b"HTTP/1.1 404 Not Found")
+
+    def test_noAccessLog(self) -> None:
+        """
+        Scrapes leave no line in the server's log.
+        """
+        seen: list[dict] = []
+        globalLogPublisher.addObserver(seen.append)
+        self.addCleanup(globalLogPublisher.removeObserver, seen.append)
+        self.site.startFactory()
+        self.addCleanup(self.site.stopFactory)
+        self.get(b"/metrics")
+        self.assertEqual([event for event in seen if "GET" in repr(event)], [])
+
+
+def dechunk(body: bytes) -> bytes:
+    """
+    The data of an HTTP/1.1 chunked body.
+    """
+    data = b""
+    while body:
+        size, _, rest = body.partition(b"\r\n")
+        length = int(size, 16)
+        if not length:
+            return data
+        data += rest[:length]
+        body = rest[length + 2 :]
+    return data

@@ -13,11 +13,17 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from chatsvc import events
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IObserver
+from chatsvc.irc.protocol import IRCFactory
 from chatsvc.metrics import LagProbe, Metrics, MetricsSite
+from chatsvc.native.protocol import NativeFactory
+from chatsvc.net.connection import Limits
+from chatsvc.net.flood import FloodPolicy
+from chatsvc.net.output import Outbox
+from chatsvc.net.tcp import LineServerFactory
 from chatsvc.testing import RecordingParticipant
+from tests.test_connection import Client, RecordingSession
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float:
@@ -261,3 +267,131 @@ def dechunk(body: bytes) -> bytes:
         data += rest[:length]
         body = rest[length + 2 :]
     return data
+
+
+class ConnectionTests(SynchronousTestCase):
+    """
+    What connections report through their front-end's limits, labelled by
+    their session's name, whatever it is.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.metrics = Metrics()
+        self.hub = Hub(self.clock, maxConnections=2)
+        self.outbox = Outbox(self.clock)
+
+    def factory(self, **limits: object) -> LineServerFactory:
+        return LineServerFactory(
+            self.hub,
+            RecordingSession,
+            16,
+            clock=self.clock,
+            limits=Limits(metrics=self.metrics, **limits),  # type: ignore[arg-type]
+            outbox=self.outbox,
+        )
+
+    def value(self, name: str, **labels: str) -> float:
+        return value(self.metrics, name, frontend="recording", **labels)
+
+    def test_openAcceptedAndLost(self) -> None:
+        """
+        Admitted connections are counted, and open until they are lost.
+        """
+        factory = self.factory(flood=None)
+        first, second = Client(factory), Client(factory)
+        self.assertEqual(self.value("chatsvc_connections_accepted_total"), 2.0)
+        self.assertEqual(self.value("chatsvc_connections_open"), 2.0)
+        first.lost()
+        self.assertEqual(self.value("chatsvc_connections_open"), 1.0)
+        second.lost()
+        self.assertEqual(self.value("chatsvc_connections_open"), 0.0)
+        self.assertEqual(self.value("chatsvc_connections_accepted_total"), 2.0)
+
+    def test_refused(self) -> None:
+        """
+        A connection over an admission limit is counted as refused, by the
+        limit, and never as open, not even once it is lost.
+        """
+        factory = self.factory(flood=None)
+        Client(factory), Client(factory)
+        refused = Client(factory)
+        self.assertEqual(self.value("chatsvc_connections_refused_total", limit="total"), 1.0)
+        self.assertEqual(self.value("chatsvc_connections_open"), 2.0)
+        refused.lost()
+        self.assertEqual(self.value("chatsvc_connections_open"), 2.0)
+        self.assertEqual(self.value("chatsvc_connections_accepted_total"), 2.0)
+
+    def test_registered(self) -> None:
+        """
+        A connection that takes its first nickname is counted once, into a
+        room or into none; a rename is not a registration.
+        """
+        factory = self.factory(flood=None)
+        ala, bob = Client(factory), Client(factory)
+        self.hub.register(ala.connection.member, "Ala")
+        self.hub.register(bob.connection.member, "Bob", enter=False)
+        self.hub.rename(ala.connection.member, "Ola")
+        self.assertEqual(self.value("chatsvc_registrations_total"), 2.0)
+
+    def test_floodCutOff(self) -> None:
+        """
+        A client that keeps flooding is counted once as cut off for flood.
+        """
+        client = Client(self.factory(flood=FloodPolicy(2, 10.0, 5)))
+        self.hub.register(client.connection.member, "Flooder")
+        client.send(b"x\n" * 50)
+        for _ in range(20):
+            self.clock.advance(0.1)
+        self.assertTrue(client.transport.disconnecting)
+        self.assertEqual(self.value("chatsvc_cutoffs_total", reason="flood"), 1.0)
+        self.assertEqual(self.value("chatsvc_cutoffs_total", reason="send_queue"), 0.0)
+
+    def test_sendQueueCutOff(self) -> None:
+        """
+        A client that stops reading is counted once as cut off for its send
+        queue; once lost, it is no longer open.
+        """
+        client = Client(self.factory(sendQueue=100, flood=None))
+        self.hub.register(client.connection.member, "Sleeper")
+        client.transport.producer.pauseProducing()
+        for _ in range(3):
+            client.connection.sendLines(["x" * 200])
+            self.clock.advance(0)
+        self.assertTrue(client.transport.aborted)
+        self.assertEqual(self.value("chatsvc_cutoffs_total", reason="send_queue"), 1.0)
+        self.assertEqual(self.value("chatsvc_cutoffs_total", reason="flood"), 0.0)
+        client.lost()
+        self.assertEqual(self.value("chatsvc_connections_open"), 0.0)
+
+
+class FrontEndTests(SynchronousTestCase):
+    """
+    The real front-ends are labelled by their sessions' names.
+    """
+
+    def test_nativeAndIRC(self) -> None:
+        """
+        A native and an IRC client connect and register: each is counted
+        under its own front-end.
+        """
+        clock = Clock()
+        hub = Hub(clock)
+        metrics = Metrics()
+        limits = Limits(flood=None, metrics=metrics)
+        outbox = Outbox(clock)
+        native = Client(NativeFactory(hub, limits=limits, clock=clock, outbox=outbox))
+        native.say("Ala")
+        irc = IRCFactory(hub, clock, limits=limits, outbox=outbox)
+        irc.startFactory()
+        self.addCleanup(irc.stopFactory)
+        client = Client(irc)
+        client.say("NICK bob", "USER bob 0 * :Bob")
+        self.assertEqual(client.lines()[0].split()[1], "001")
+        for frontEnd in ("native", "irc"):
+            self.assertEqual(
+                value(metrics, "chatsvc_connections_open", frontend=frontEnd), 1.0
+            )
+            self.assertEqual(
+                value(metrics, "chatsvc_registrations_total", frontend=frontEnd), 1.0
+            )

@@ -7,12 +7,15 @@ takes to commit, and the page Prometheus scrapes.
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from chatsvc.errors import StoreError
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.interfaces import IObserver
 from chatsvc.irc.protocol import IRCFactory
@@ -24,6 +27,7 @@ from chatsvc.net.output import Outbox
 from chatsvc.net.tcp import LineServerFactory
 from chatsvc.testing import RecordingParticipant
 from tests.test_connection import Client, RecordingSession
+from tests.test_history import ManualStore
 
 
 def value(metrics: Metrics, name: str, **labels: str) -> float:
@@ -395,3 +399,76 @@ class FrontEndTests(SynchronousTestCase):
             self.assertEqual(
                 value(metrics, "chatsvc_registrations_total", frontend=frontEnd), 1.0
             )
+
+
+class FailingReads(ManualStore):
+    """
+    A store that commits what the test finishes but cannot read history or
+    keep a topic.
+    """
+
+    def history(self, target, limit, before=None, after=None) -> Deferred:
+        return fail(StoreError("disk I/O error"))
+
+    def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
+        return fail(StoreError("database or disk is full"))
+
+
+class HistoryTests(SynchronousTestCase):
+    """
+    How long history's commits take, and what the store failed.
+    """
+
+    def setUp(self) -> None:
+        self.clock = Clock()
+        self.metrics = Metrics()
+        self.store = FailingReads()
+        self.hub = Hub(self.clock)
+        self.history = History(self.store, self.clock, metrics=self.metrics)
+        self.successResultOf(self.history.start(self.hub))
+        self.hub.delivery.observe(self.history)
+        self.ala = self.hub.connect(RecordingParticipant())
+        self.hub.register(self.ala, "Ala")
+        self.clock.advance(0)
+        self.store.finish()
+
+    def errors(self, operation: str) -> float:
+        return value(self.metrics, "chatsvc_history_errors_total", operation=operation)
+
+    def test_commitTime(self) -> None:
+        """
+        Each commit is observed with the time from being handed to the store
+        until the store said it was done.
+        """
+        self.hub.say(self.ala, "hello")
+        self.clock.advance(0)
+        self.clock.advance(0.25)
+        self.store.finish()
+        self.assertEqual(value(self.metrics, "chatsvc_history_commit_seconds_count"), 2.0)
+        self.assertEqual(value(self.metrics, "chatsvc_history_commit_seconds_sum"), 0.25)
+        self.assertEqual(
+            value(self.metrics, "chatsvc_history_commit_seconds_bucket", le="0.1"), 1.0
+        )
+
+    def test_failedWrite(self) -> None:
+        """
+        A commit the store fails is a failed write, not a commit; so is a
+        topic it cannot keep.
+        """
+        self.hub.say(self.ala, "hello")
+        self.clock.advance(0)
+        self.store.breakDown()
+        self.assertEqual(self.errors("write"), 1.0)
+        self.assertEqual(value(self.metrics, "chatsvc_history_commit_seconds_count"), 1.0)
+        self.hub.setTopic(self.ala, "lobby", "Witamy")
+        self.assertEqual(self.errors("write"), 2.0)
+        self.assertEqual(self.errors("read"), 0.0)
+
+    def test_failedRead(self) -> None:
+        """
+        A read the store fails is counted, and its failure still reaches
+        whoever asked.
+        """
+        self.failureResultOf(self.history.fetch("#lobby", 10), StoreError)
+        self.assertEqual(self.errors("read"), 1.0)
+        self.assertEqual(self.errors("write"), 0.0)

@@ -7,9 +7,10 @@ takes to commit, and the page Prometheus scrapes.
 from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
+from twisted.application.service import IService
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -25,6 +26,7 @@ from chatsvc.net.connection import Limits
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.net.output import Outbox
 from chatsvc.net.tcp import LineServerFactory
+from chatsvc.tap import Options, makeService
 from chatsvc.testing import RecordingParticipant
 from tests.test_connection import Client, RecordingSession
 from tests.test_history import ManualStore
@@ -235,6 +237,7 @@ class PageTests(SynchronousTestCase):
         status, headers, body = self.get(
             b"/metrics", b"Accept: application/openmetrics-text; version=1.0.0"
         )
+        self.assertEqual(status, b"HTTP/1.1 200 OK")
         self.assertTrue(headers[b"content-type"].startswith(b"application/openmetrics-text"))
         self.assertTrue(body.endswith(b"# EOF\n"))
 
@@ -472,3 +475,54 @@ class HistoryTests(SynchronousTestCase):
         self.failureResultOf(self.history.fetch("#lobby", 10), StoreError)
         self.assertEqual(self.errors("read"), 1.0)
         self.assertEqual(self.errors("write"), 0.0)
+
+
+class OptionTests(SynchronousTestCase):
+    """
+    C{--metrics-port}: off unless given.
+    """
+
+    def service(self, *arguments: str) -> tuple[IService, MemoryReactorClock]:
+        reactor = MemoryReactorClock()
+        options = Options()
+        options.parseOptions(["--store", "memory", "--irc-port", "6667", *arguments])
+        service = makeService(options, reactor)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service, reactor
+
+    def test_off(self) -> None:
+        """
+        Without it nothing serves metrics, and connections count nothing.
+        """
+        service, reactor = self.service()
+        factories = [factory for _, factory, _, _ in reactor.tcpServers]
+        self.assertEqual(len(factories), 2)
+        self.assertFalse(any(isinstance(factory, MetricsSite) for factory in factories))
+        self.assertEqual({factory.limits.metrics for factory in factories}, {None})
+        self.assertFalse(any(isinstance(child, LagProbe) for child in service))
+
+    def test_on(self) -> None:
+        """
+        Given a port, the metrics site listens there, every front-end counts
+        into the same metrics, and the lag probe runs.
+        """
+        service, reactor = self.service("--metrics-port", "tcp:9100:interface=127.0.0.1")
+        [(port, site, backlog, interface)] = [
+            server for server in reactor.tcpServers if isinstance(server[1], MetricsSite)
+        ]
+        self.assertEqual((port, backlog, interface), (9100, 1024, "127.0.0.1"))
+        others = [factory for _, factory, _, _ in reactor.tcpServers if factory is not site]
+        [metrics] = {factory.limits.metrics for factory in others}
+        self.assertIsInstance(metrics, Metrics)
+        self.assertTrue(any(isinstance(child, LagProbe) for child in service))
+        reactor.advance(1.0)
+        self.assertEqual(value(metrics, "chatsvc_reactor_probe_lag_seconds_count"), 1.0)
+
+    def test_portNumber(self) -> None:
+        """
+        A bare number is a TCP port, as for the other ports.
+        """
+        options = Options()
+        options.parseOptions(["--metrics-port", "9100"])
+        self.assertEqual(options["metrics-port"], "tcp:9100:backlog=1024")

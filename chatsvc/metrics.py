@@ -18,7 +18,11 @@ counted, and nothing costs anything):
  - L{LagProbe} measures how late the reactor runs.
 
 Nothing here is called per recipient of an event: the fan-out is the cost
-of a busy room and stays one narrow loop.
+of a busy room and stays one narrow loop.  What is counted per event is
+kept in plain integers, read when the page is rendered, since a
+C{prometheus_client} counter takes a lock and a microsecond or so for each
+increment; counting and reading both happen on the reactor thread, so the
+integers need no lock.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from twisted.application.service import Service
@@ -73,7 +78,8 @@ class Metrics:
         series exist from the start, at zero, so that a rate over the first
         connection's arrival is not lost.  Others appear when first used.
     @ivar registry: what L{MetricsPage} serves; process, platform and
-        garbage-collector metrics are in it too.
+        garbage-collector metrics are in it too, and this object itself,
+        collecting the counts it keeps per event.
     """
 
     def __init__(self, frontEnds: Iterable[str] = ()) -> None:
@@ -114,21 +120,8 @@ class Metrics:
             ["frontend", "reason"],
             registry=registry,
         )
-        messages = Counter(
-            "chatsvc_messages",
-            "Chat lines published, by kind: said (to a room, notices included), "
-            "acted (/me) and whispered (private).",
-            ["kind"],
-            registry=registry,
-        )
-        self._messages = {type: messages.labels(kind) for type, kind in MESSAGE_KINDS.items()}
-        self._deliveries = Counter(
-            "chatsvc_deliveries",
-            "Recipients of published events, each event's sender included when it "
-            "sees its own; a member of several rooms an event is for counts once "
-            "per room.",
-            registry=registry,
-        )
+        self._messages = dict.fromkeys(MESSAGE_KINDS.values(), 0)
+        self._deliveries = 0
         self._commits = Histogram(
             "chatsvc_history_commit_seconds",
             "Seconds from a batch of history being handed to the store until it "
@@ -164,6 +157,28 @@ class Metrics:
                 self._refused.labels(name, limit)
             for reason in CUT_OFF_REASONS:
                 self._cutOffs.labels(name, reason)
+        registry.register(self)
+
+    def collect(self):
+        """
+        The counts kept per event, for the registry.
+        """
+        messages = CounterMetricFamily(
+            "chatsvc_messages",
+            "Chat lines published, by kind: said (to a room, notices included), "
+            "acted (/me) and whispered (private).",
+            labels=["kind"],
+        )
+        for kind, count in self._messages.items():
+            messages.add_metric([kind], count)
+        yield messages
+        yield CounterMetricFamily(
+            "chatsvc_deliveries",
+            "Recipients of published events, each event's sender included when it "
+            "sees its own; a member of several rooms an event is for counts once "
+            "per room.",
+            value=self._deliveries,
+        )
 
     # IObserver
 
@@ -172,15 +187,15 @@ class Metrics:
         Count a chat line, and whom any event is for, from the sizes of its
         audience's rooms: a few operations per event, none per recipient.
         """
-        counter = self._messages.get(type(event))
-        if counter is not None:
-            counter.inc()
+        kind = MESSAGE_KINDS.get(type(event))
+        if kind is not None:
+            self._messages[kind] += 1
         actor = audience.actor
         recipients = len(audience.members) + (audience.echo and actor is not None)
         for room in audience.rooms:
             # The fan-out skips the actor; with echo it gets its own copy.
             recipients += len(room.members) - (actor in room.members)
-        self._deliveries.inc(recipients)
+        self._deliveries += recipients
 
     # From connections (chatsvc.net.connection)
 

@@ -37,9 +37,11 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
+from chatsvc.irc.session import IRCSession
 from chatsvc.metrics import LagProbe, Metrics, MetricsSite
 from chatsvc.names import checkRoomName
 from chatsvc.native.protocol import NativeFactory
+from chatsvc.native.session import NativeSession
 from chatsvc.net.connection import Limits
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
@@ -427,7 +429,14 @@ def makeService(options: Options, reactor=None) -> IService:
         store = SQLiteStore(path, reactor)
     metrics = None
     if options["metrics-port"] is not None:
-        metrics = Metrics(("native", "irc") if options["irc-port"] is not None else ("native",))
+        # The series of the front-ends that will listen, from the start: IRC
+        # sessions over --web-port too (its /irc).
+        frontEnds = [NativeSession.name]
+        if options["irc-port"] is not None or options["web-port"] is not None:
+            frontEnds.append(IRCSession.name)
+        if options["web-port"] is not None:
+            frontEnds.append(PageSession.name)
+        metrics = Metrics(frontEnds)
         hub.delivery.observe(metrics)
     history = History(
         store,

@@ -519,6 +519,28 @@ class OptionTests(SynchronousTestCase):
         reactor.advance(1.0)
         self.assertEqual(value(metrics, "chatsvc_reactor_probe_lag_seconds_count"), 1.0)
 
+    def test_frontEndsFromTheStart(self) -> None:
+        """
+        Every front-end that listens has its series at zero before anyone
+        connects: IRC's over --web-port's /irc too, and the page's.
+        """
+        _, reactor = self.service(
+            "--web-port", "tcp:8080:interface=127.0.0.1",
+            "--metrics-port", "tcp:9100:interface=127.0.0.1",
+        )
+        [metrics] = {
+            factory.limits.metrics
+            for _, factory, _, _ in reactor.tcpServers
+            if hasattr(factory, "limits")
+        }
+        for frontEnd in ("native", "irc", "web"):
+            self.assertEqual(
+                metrics.registry.get_sample_value(
+                    "chatsvc_connections_open", {"frontend": frontEnd}
+                ),
+                0.0,
+            )
+
     def test_portNumber(self) -> None:
         """
         A bare number is a TCP port, as for the other ports.

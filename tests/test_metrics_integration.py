@@ -1,7 +1,7 @@
 """
 C{--metrics-port} on the real C{twistd -n chat}: Prometheus' own parser
-reads C{/metrics} over HTTP, and the numbers move as native clients connect
-and talk.
+reads C{/metrics} over HTTP, and the numbers move as native clients (and a
+web page) connect and talk.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from twisted.trial.unittest import SynchronousTestCase
+from websockets.sync.client import connect
 
 from tests.harness import TIMEOUT, LineClient, ServerProcess
 
@@ -26,7 +27,7 @@ class MetricsIntegrationTests(SynchronousTestCase):
         that port, once the server says where it serves them, and the
         server.
         """
-        server = ServerProcess("--metrics-port", "tcp:0:interface=127.0.0.1")
+        server = ServerProcess("--metrics-port", "tcp:0:interface=127.0.0.1", web=True)
         server.start(str(Path(self.mktemp()).resolve()))
         self.addCleanup(server.stop)
         deadline = time.monotonic() + TIMEOUT
@@ -58,7 +59,8 @@ class MetricsIntegrationTests(SynchronousTestCase):
         """
         Two native clients connect, one says a line the other hears: open
         connections, registrations, messages and deliveries move by as
-        much, and the line's commit is timed.
+        much, and the line's commit is timed; a web page that joins is
+        counted as a front-end of its own.
         """
         metricsPort, server = self.startServer()
         native = (("frontend", "native"),)
@@ -86,11 +88,22 @@ class MetricsIntegrationTests(SynchronousTestCase):
         self.assertGreater(after["process_resident_memory_bytes", ()], 0.0)
         bob.sendLine("/quit")
         bob.readUntilClosed()
+        ala.expect("Bob left the chat.")
         # Closed on the server's side once its goodbye has left.
         deadline = time.monotonic() + TIMEOUT
         while self.scrape(metricsPort)["chatsvc_connections_open", native] != 1.0:
             self.assertLess(time.monotonic(), deadline, "Bob's connection still open")
             time.sleep(0.02)
+        # A web page is a front-end of its own, named by its sessions.
+        page = connect(f"ws://127.0.0.1:{server.webPort}/chat", open_timeout=TIMEOUT)
+        self.addCleanup(page.close)
+        page.recv(timeout=TIMEOUT)
+        page.send("Cez")
+        ala.expect("Cez joined the chat!")
+        web = self.scrape(metricsPort)
+        self.assertEqual(web["chatsvc_connections_open", (("frontend", "web"),)], 1.0)
+        self.assertEqual(web["chatsvc_registrations_total", (("frontend", "web"),)], 1.0)
+        page.close()
         self.assertEqual(server.stop(), 0)
         self.assertNotIn(b"Traceback", server.output)
         self.assertNotIn(b"GET /metrics", server.output)

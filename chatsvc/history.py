@@ -25,6 +25,7 @@ across restarts.
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
 
 from attrs import define, field
 from twisted.internet.defer import Deferred, succeed
@@ -38,6 +39,9 @@ from chatsvc.delivery import Audience
 from chatsvc.interfaces import IObserver, IStore
 from chatsvc.names import nameKey
 from chatsvc.store.rows import LINES, Mark, Row, fromRow, roomTarget, toRows
+
+if TYPE_CHECKING:
+    from chatsvc.metrics import Metrics
 
 DEFAULT_REPLAY = 20
 DEFAULT_HISTORY_DAYS = 30.0
@@ -71,6 +75,8 @@ class History:
     @param replay: lines of a room shown to whoever joins it (0: none).
     @param keepDays: days history is kept.
     @param perRoom: rows kept per room or private conversation at most.
+    @param metrics: told how long each commit took and of every read or
+        write the store failed, if given.
     @ivar failing: whether the store is failing now.
     """
 
@@ -83,10 +89,12 @@ class History:
         replay: int = DEFAULT_REPLAY,
         keepDays: float = DEFAULT_HISTORY_DAYS,
         perRoom: int = DEFAULT_PER_ROOM,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.replay = replay
         self._clock = clock
+        self._metrics = metrics
         self._keepDays = keepDays
         self._perRoom = perRoom
         self._open: _Batch | None = None
@@ -120,8 +128,9 @@ class History:
                 lambda failure: self.log.failure("expiring history failed", failure)
             )
 
-        return self.store.open().addCallback(lambda _: self.store.topics()).addCallback(
-            loaded
+        return self._counted(
+            self.store.open().addCallback(lambda _: self.store.topics()).addCallback(loaded),
+            "read",
         ).addCallback(started)
 
     def _fillRecent(self, topics: dict[str, tuple[str, str]]) -> Deferred[None]:
@@ -157,7 +166,7 @@ class History:
         room: a periodic job, never on the path of a message.
         """
         olderThan = self._clock.seconds() - self._keepDays * 86400
-        return self.store.expire(olderThan, self._perRoom)
+        return self._counted(self.store.expire(olderThan, self._perRoom), "write")
 
     # IObserver
 
@@ -168,9 +177,9 @@ class History:
         if self.replay and type(event) in (events.Said, events.Acted):
             self._recentOf(rows[0].target).append(event)
         if isinstance(event, events.TopicChanged):
-            self.store.saveTopic(nameKey(event.room), event.room, event.topic).addErrback(
-                self._storeFailed
-            )
+            self._counted(
+                self.store.saveTopic(nameKey(event.room), event.room, event.topic), "write"
+            ).addErrback(self._storeFailed)
         if self._open is None:
             self._open = _Batch()
             self._schedule()
@@ -291,10 +300,12 @@ class History:
         def both(before: list[Row]) -> Deferred:
             return rest(before).addCallback(lambda after: before + after)
 
-        return (
-            self._afterWrites(self.store.between, target, limit // 2, before=mark, kinds=kinds)
-            .addCallback(both)
-            .addCallback(lambda rows: [fromRow(row) for row in rows])
+        def read() -> Deferred:
+            before = self.store.between(target, limit // 2, before=mark, kinds=kinds)
+            return before.addCallback(both)
+
+        return self._afterWrites(read).addCallback(
+            lambda rows: [fromRow(row) for row in rows]
         )
 
     def conversations(
@@ -325,10 +336,24 @@ class History:
         """
         batch = self._open or self._inflight
         if batch is None:
-            return read(*args, **kwargs)
+            return self._counted(read(*args, **kwargs), "read")
         written: Deferred[None] = Deferred()
         batch.waiters.append(written)
-        return written.addCallback(lambda _: read(*args, **kwargs))
+        return self._counted(written.addCallback(lambda _: read(*args, **kwargs)), "read")
+
+    def _counted(self, result: Deferred, operation: str) -> Deferred:
+        """
+        C{result}, a store's answer, whose failure (passed on) is counted as
+        a failed C{operation} of the store's.
+        """
+        if self._metrics is not None:
+            result.addErrback(self._countFailure, self._metrics, operation)
+        return result
+
+    @staticmethod
+    def _countFailure(failure, metrics: Metrics, operation: str):
+        metrics.storeFailed(operation)
+        return failure
 
     def _recentOf(self, target: str) -> deque[events.Event]:
         """
@@ -358,12 +383,15 @@ class History:
         batch, self._open = self._open or _Batch(), None
         rows, self._backlog = self._backlog + batch.rows, []
         self._inflight = batch
+        started = self._clock.seconds()
         self.store.record(rows).addCallbacks(
-            self._committed, self._failed, (batch,), None, (batch, rows)
+            self._committed, self._failed, (batch, started), None, (batch, rows)
         )
 
-    def _committed(self, _: None, batch: _Batch) -> None:
+    def _committed(self, _: None, batch: _Batch, started: float) -> None:
         self._inflight = None
+        if self._metrics is not None:
+            self._metrics.committed(self._clock.seconds() - started)
         if self.failing:
             self.failing = False
             self.log.info(
@@ -379,6 +407,8 @@ class History:
 
     def _failed(self, failure, batch: _Batch, rows: list[Row]) -> None:
         self._inflight = None
+        if self._metrics is not None:
+            self._metrics.storeFailed("write")
         if not self.failing:
             self.failing = True
             self.log.error(

@@ -37,8 +37,11 @@ from chatsvc.hub import (
 )
 from chatsvc.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalizeLanguage
 from chatsvc.irc.protocol import IRCFactory
+from chatsvc.irc.session import IRCSession
+from chatsvc.metrics import LagProbe, Metrics, MetricsSite
 from chatsvc.names import checkRoomName
 from chatsvc.native.protocol import NativeFactory
+from chatsvc.native.session import NativeSession
 from chatsvc.net.connection import Limits
 from chatsvc.net.flood import FloodPolicy
 from chatsvc.net.keepalive import KEEPALIVE_COUNT, KeepAliveEndpoint
@@ -328,6 +331,16 @@ class Options(usage.Options):
             "Seconds that connections get to take their goodbye on shutdown.",
             _positiveFloat,
         ],
+        [
+            "metrics-port",
+            None,
+            None,
+            (
+                "Where Prometheus metrics are served over HTTP at /metrics (off "
+                "unless given): a port number or an endpoint description such as "
+                "tcp:9100:interface=127.0.0.1."
+            ),
+        ],
     ]
 
     def __init__(self) -> None:
@@ -382,6 +395,8 @@ class Options(usage.Options):
         except InvalidName:
             raise usage.UsageError(f"not a valid room name: {self['room']!r}")
         self["store"] = storeDescription(self["store"])
+        if self["metrics-port"] is not None:
+            self["metrics-port"] = endpointDescription(self["metrics-port"])
 
 
 def makeService(options: Options, reactor=None) -> IService:
@@ -412,12 +427,24 @@ def makeService(options: Options, reactor=None) -> IService:
         except StoreError as error:
             raise SystemExit(f"chatsvc: cannot keep history: {error.reason}")
         store = SQLiteStore(path, reactor)
+    metrics = None
+    if options["metrics-port"] is not None:
+        # The series of the front-ends that will listen, from the start: IRC
+        # sessions over --web-port too (its /irc).
+        frontEnds = [NativeSession.name]
+        if options["irc-port"] is not None or options["web-port"] is not None:
+            frontEnds.append(IRCSession.name)
+        if options["web-port"] is not None:
+            frontEnds.append(PageSession.name)
+        metrics = Metrics(frontEnds)
+        hub.delivery.observe(metrics)
     history = History(
         store,
         reactor,
         replay=options["replay"],
         keepDays=options["history-days"],
         perRoom=options["history-per-room"],
+        metrics=metrics,
     )
     hub.delivery.observe(history)
     # One thread hashes passwords, for accounts and operators alike: a crowd
@@ -438,10 +465,18 @@ def makeService(options: Options, reactor=None) -> IService:
         history=history,
         loaders=(accounts.load, RoomKeeper(hub, store).load),
     )
+    if metrics is not None:
+        # Served once the front-ends listen, as they are children alike.
+        StreamServerEndpointService(
+            AnnouncedEndpoint(serverFromString(reactor, options["metrics-port"]), "metrics"),
+            MetricsSite(metrics, reactor),
+        ).setServiceParent(service)
+        LagProbe(metrics, reactor).setServiceParent(service)
     limits = Limits(
         sendQueue=options["send-queue"],
         password=options["password"],
         flood=FloodPolicy(options["flood-burst"], options["flood-rate"], options["flood-limit"]),
+        metrics=metrics,
     )
     # One outbox for every front-end: each connection written once a turn,
     # once what it carries is in the history store.

@@ -12,7 +12,7 @@ or at once.  So the rules are the same for every front-end, and a new one
 from __future__ import annotations
 
 import hmac
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from attrs import frozen
 from twisted.internet.interfaces import IReactorTime
@@ -26,6 +26,9 @@ from chatsvc.interfaces import IParticipant, ISession
 from chatsvc.net.flood import FloodPolicy, TokenBucket
 from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox, Output
 
+if TYPE_CHECKING:
+    from chatsvc.metrics import Metrics
+
 
 @frozen
 class Limits:
@@ -36,11 +39,16 @@ class Limits:
     @ivar password: the server password (UTF-8), if clients must give one.
     @ivar flood: how fast clients may send; C{None}, only in tests that
         say so, for no limit.
+    @ivar metrics: what connections report their admission, registration,
+        loss and cut-offs to (C{--metrics-port}), labelled by their
+        session's name; C{None}: nothing is counted.  Here because every
+        connection of a front-end already shares these.
     """
 
     sendQueue: int = DEFAULT_SEND_QUEUE
     password: bytes | None = None
     flood: FloodPolicy | None = FloodPolicy()
+    metrics: Metrics | None = None
 
 
 class _Framed:
@@ -167,8 +175,12 @@ class ServerConnection:
                 peer=self.host if host is not None else peer,
                 scope=error.scope,
             )
+            if self._limits.metrics is not None:
+                self._limits.metrics.connectionRefused(self.session.name, error.scope)
             self.goodbye(self.session.refusedLines(error, self.host))
             return
+        if self._limits.metrics is not None:
+            self._limits.metrics.connectionAccepted(self.session.name)
         self.session.start(self)
 
     def textReceived(self, text: str) -> None:
@@ -195,6 +207,8 @@ class ServerConnection:
         delay = bucket.delay()
         if bucket.exceeded:
             self.log.info("{peer} kept flooding; disconnecting", peer=self.host)
+            if self._limits.metrics is not None:
+                self._limits.metrics.cutOff(self.session.name, "flood")
             self.leave("Excess Flood")
             self.goodbye(self.session.floodExceededLines())
             return
@@ -247,6 +261,8 @@ class ServerConnection:
             self._release.cancel()
         self.session.stop()
         self.leave()
+        if self.member is not None and self._limits.metrics is not None:
+            self._limits.metrics.connectionLost(self.session.name)
 
     # For the session
 
@@ -326,6 +342,10 @@ class ServerConnection:
     # IParticipant (send: see the class docstring)
 
     def deliver(self, event: events.Event) -> None:
+        # Called only for what the hub tells this connection alone: the
+        # Welcome of its registration among them, never a published event.
+        if type(event) is events.Welcome and self._limits.metrics is not None:
+            self._limits.metrics.registered(self.session.name)
         if self._closing:
             return
         data = self.renderer.render(event)
@@ -339,4 +359,6 @@ class ServerConnection:
 
     def _overflowed(self) -> None:
         self.log.warn("{peer} stopped reading; disconnecting", peer=self.host)
+        if self._limits.metrics is not None:
+            self._limits.metrics.cutOff(self.session.name, "send_queue")
         self.abort()

@@ -1,19 +1,22 @@
 """
 What one idle connection costs our server in memory, object by object.
 
-Usage: python bench/connmemory.py [--clients 5000] [--irc]
+Usage: python bench/connmemory.py [--clients 5000] [--irc | --web]
 
 Runs the chat service in this process (built by C{chatsvc.tap.makeService},
 as C{twistd chat} does, on a free loopback port) with C{tracemalloc} on,
-has one load-generator worker register C{clients} clients (native, or IRC
-with C{--irc}), and prints per connection: the growth of resident memory,
-of what C{tracemalloc} sees (by source line), and of the live objects the
-garbage collector knows (by type, with C{sys.getsizeof}).
+has one load-generator worker register C{clients} clients (native, IRC
+with C{--irc}, or the page's WebSocket with C{--web}), and prints per
+connection: the growth of resident memory, of what C{tracemalloc} sees (by
+source line), and of the live objects the garbage collector knows (by
+type, with C{sys.getsizeof}); then one connection object by object (for a
+WebSocket, each object with what it alone holds: L{owned}).
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import sys
 import tempfile
@@ -48,12 +51,15 @@ def census() -> tuple[Counter[str], Counter[str]]:
     return counts, sizes
 
 
-def measure(clients: int, irc: bool) -> None:
+def measure(clients: int, irc: bool, web: bool = False) -> None:
     port = freePort()
     arguments = ["--port", f"tcp:{port}:interface=127.0.0.1", *limitOptions()]
     if irc:
         ircPort = freePort()
         arguments += ["--irc-port", f"tcp:{ircPort}:interface=127.0.0.1"]
+    if web:
+        webPort = freePort()
+        arguments += ["--web-port", f"tcp:{webPort}:interface=127.0.0.1"]
     options = Options()
     options.parseOptions(arguments)
     service = makeService(options, reactor)
@@ -64,33 +70,60 @@ def measure(clients: int, irc: bool) -> None:
         try:
             plan = {
                 "host": "127.0.0.1",
-                "port": ircPort if irc else port,
-                "dialect": "irc" if irc else "native",
+                "port": ircPort if irc else webPort if web else port,
+                "dialect": "irc" if irc else "page" if web else "native",
                 "first": 0,
                 "count": clients,
                 "room": None if irc else "lobby",
                 "window": 200,
                 "sources": [f"127.0.0.{10 + j}" for j in range(4)],
                 "quietMin": 1.5,
+                "registerDeadline": 150.0,
             }
             worker = Worker(plan, None, workdir / "loadgen.log")
-            rss0 = processRss_self()
-            snapshot0 = blockingCallFromThread(reactor, tracemalloc.take_snapshot)
-            counts0, sizes0 = blockingCallFromThread(reactor, census)
+            tracing = tracemalloc.is_tracing()
+            rss0 = processRss_self() if tracing else blockingCallFromThread(reactor, trimmed)
+            if tracing:
+                snapshot0 = blockingCallFromThread(reactor, tracemalloc.take_snapshot)
+                counts0, sizes0 = blockingCallFromThread(reactor, census)
             worker.tell("register")
-            registered = worker.expect("registered")["registered"]
+            registered = worker.expect("registered", 180)["registered"]
             worker.expect("ready")
             rss1 = processRss_self()
-            snapshot1 = blockingCallFromThread(reactor, tracemalloc.take_snapshot)
-            counts1, sizes1 = blockingCallFromThread(reactor, census)
-            sample = blockingCallFromThread(reactor, describeOne, service)
+            if tracing:
+                snapshot1 = blockingCallFromThread(reactor, tracemalloc.take_snapshot)
+                counts1, sizes1 = blockingCallFromThread(reactor, census)
+            else:
+                rssTrimmed = blockingCallFromThread(reactor, trimmed)
+            sample = blockingCallFromThread(reactor, describeWeb if web else describeOne, service)
             worker.finish()
-            report(registered, rss0, rss1, snapshot0, snapshot1, counts0, sizes0, counts1, sizes1, sample)
+            if tracing:
+                report(registered, rss0, rss1, snapshot0, snapshot1, counts0, sizes0, counts1, sizes1, sample)
+            else:
+                print(f"{registered:,} connections registered (no tracemalloc)")
+                print(f"resident memory: +{(rss1 - rss0) / registered:,.0f} bytes per connection")
+                print(
+                    f"after a collection and malloc_trim(0): +{(rssTrimmed - rss0) / registered:,.0f} "
+                    "bytes per connection (the rest of the C allocator's free memory given back)"
+                )
+                print("one connection, object by object:")
+                for name, size in sample:
+                    print(f"  {size:6,} B  {name}")
         finally:
             reactor.callFromThread(reactor.stop)
 
     threading.Thread(target=drive, daemon=True).start()
     reactor.run()
+
+
+def trimmed() -> int:
+    """
+    Resident memory once glibc has given back what it can of the memory
+    freed since (C{malloc_trim(0)}, after a collection).
+    """
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return processRss_self()
 
 
 def processRss_self() -> int:
@@ -146,6 +179,69 @@ def describeOne(service) -> list[tuple[str, int]]:
     return rows
 
 
+# Where L{owned} stops: what many connections share, or the process has.
+_SHARED = (type, type(sys), type(len), type(_size), type(_size.__code__), type(None))
+
+
+def owned(root, prefixes: tuple[str, ...], seen: set[int]) -> int:
+    """
+    The size of C{root} and of everything it alone reaches: containers,
+    strings and bytes, and instances of classes from modules named by
+    C{prefixes}; not classes, modules, functions, nor other objects (the
+    hub, a factory, the reactor), nor anything in C{seen}, which it fills.
+    """
+    total = 0
+    stack = [root]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen or isinstance(value, _SHARED):
+            continue
+        module = type(value).__module__ or ""
+        plain = type(value).__module__ == "builtins"
+        if value is not root and not plain and not module.startswith(prefixes):
+            continue
+        seen.add(id(value))
+        total += sys.getsizeof(value)
+        stack.extend(gc.get_referents(value))
+    return total
+
+
+def describeWeb(service) -> list[tuple[str, int]]:
+    """
+    What one registered connection of the page's WebSocket holds, object
+    by object, each with what it alone reaches (L{owned}), in the order of
+    a byte's way up: Twisted's transport and socket, the HTTP channel
+    (C{_takeOver} emptied it) behind its protocol switcher, the message
+    adapter and its wsproto connection, then our connection, session,
+    output and writer, flood bucket and the hub's member.
+    """
+    hub = service.hub
+    member = next(m for m in hub.members if m.nickname)
+    connection = member.participant
+    transport = connection._transport
+    adapter = connection._input
+    output = connection._output
+    seen: set[int] = {id(adapter._framer), id(connection.renderer), id(hub)}
+    parts = [
+        ("transport", transport, ()),
+        ("socket.socket", transport.socket, ("socket",)),
+        ("HTTP protocol switcher", transport.protocol, ()),
+        ("HTTP channel (emptied)", transport.protocol._channel, ()),
+        ("message adapter", adapter, ()),
+        ("wsproto Connection and its parts", adapter._ws, ("wsproto",)),
+        ("connection", connection, ()),
+        ("session", connection.session, ()),
+        ("output", output, ()),
+        ("writer", output._writer, ()),
+        ("flood bucket", connection._bucket, ("chatsvc.net",)),
+        ("member", member, ("chatsvc.events",)),
+    ]
+    rows = []
+    for label, value, prefixes in parts:
+        rows.append((f"{label} {type(value).__module__}.{type(value).__name__}", owned(value, prefixes, seen)))
+    return rows
+
+
 def report(n, rss0, rss1, snapshot0, snapshot1, counts0, sizes0, counts1, sizes1, sample) -> None:
     print(f"{n:,} connections registered")
     print(f"resident memory: +{(rss1 - rss0) / n:,.0f} bytes per connection "
@@ -176,10 +272,15 @@ def report(n, rss0, rss1, snapshot0, snapshot1, counts0, sizes0, counts1, sizes1
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--clients", type=int, default=5000)
-    parser.add_argument("--irc", action="store_true")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--irc", action="store_true")
+    which.add_argument("--web", action="store_true", help="the page's WebSocket, /chat")
+    parser.add_argument("--rss-only", action="store_true",
+                        help="no tracemalloc: resident memory as twistd has it, and after malloc_trim(0)")
     arguments = parser.parse_args()
-    tracemalloc.start(1)
-    measure(arguments.clients, arguments.irc)
+    if not arguments.rss_only:
+        tracemalloc.start(1)
+    measure(arguments.clients, arguments.irc, arguments.web)
 
 
 if __name__ == "__main__":

@@ -359,7 +359,7 @@ class Generator(Commands):
         greeting = self.dialect.greeting(self.nicks[k])
         if greeting:
             sock.send(greeting)
-            self.state[k] = WAIT_WELCOME
+            self.state[k] = self.dialect.greetingState
         else:
             self.state[k] = WAIT_PROMPT
 
@@ -396,13 +396,15 @@ class Generator(Commands):
         self.lastData = time.monotonic()
         buffer = self.buffers[k] + data
         lineReceived = self.dialect.lineReceived
+        nextMessage = self.dialect.nextMessage
         state = self.state[k]
         line = b""
         while state not in (DONE, FAILED):
-            end = buffer.find(b"\n")
-            if end == -1:
+            # A line, or for a WebSocket the upgrade's answer or a frame.
+            line, rest = nextMessage(buffer, state)
+            if line is None:
                 break
-            line, buffer = buffer[:end].rstrip(b"\r"), buffer[end + 1 :]
+            buffer = rest
             before = state
             state, reply = lineReceived(state, line, self.nicks[k])
             if (
@@ -580,6 +582,8 @@ class Generator(Commands):
         pad = b"x" * max(0, m.get("textBytes", 40) - 24)
         prefixes = {k: dialect.chatPrefix(self.rooms[k]) for k in senders}
         suffix = dialect.chatSuffix
+        # A WebSocket's own framing of each line (masked), or None.
+        encoders = {k: dialect.chatEncoder() for k in senders}
         sendQueueLimit = m.get("sendQueueLimit", 65536)
         slow = m.get("slow")
         slowK = local(slow["index"]) if slow else None
@@ -626,12 +630,21 @@ class Generator(Commands):
             sendTimes[1] = now / 1e6
             sender = senderIndex[k]
             prefix = prefixes[k]
-            data = b"".join(
-                [
-                    prefix + b"%%%d %d %d " % (now, sender, seq + j) + pad + suffix
-                    for j in range(count)
-                ]
-            )
+            encode = encoders[k]
+            if encode is None:
+                data = b"".join(
+                    [
+                        prefix + b"%%%d %d %d " % (now, sender, seq + j) + pad + suffix
+                        for j in range(count)
+                    ]
+                )
+            else:
+                data = b"".join(
+                    [
+                        encode(prefix + b"%%%d %d %d " % (now, sender, seq + j) + pad + suffix)
+                        for j in range(count)
+                    ]
+                )
             pending = outbox.get(k)
             if pending is not None:
                 if len(pending) > sendQueueLimit:

@@ -128,7 +128,7 @@ def caseOrder(records: list[dict], scenario: str, case: str) -> int:
 
 
 def serverOrder(name: str) -> int:
-    order = ["chatsvc", "chatsvc-irc", "chatsvc-sqlite", "threaded", "words", "ngircd", "inspircd"]
+    order = ["chatsvc", "chatsvc-irc", "chatsvc-sqlite", "chatsvc-web", "threaded", "words", "ngircd", "inspircd"]
     return order.index(name) if name in order else len(order)
 
 
@@ -309,6 +309,7 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         add(f"**Not run: {LABELS.get(name, name)}**: {why}.  Its rows and the targets against it are missing.\n")
 
     out += targets(records)
+    out += browserTargets(records)
     out += more
     analysis = BENCH / "analysis.md"
     if analysis.exists():
@@ -421,6 +422,10 @@ def render(meta: dict, records: list[dict], more: list[str] = ()) -> str:
         out += replayJoin(records)
     if "S8" in scenarios:
         out += loginLoad(records)
+    if "S9" in scenarios:
+        out += browserFanOut(records)
+    if "S10" in scenarios:
+        out += browserIdle(records)
     add("\n## Checks\n")
     add(f"- Runs where the generator used ≥ {GENERATOR_LIMIT:.0%} of a core: "
         + (", ".join(f"{r['scenario']} {r['case']} {r['server']} (rep {r['rep'] + 1})" for r in flagged) or "none") + ".")
@@ -584,6 +589,113 @@ def replayJoin(records: list[dict]) -> list[str]:
 
 def replayRatio(records: list[dict], server: str, get: Callable[[dict], float]) -> tuple[float, float, float] | None:
     return pairedRatio(records, "S7", ("20 lines replayed", server), ("no replay", server), get)
+
+
+# Issue 12's targets: S1 over the page's WebSocket at this fraction of the
+# native protocol's rate at least (its p99 within the inverse), and idle
+# WebSockets at most this many KB resident each.
+BROWSER_RATIO = 0.7
+BROWSER_KB = 6.0
+
+
+def browserFanOut(records: list[dict]) -> list[str]:
+    out = [
+        "\n## S9 S1 over the page's WebSocket: 100 clients on `/chat` against the same on the native port\n",
+        ("S1's load (100 clients in one room, 10 senders, closed loop), every client a WebSocket on "
+        "`/chat` (`chatsvc-web`: the HTTP upgrade, then native lines in masked text frames, one JSON "
+        "event per frame back), or every client on the native port (`chatsvc`), each on a fresh "
+        "server, one after the other in each repetition.  Deliveries are counted by the marker byte "
+        "in the JSON's `text`; *miscounted* is what receivers counted beyond what was sent to them "
+        "(a frame header holding the marker would show there), which must be 0.\n"),
+        table(LOAD_HEADER + ["miscounted"], loadRows(
+            records, "S9", lambda runs: [fmt(column(ok(runs), lambda r: r["extra"]), 0)]
+        )),
+    ]
+    rows = []
+    for case in caseNames(records, "S9"):
+        rows.append([case] + [
+            fmtRatio(ratio(records, "S9", case, "chatsvc-web", "chatsvc", get))
+            for get in (
+                lambda r: r["deliveriesPerSecond"],
+                lambda r: r["latency"]["p99"],
+                lambda r: r["latency"]["p50"],
+                lambda r: r["serverCpu"],
+                lambda r: r["serverCpu"] / r["deliveriesPerSecond"],
+            )
+        ])
+    out.append(f"\n{LABELS['chatsvc-web']} ÷ {LABELS['chatsvc']}, paired by repetition:\n")
+    out.append(table(["case", "deliveries/s", "p99", "p50", "server CPU", "server CPU per delivery"], rows))
+    return out
+
+
+def browserIdle(records: list[dict]) -> list[str]:
+    out = [
+        "\n## S10 idle WebSockets: 5,000 clients on `/chat` against 5,000 on the native port\n",
+        ("Registered as in S3 (two generator processes, into the lobby), each kind on a fresh server: "
+        "over `/chat` a client is done at its `Welcome` event.  KB per connection is (resident memory "
+        "once all are registered and the server is quiet − resident memory of the idle server) ÷ "
+        "connections.\n"),
+    ]
+    rows = []
+    for case, server, runs in groups(records, "S10"):
+        good = ok(runs)
+        rows.append([
+            case,
+            LABELS.get(server, server) + failures(runs),
+            fmt(column(good, lambda r: r["registered"]), 0),
+            fmt(column(good, lambda r: r["registerSeconds"]), 2),
+            fmt(column(good, lambda r: r["registerRate"]), 0),
+            fmt(column(good, perConnection), 2),
+            fmt(column(good, lambda r: r["rssRegistered"]), 1, 1e-6),
+            fmt(column(good, lambda r: r["serverCpuRegistration"] / r["registerSeconds"]), 2),
+            fmt(column(good, lambda r: r["generatorCpuRegistration"]), 2) + generatorFlag(runs),
+        ])
+    out.append(table(
+        ["case", "server", "registered", "registration s", "registered/s", "KB per connection",
+         "server RSS MB", "server CPU (cores)", "generator CPU (cores)"],
+        rows,
+    ))
+    rows = [
+        [case, fmtRatio(ratio(records, "S10", case, "chatsvc-web", "chatsvc", perConnection)),
+         fmtRatio(ratio(records, "S10", case, "chatsvc-web", "chatsvc", lambda r: r["registerRate"]))]
+        for case in caseNames(records, "S10")
+    ]
+    out.append(f"\n{LABELS['chatsvc-web']} ÷ {LABELS['chatsvc']}, paired by repetition:\n")
+    out.append(table(["case", "KB per connection", "registered/s"], rows))
+    return out
+
+
+def browserTargets(records: list[dict]) -> list[str]:
+    """
+    Issue 12's targets, where S9 or S10 ran.
+    """
+    rows = []
+    if pick(records, "S9", "8 in flight", "chatsvc-web"):
+        rate = ratio(records, "S9", "8 in flight", "chatsvc-web", "chatsvc", lambda r: r["deliveriesPerSecond"])
+        p99 = ratio(records, "S9", "8 in flight", "chatsvc-web", "chatsvc", lambda r: r["latency"]["p99"])
+        rows.append([
+            f"S9 deliveries/s over `/chat` ≥ {BROWSER_RATIO:g}× native (8 in flight)",
+            fmtRatio(rate),
+            verdict(rate[0] if rate else None, lambda v: v >= BROWSER_RATIO,
+                    lambda v: f"{v:.2f}× of {BROWSER_RATIO:g}× ({100 * (1 - v / BROWSER_RATIO):.0f}% short)"),
+        ])
+        rows.append([
+            f"S9 p99 over `/chat` ≤ native's ÷ {BROWSER_RATIO:g} ({1 / BROWSER_RATIO:.2f}×; 8 in flight)",
+            fmtRatio(p99),
+            verdict(p99[0] if p99 else None, lambda v: v <= 1 / BROWSER_RATIO, lambda v: f"{v:.2f}×"),
+        ])
+    web = pick(records, "S10", None, "chatsvc-web")
+    if web:
+        per = median(column(web, perConnection))
+        rows.append([
+            f"S10 ≤ {BROWSER_KB:g} KB resident per idle WebSocket (5,000)",
+            f"{fmt(column(web, perConnection), 2)} KB (native: "
+            f"{fmt(column(pick(records, 'S10', None, 'chatsvc'), perConnection), 2)} KB)",
+            verdict(per, lambda v: v <= BROWSER_KB, lambda v: f"{v - BROWSER_KB:.2f} KB over"),
+        ])
+    if not rows:
+        return []
+    return ["\n## Targets of issue 12 (the browser: WebSockets)\n", table(["target", "measured", "verdict"], rows)]
 
 
 # S8: S1's p99 under 50 logins a second counts as unchanged within this

@@ -2,7 +2,7 @@
 The chatsvc benchmark: every scenario against our server and the baselines.
 
 Usage: python bench/run.py [--quick] [--reps N] [--only S1,S3,S8]
-                           [--servers chatsvc,chatsvc-irc,chatsvc-sqlite,threaded,words,ngircd,inspircd]
+                           [--servers chatsvc,chatsvc-irc,chatsvc-sqlite,chatsvc-web,threaded,words,ngircd,inspircd]
                            [--output bench/RESULTS.md] [--from-json results.json]
 
 Each repetition runs every scenario against every server, interleaved (the
@@ -32,7 +32,7 @@ import packages
 import report
 import scenarios
 import versus
-from servers import BENCH, SERVERS, hasHistory, hasIrcFrontEnd
+from servers import BENCH, SERVERS, hasHistory, hasIrcFrontEnd, hasWebFrontEnd
 
 
 def cores() -> tuple[int | None, int | None]:
@@ -133,6 +133,7 @@ def main() -> None:
         "chatsvc",
         *(["chatsvc-irc"] if hasIrcFrontEnd() else []),
         *(["chatsvc-sqlite"] if hasHistory() else []),
+        *(["chatsvc-web"] if hasWebFrontEnd() else []),
         "threaded",
         "words",
         "ngircd",

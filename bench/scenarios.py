@@ -1,5 +1,5 @@
 """
-The scenarios S1 to S8: what each asks of a server, and one run of it.
+The scenarios S1 to S10: what each asks of a server, and one run of it.
 
 A run starts a fresh server pinned to the server core, starts the load
 generator's worker process(es) pinned to the other core, has them register
@@ -375,34 +375,38 @@ def registration(events: list[dict], clients: int) -> dict:
 HISTORY = ("chatsvc", "chatsvc-sqlite")
 
 
+def fanOut(window: int, quick: bool) -> Load:
+    """
+    S1's load: 100 clients in one room, 10 senders, closed loop with
+    C{window} lines in flight per sender.
+    """
+    clients = 100
+    return Load(
+        clients=clients,
+        samples=[clients - 1, 25, 50, 75],
+        measure={
+            "mode": "closed",
+            "senders": list(range(10)),
+            "window": window,
+            "tracker": clients - 1,
+            "warmup": 1.0,
+            "duration": 2.0 if quick else 5.0,
+            "drain": 5.0,
+            "textBytes": 40,
+            "bulkInterval": 0.01,
+        },
+    )
+
+
 def s1(server: Server, quick: bool) -> list[tuple[str, Load]]:
     """
     Fan-out: 100 clients in one room, 10 senders, closed loop with 8 lines
     in flight per sender; throughput and latency.  A second case keeps one
     line in flight per sender: the latency of a server that is not queueing.
     """
-    clients = 100
-
-    def load(window: int) -> Load:
-        return Load(
-            clients=clients,
-            samples=[clients - 1, 25, 50, 75],
-            measure={
-                "mode": "closed",
-                "senders": list(range(10)),
-                "window": window,
-                "tracker": clients - 1,
-                "warmup": 1.0,
-                "duration": 2.0 if quick else 5.0,
-                "drain": 5.0,
-                "textBytes": 40,
-                "bulkInterval": 0.01,
-            },
-        )
-
     if quick:
-        return [("8 in flight", load(8))]
-    return [("8 in flight", load(8)), ("1 in flight", load(1))]
+        return [("8 in flight", fanOut(8, quick))]
+    return [("8 in flight", fanOut(8, quick)), ("1 in flight", fanOut(1, quick))]
 
 
 def s2(server: Server, quick: bool) -> list[tuple[str, Load]]:
@@ -699,4 +703,59 @@ S8_PINNED = "server on 1 core"
 S8_UNPINNED = "server on every core"
 
 
-SCENARIOS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "S6": s6, "S7": s7, "S8": s8}
+# The browser's WebSockets (issue 12): each set against the same server on
+# its native port, in the same run.
+BROWSER = ("chatsvc", "chatsvc-web")
+
+
+def s9(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    S1 over the page's WebSocket: S1's clients, senders and closed loop,
+    every client on C{/chat} (C{chatsvc-web}) or, for the ratio, on the
+    native port (C{chatsvc}), on fresh servers one after the other.
+    """
+    if server.name not in BROWSER:
+        return []
+    return s1(server, quick)
+
+
+def s10(server: Server, quick: bool) -> list[tuple[str, Load]]:
+    """
+    Idle WebSockets: 5,000 clients registered into the lobby over C{/chat},
+    or over native TCP for the ratio, as S3 registers them (two generator
+    processes); resident memory per connection.  The same size with
+    C{--quick}: it is the target's.
+    """
+    if server.name not in BROWSER:
+        return []
+    return [
+        (
+            "5,000 clients",
+            Load(clients=5_000, workers=2, room="lobby", registerDeadline=60.0, quietMax=10.0),
+        )
+    ]
+
+
+def lineServersOnly(scenario: Callable[[Server, bool], list[tuple[str, Load]]]) -> Callable[[Server, bool], list[tuple[str, Load]]]:
+    """
+    C{scenario} for the servers it was written for, none for a WebSocket
+    front-end (S9 and S10 measure those).
+    """
+
+    def cases(server: Server, quick: bool) -> list[tuple[str, Load]]:
+        return [] if server.dialect == "page" else scenario(server, quick)
+
+    cases.__doc__ = scenario.__doc__
+    return cases
+
+
+SCENARIOS = {
+    **{
+        name: lineServersOnly(scenario)
+        for name, scenario in (
+            ("S1", s1), ("S2", s2), ("S3", s3), ("S4", s4), ("S5", s5), ("S6", s6), ("S7", s7), ("S8", s8)
+        )
+    },
+    "S9": s9,
+    "S10": s10,
+}

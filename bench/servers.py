@@ -5,6 +5,8 @@ The servers under test, each started fresh on a free loopback port.
    in memory (C{--store memory}): the core, without a disk;
  - C{chatsvc-irc}: the same server through its IRC front-end
    (C{--irc-port}), when this checkout has one;
+ - C{chatsvc-web}: the same server through the page's WebSocket
+   (C{--web-port}, C{/chat}), when this checkout has one;
  - C{chatsvc-sqlite}: C{chatsvc} with the default store, a SQLite file in
    the run's directory, when this checkout keeps history;
  - C{threaded}: the classic threaded original (C{baselines/threaded.py});
@@ -61,6 +63,13 @@ def hasIrcFrontEnd() -> bool:
     Whether this checkout's C{twistd chat} takes C{--irc-port}.
     """
     return "irc-port" in (ROOT / "chatsvc" / "tap.py").read_text()
+
+
+def hasWebFrontEnd() -> bool:
+    """
+    Whether this checkout's C{twistd chat} takes C{--web-port}.
+    """
+    return "web-port" in (ROOT / "chatsvc" / "tap.py").read_text()
 
 
 def hasHistory() -> bool:
@@ -297,6 +306,35 @@ class ChatsvcIrc(Chatsvc):
         ]
 
 
+class ChatsvcWeb(Chatsvc):
+    """
+    The same server, measured through the page's WebSocket (C{/chat} on
+    C{--web-port}); the native port listens too, on a port nobody uses.
+    The bench probes the web port as it does any other, with a TCP
+    connection that sends nothing (twisted.web closes it when it closes).
+    """
+
+    name = "chatsvc-web"
+    label = "chatsvc (page's WebSocket)"
+    dialect = "page"
+
+    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
+        nativePort = freePort()
+        return [
+            *twistdCommand(),
+            "--pidfile=",
+            "-n",
+            "chat",
+            "--port",
+            f"tcp:{nativePort}:interface=127.0.0.1",
+            "--web-port",
+            f"tcp:{self.port}:interface=127.0.0.1",
+            *limitOptions(),
+            *historyOptions("memory"),
+            *self.options,
+        ]
+
+
 class Threaded(Server):
     name = "threaded"
     label = "threaded original"
@@ -392,5 +430,5 @@ class InspIrcd(Server):
 
 SERVERS = {
     kind.name: kind
-    for kind in (Chatsvc, ChatsvcIrc, ChatsvcSqlite, Threaded, Words, NgIrcd, InspIrcd)
+    for kind in (Chatsvc, ChatsvcIrc, ChatsvcSqlite, ChatsvcWeb, Threaded, Words, NgIrcd, InspIrcd)
 }

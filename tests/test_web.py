@@ -24,7 +24,7 @@ from chatsvc import events
 from chatsvc.moderation import ModeChange
 from chatsvc.native import wire
 from chatsvc.web.frames import BINARY, Framer, closeFrame, encodeFrame, pageLine
-from chatsvc.web.page import eventObject
+from chatsvc.web.page import encode, eventObject
 from chatsvc.web.socket import (
     MessageProtocol,
     chooseSubprotocol,
@@ -147,6 +147,17 @@ class EventObjectTests(SynchronousTestCase):
         event = events.Whispered(events.Identity("ala"), "ola", "psst")
         self.assertTrue(eventObject(event, own=True)["own"])
         self.assertNotIn("own", eventObject(event))
+
+    def test_encoded(self) -> None:
+        """
+        A message is one line of compact JSON, its text in UTF-8 as it is.
+        """
+        event = events.Said(events.Identity("żaba"), "lobby", 'zażółć "gęślą"\n', id="x2", time=1.5)
+        line = encode(eventObject(event))
+        self.assertTrue(line.endswith(b"\r\n"))
+        self.assertNotIn(b"\r\n", line[:-2])
+        self.assertIn('"text":"zażółć \\"gęślą\\"\\n"'.encode("utf-8"), line)
+        self.assertEqual(json.loads(line), eventObject(event))
 
 
 class PolicyTests(SynchronousTestCase):

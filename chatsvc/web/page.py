@@ -34,7 +34,14 @@ def _fieldNames(kind: type) -> tuple[str, ...]:
     return tuple(field.name for field in attrs.fields(kind))
 
 
+# What JSON takes as it is: most of an event's fields, checked first since
+# every recipient's message is made of them.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: object) -> object:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, events.Identity):
         return {"nickname": value.nickname, "account": value.account}
     if isinstance(value, tuple):
@@ -57,11 +64,16 @@ def eventObject(event: events.Event, own: bool = False) -> dict[str, object]:
     return found
 
 
+# json.dumps builds an encoder for every call given options; one will do.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(message: dict[str, object]) -> bytes:
     """
-    One message to the page, as the line its framer sends as one frame.
+    One message to the page, as the line its framer sends as one frame:
+    compact JSON, in UTF-8 as it is (no C{\\u} escapes).
     """
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\r\n"
+    return _ENCODER.encode(message).encode("utf-8") + b"\r\n"
 
 
 def roomObject(room: Room | None) -> dict[str, object]:

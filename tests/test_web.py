@@ -7,6 +7,7 @@ package as the client; the browser's tests are in L{tests.test_web_page}).
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 
@@ -16,9 +17,17 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
-from wsproto import ConnectionType
+from wsproto import ConnectionType, WSConnection
 from wsproto.connection import Connection
-from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    Request,
+    TextMessage,
+)
 
 from chatsvc import events
 from chatsvc.moderation import ModeChange
@@ -42,6 +51,18 @@ def received(data: bytes) -> list[object]:
     client = Connection(ConnectionType.CLIENT)
     client.receive_data(data)
     return list(client.events())
+
+
+class RecordingRenderer:
+    """
+    Renders an event (a string) as its line; one's own with C{own}.
+    """
+
+    def render(self, event: str) -> bytes:
+        return (event + "\r\n").encode() if event else b""
+
+    def renderOwn(self, event: str) -> bytes:
+        return self.render("own " + event)
 
 
 class FramesTests(SynchronousTestCase):
@@ -68,15 +89,21 @@ class FramesTests(SynchronousTestCase):
         messages = received(Framer().frame(data))
         self.assertEqual([message.data for message in messages], lines)
 
-    def test_framedOnceForAll(self) -> None:
+    def test_framedRenderer(self) -> None:
         """
-        The same bytes, handed over for one recipient after another, are
-        framed once.
+        A framer wraps each renderer once, so that every WebSocket client
+        sharing a renderer shares its framed twin, and the delivery path
+        renders an event once for all of them; an event the renderer does
+        not show stays empty.
         """
         framer = Framer()
-        data = b"hello\r\n"
-        self.assertIs(framer.frame(data), framer.frame(data))
-        self.assertEqual(framer.frame(b"other\r\n"), encodeFrame(b"other"))
+        inner = RecordingRenderer()
+        framed = framer.renderer(inner)
+        self.assertIs(framer.renderer(inner), framed)
+        self.assertIsNot(framer.renderer(RecordingRenderer()), framed)
+        self.assertEqual(received(framed.render("hello")), [TextMessage("hello")])
+        self.assertEqual(received(framed.renderOwn("mine")), [TextMessage("own mine")])
+        self.assertEqual(framed.render(""), b"")
 
     def test_close(self) -> None:
         [message] = received(closeFrame(1001))
@@ -451,18 +478,38 @@ class FloodTests(ServerTestCase):
     serverArguments = ("--flood-burst", "3", "--flood-rate", "1", "--flood-limit", "5")
 
     def test_cutOff(self) -> None:
-        page = WebSocketClient(self, "/chat")
-        page.json()
-        page.send("flooder")
-        for n in range(20):
-            page.send(f"line {n}")
-        slow = page.until(lambda m: m["type"] == "error")
-        self.assertIn("Slow down", slow["text"])
-        cut = page.until(lambda m: m["type"] == "error")
-        self.assertIn("Excess flood", cut["text"])
-        with self.assertRaises(ConnectionClosed):
-            while True:
-                page.receive()
+        """
+        Read to the end with wsproto over a plain socket: the websockets
+        client drops messages that arrive with the close frame.
+        """
+        sock = socket.create_connection(("127.0.0.1", self.server.webPort), TIMEOUT)
+        self.addCleanup(sock.close)
+        client = WSConnection(ConnectionType.CLIENT)
+        sock.sendall(client.send(Request(host="127.0.0.1", target="/chat")))
+        texts, closed, accepted = [], None, False
+        while closed is None:
+            data = sock.recv(65536)
+            if not data:
+                break
+            client.receive_data(data)
+            for event in client.events():
+                if isinstance(event, AcceptConnection):
+                    accepted = True
+                    sock.sendall(client.send(TextMessage("flooder")))
+                    for n in range(20):
+                        sock.sendall(client.send(TextMessage(f"line {n}")))
+                elif isinstance(event, TextMessage):
+                    texts.append(json.loads(event.data))
+                elif isinstance(event, CloseConnection):
+                    closed = event.code
+        self.assertTrue(accepted)
+        errors = [message["text"] for message in texts if message["type"] == "error"]
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("Slow down", errors[0])
+        self.assertIn("Excess flood", errors[1])
+        self.assertEqual(closed, 1001)
+        said = [m["text"] for m in texts if m.get("kind") == "Said"]
+        self.assertEqual(said, [f"line {n}" for n in range(len(said))])
 
 
 class ScrollbackTests(ServerTestCase):
@@ -506,7 +553,7 @@ class RecordingConnection:
         self.calls: list[tuple] = []
         self.unframed: list[bytes] = []
 
-    def connectionMade(self, transport, input, host=None, frame=None, handshake=b"") -> None:
+    def connectionMade(self, transport, input, host=None, framer=None, handshake=b"") -> None:
         self.calls.append(("made", host, handshake))
 
     def textReceived(self, text: str) -> None:
@@ -524,7 +571,7 @@ class RecordingConnection:
     def connectionLost(self) -> None:
         self.calls.append(("lost",))
 
-    def sendUnframed(self, data: bytes) -> None:
+    def send(self, data: bytes) -> None:
         self.unframed.append(data)
 
 

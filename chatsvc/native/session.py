@@ -402,7 +402,7 @@ class NativeSession:
         recent = self.history.recent(room)
         if recent:
             # Room lines read the same to every viewer: worded once.
-            self.connection.send(
+            self.connection.write(
                 self.replays.block(
                     room, recent, self.member.nickname, self.language, self.hub.clock.seconds()
                 )

@@ -12,7 +12,7 @@ or at once.  So the rules are the same for every front-end, and a new one
 from __future__ import annotations
 
 import hmac
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from attrs import frozen
 from twisted.internet.interfaces import IReactorTime
@@ -28,6 +28,7 @@ from chatsvc.net.output import DEFAULT_SEND_QUEUE, Outbox, Output
 
 if TYPE_CHECKING:
     from chatsvc.metrics import Metrics
+    from chatsvc.web.frames import Framer
 
 
 @frozen
@@ -51,22 +52,6 @@ class Limits:
     metrics: Metrics | None = None
 
 
-class _Framed:
-    """
-    A connection's send through its message adapter's framing: what the
-    delivery path calls for each recipient, so two calls and no more.
-    """
-
-    __slots__ = ("_send", "_frame")
-
-    def __init__(self, send: Callable[[bytes], None], frame: Callable[[bytes], bytes]) -> None:
-        self._send = send
-        self._frame = frame
-
-    def send(self, data: bytes) -> None:
-        self._send(self._frame(data))
-
-
 @implementer(IParticipant)
 class ServerConnection:
     """
@@ -82,7 +67,11 @@ class ServerConnection:
     @ivar host: the peer's address, as the hub and logs name it.
     @ivar send: the delivery path's append: once connected, the output's own
         C{send}, with nothing of this object's in between, since it is
-        called once per recipient of every event.
+        called once per recipient of every event.  It takes bytes as the
+        client reads them: what L{renderer} made, or a message adapter's
+        own (a WebSocket's control frames).
+    @ivar renderer: the session's renderer, or for a WebSocket its framed
+        twin (L{chatsvc.web.frames.FramedRenderer}).
     """
 
     log = Logger()
@@ -107,6 +96,7 @@ class ServerConnection:
         "_transport",
         "_input",
         "_output",
+        "_framer",
     )
 
     def __init__(
@@ -136,6 +126,7 @@ class ServerConnection:
         self._transport = None
         self._input = None
         self._output: Output | None = None
+        self._framer: Framer | None = None
 
     # From the transport adapter
 
@@ -144,7 +135,7 @@ class ServerConnection:
         transport,
         input,
         host: str | None = None,
-        frame: Callable[[bytes], bytes] | None = None,
+        framer: Framer | None = None,
         handshake: bytes = b"",
     ) -> None:
         """
@@ -152,8 +143,8 @@ class ServerConnection:
         the lines it reads (for flood control) and stops them.
 
         A message adapter (L{chatsvc.web.socket}) also gives the client's
-        C{host} (which a proxy may have told it), C{frame}, which turns the
-        lines sessions send into its messages, and the C{handshake} bytes
+        C{host} (which a proxy may have told it), the C{framer} that turns
+        lines into its messages, and the C{handshake} bytes
         that must leave before them.
         """
         self._transport = transport
@@ -163,7 +154,10 @@ class ServerConnection:
         )
         if handshake:
             self._output.send(handshake)
-        self.send = self._output.send if frame is None else _Framed(self._output.send, frame).send
+        self.send = self._output.send
+        self._framer = framer
+        if framer is not None:
+            self.renderer = framer.renderer(self.renderer)
         peer = transport.getPeer()
         self.host = host if host is not None else getattr(peer, "host", "unknown")
         try:
@@ -271,22 +265,25 @@ class ServerConnection:
         Send C{lines}, each ended with CR LF, unless the connection closes.
         """
         if lines and not self._closing:
-            self.send("".join(line + "\r\n" for line in lines).encode("utf-8"))
+            self.write("".join(line + "\r\n" for line in lines).encode("utf-8"))
 
-    def sendUnframed(self, data: bytes) -> None:
+    def write(self, data: bytes) -> None:
         """
-        Send C{data} as it is, past the message adapter's framing (its own
-        control messages), unless the connection closes.
+        Send C{data}, CR LF ended lines a session made itself (not through
+        the delivery path), as its client takes lines: framed, for a
+        WebSocket.
         """
-        if not self._closing:
-            self._output.send(data)
+        framer = self._framer
+        self.send(data if framer is None else framer.frame(data))
 
     def useRenderer(self, renderer) -> None:
         """
         Word events with C{renderer} from now on (the user chose another
         language, the client negotiated capabilities).
         """
-        self.session.renderer = self.renderer = renderer
+        self.session.renderer = renderer
+        framer = self._framer
+        self.renderer = renderer if framer is None else framer.renderer(renderer)
 
     def leave(self, reason: str | None = None) -> None:
         """

@@ -1,12 +1,13 @@
 """
 Lines out as WebSocket messages: the server's half of RFC 6455 framing.
 
-Sessions write CR LF ended lines (L{chatsvc.net.connection.ServerConnection.send});
+Sessions write CR LF ended lines (L{chatsvc.net.connection.ServerConnection.write});
 a WebSocket client wants one message per line.  A server's frames are not
-masked, so a frame is the same bytes for every recipient: the delivery
-path renders an event once per renderer and hands the same bytes object to
-each recipient's connection in turn, and a L{Framer} frames it once for all
-of them (it remembers the last bytes it framed, by identity).
+masked, so a frame is the same bytes for every recipient: a
+L{FramedRenderer} frames what its renderer renders, and the delivery path,
+which renders an event once per renderer, hands the same frames to every
+WebSocket client that shares it, at no more cost per recipient than a TCP
+client's.
 
 Reading frames is wsproto's (L{chatsvc.web.socket}): masking, fragments,
 control frames, UTF-8 checks.
@@ -17,6 +18,10 @@ from __future__ import annotations
 import json
 import struct
 from typing import Callable
+
+from zope.interface import implementer
+
+from chatsvc.interfaces import IRenderer
 
 TEXT = 0x1
 BINARY = 0x2
@@ -52,38 +57,69 @@ def closeFrame(code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
 class Framer:
     """
     Frames CR LF ended lines, one message each, of one kind for all the
-    connections that share it.
+    connections of an endpoint, and wraps their renderers so that the
+    delivery path gets frames.
 
     @param opcode: L{TEXT} or L{BINARY}.
     @param convert: turns one line's bytes into the payload of its message
         (by default the line as it is).
     """
 
-    __slots__ = ("_opcode", "_convert", "_last", "_framed")
+    __slots__ = ("_opcode", "_convert", "_renderers")
 
     def __init__(self, opcode: int = TEXT, convert: Callable[[bytes], bytes] | None = None) -> None:
         self._opcode = opcode
         self._convert = convert
-        self._last: bytes | None = None
-        self._framed = b""
+        self._renderers: dict[IRenderer, FramedRenderer] = {}
 
     def frame(self, data: bytes) -> bytes:
         """
         C{data}, some CR LF ended lines, as frames; a partial last line (no
         session writes one) is framed as a line of its own.
         """
-        if data is self._last:
-            return self._framed
         lines = data.split(b"\r\n")
         if not lines[-1]:
             lines.pop()
         convert, opcode = self._convert, self._opcode
         if convert is not None:
             lines = [convert(line) for line in lines]
-        framed = b"".join([encodeFrame(line, opcode) for line in lines])
-        # Kept by reference, so that its identity is not reused meanwhile.
-        self._last, self._framed = data, framed
+        return b"".join([encodeFrame(line, opcode) for line in lines])
+
+    def renderer(self, inner: IRenderer) -> FramedRenderer:
+        """
+        C{inner}, rendering frames: one for all the connections that share
+        C{inner}, so that the delivery path renders (and frames) an event
+        once for all of them, as it renders it once for TCP clients.
+        """
+        framed = self._renderers.get(inner)
+        if framed is None:
+            # As many as there are renderers: languages, IRC's options.
+            framed = self._renderers[inner] = FramedRenderer(inner, self.frame)
         return framed
+
+
+@implementer(IRenderer)
+class FramedRenderer:
+    """
+    Another renderer's lines as WebSocket frames.
+    """
+
+    __slots__ = ("_inner", "_frame")
+
+    def __init__(self, inner: IRenderer, frame: Callable[[bytes], bytes]) -> None:
+        self._inner = inner
+        self._frame = frame
+
+    def render(self, event) -> bytes:
+        data = self._inner.render(event)
+        return self._frame(data) if data else data
+
+    def renderOwn(self, event) -> bytes:
+        data = self._inner.renderOwn(event)
+        return self._frame(data) if data else data
+
+    def __repr__(self) -> str:
+        return f"FramedRenderer({self._inner!r})"
 
 
 def pageLine(line: bytes, classify: Callable[[str], object]) -> bytes:

@@ -158,7 +158,7 @@ class PageSession(NativeSession):
         )
 
     def _send(self, message: dict[str, object]) -> None:
-        self.connection.send(encode(message))
+        self.connection.write(encode(message))
 
     def _replay(self) -> None:
         room = self.member.room

@@ -185,7 +185,7 @@ class MessageProtocol:
         self.transport = transport
         handshake, self._handshake = self._handshake, b""
         self.connection.connectionMade(
-            transport, self, host=self._host, frame=self._framer.frame, handshake=handshake
+            transport, self, host=self._host, framer=self._framer, handshake=handshake
         )
 
     def logPrefix(self) -> str:
@@ -200,7 +200,7 @@ class MessageProtocol:
             if isinstance(event, (TextMessage, BytesMessage)):
                 self._part(event.data, event.message_finished)
             elif isinstance(event, Ping):
-                self.connection.sendUnframed(ws.send(event.response()))
+                self.connection.send(ws.send(event.response()))
             elif isinstance(event, CloseConnection):
                 self._closed(event)
                 return
@@ -245,7 +245,7 @@ class MessageProtocol:
         answers as a close of its own): answer, leave and close.
         """
         if self._ws.state is not ConnectionState.CLOSED:
-            self.connection.sendUnframed(self._ws.send(event.response()))
+            self.connection.send(self._ws.send(event.response()))
         self._stopped = True
         self.connection.readConnectionLost()
 
@@ -275,7 +275,7 @@ class MessageProtocol:
             self._stopped = True
             self._pending = []
             if self._ws.state is ConnectionState.OPEN:
-                self.connection.sendUnframed(closeFrame(GOING_AWAY))
+                self.connection.send(closeFrame(GOING_AWAY))
 
 
 def _takeOver(request: Request, protocol: MessageProtocol) -> None:

@@ -20,7 +20,9 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from attrs import frozen
+from twisted.internet import tcp, unix
 from twisted.internet.interfaces import IProtocol
+from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
@@ -282,19 +284,25 @@ def _takeOver(request: Request, protocol: MessageProtocol) -> None:
     """
     Give C{request}'s connection to C{protocol}: HTTP is over for it.
 
-    The HTTP channel stops timing out and producing, and forgets everything
-    (the request, its headers, its buffers: a few kilobytes, for every one
-    of tens of thousands of idle WebSockets), keeping only the two methods
-    its transport calls, which now go to C{protocol}.  Twisted's own
-    WebSocket support replaces the same two methods.
+    The HTTP channel stops timing out and producing, and whatever hands it
+    bytes (the TCP transport, or TLS over it) hands them to C{protocol}
+    instead: nothing refers to the channel any more, and it is freed with
+    the request, its headers and its buffers, a kilobyte for every one of
+    tens of thousands of idle WebSockets.  On any other transport the two
+    methods it calls are replaced on the channel itself, as Twisted's own
+    WebSocket support does.
     """
     channel = request.channel
     transport = channel.transport
     channel.setTimeout(None)
     transport.unregisterProducer()
-    vars(channel).clear()
-    channel.dataReceived = protocol.dataReceived
-    channel.connectionLost = protocol.connectionLost
+    if isinstance(transport, TLSMemoryBIOProtocol):
+        transport.wrappedProtocol = protocol
+    elif isinstance(transport, (tcp.Connection, unix.Server)):
+        transport.protocol = protocol
+    else:
+        channel.dataReceived = protocol.dataReceived
+        channel.connectionLost = protocol.connectionLost
     # In case HTTP paused it to hold back a request pipelined after this one.
     transport.resumeProducing()
     protocol.makeConnection(transport)

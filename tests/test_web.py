@@ -324,10 +324,7 @@ class WebServerTests(ServerTestCase):
         native.expect("second joined the chat!")
         page.send("/who")
         room = page.until(lambda m: m["type"] == "room")
-        self.assertEqual(
-            [(m["nickname"], m["role"]) for m in room["members"]],
-            [("first", "operator"), ("second", "member")],
-        )
+        self.assertEqual(room["members"], [{"nickname": "first", "role": "operator"}, {"nickname": "second"}])
         page.send("/rooms")
         rooms = page.until(lambda m: m["type"] == "rooms")
         self.assertEqual(rooms["rooms"], [{"room": "lobby", "count": 2, "topic": ""}])

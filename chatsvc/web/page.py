@@ -19,6 +19,7 @@ from zope.interface import implementer
 from chatsvc import events
 from chatsvc.errors import ChatError, NoSuchNickname
 from chatsvc.interfaces import IRenderer
+from chatsvc.moderation import Role
 from chatsvc.names import checkNickname
 from chatsvc.native import wire
 from chatsvc.native.session import DEFAULT_HISTORY_COUNT, NativeSession
@@ -86,14 +87,17 @@ def roomObject(room: Room | None) -> dict[str, object]:
     for member in room.members:
         if len(members) == MAX_MEMBERS_LISTED:
             break
-        members.append(
-            {
-                "nickname": member.nickname,
-                "role": room.role(member).name.lower(),
-                "away": member.away,
-                "account": member.account,
-            }
-        )
+        # What most members are (a plain member, here, logged in to
+        # nothing) goes unsaid: a crowded room's list is a third the size.
+        entry: dict[str, object] = {"nickname": member.nickname}
+        role = room.role(member)
+        if role is not Role.MEMBER:
+            entry["role"] = role.name.lower()
+        if member.away is not None:
+            entry["away"] = member.away
+        if member.account is not None:
+            entry["account"] = member.account
+        members.append(entry)
     letters, _ = room.modes.letters()
     return {
         "type": "room",

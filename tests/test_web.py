@@ -582,9 +582,7 @@ class MessageProtocolTests(SynchronousTestCase):
 
     def setUp(self) -> None:
         self.connection = RecordingConnection()
-        self.protocol = MessageProtocol(
-            self.connection, Connection(ConnectionType.SERVER), Framer(), "192.0.2.1", b"101", 20
-        )
+        self.protocol = MessageProtocol(self.connection, Framer(), "192.0.2.1", b"101", 20)
         self.transport = StringTransport()
         self.protocol.makeConnection(self.transport)
         self.client = Connection(ConnectionType.CLIENT)
@@ -610,7 +608,7 @@ class MessageProtocolTests(SynchronousTestCase):
     def test_tooLongKeepsNothing(self) -> None:
         self.send(TextMessage("x" * 15, message_finished=False))
         self.send(TextMessage("x" * 15, message_finished=False))
-        self.assertEqual(self.protocol._parts, [])
+        self.assertEqual(self.protocol._reader._parts, None)
         self.send(TextMessage("x"), TextMessage("after"))
         self.assertEqual(self.connection.calls[1:], [("tooLong",), ("text", "after")])
 

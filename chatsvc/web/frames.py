@@ -26,6 +26,7 @@ from chatsvc.interfaces import IRenderer
 TEXT = 0x1
 BINARY = 0x2
 CLOSE = 0x8
+PONG = 0xA
 _FINAL = 0x80
 
 # The close codes a server sends (RFC 6455, 7.4.1).

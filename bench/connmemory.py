@@ -210,10 +210,10 @@ def describeWeb(service) -> list[tuple[str, int]]:
     """
     What one registered connection of the page's WebSocket holds, object
     by object, each with what it alone reaches (L{owned}), in the order of
-    a byte's way up: Twisted's transport and socket, the HTTP channel
-    (C{_takeOver} emptied it) behind its protocol switcher, the message
-    adapter and its wsproto connection, then our connection, session,
-    output and writer, flood bucket and the hub's member.
+    a byte's way up: Twisted's transport and socket, the message adapter
+    (which C{_takeOver} made the transport's protocol, the HTTP channel
+    freed) and its frame reader, then our connection, session, output and
+    writer, flood bucket and the hub's member.
     """
     hub = service.hub
     member = next(m for m in hub.members if m.nickname)
@@ -225,10 +225,8 @@ def describeWeb(service) -> list[tuple[str, int]]:
     parts = [
         ("transport", transport, ()),
         ("socket.socket", transport.socket, ("socket",)),
-        ("HTTP protocol switcher", transport.protocol, ()),
-        ("HTTP channel (emptied)", transport.protocol._channel, ()),
-        ("message adapter", adapter, ()),
-        ("wsproto Connection and its parts", adapter._ws, ("wsproto",)),
+        ("message adapter (the transport's protocol)", adapter, ()),
+        ("frame reader", adapter._reader, ()),
         ("connection", connection, ()),
         ("session", connection.session, ()),
         ("output", output, ()),

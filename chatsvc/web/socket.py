@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from attrs import frozen
 from twisted.internet import tcp, unix
 from twisted.internet.interfaces import IProtocol
-from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.logger import Logger
+from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 from wsproto import ConnectionType

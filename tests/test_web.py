@@ -156,10 +156,21 @@ class EventObjectTests(SynchronousTestCase):
                 "sender": {"nickname": "ala", "account": "ala"},
                 "room": "lobby",
                 "text": "<b>hi</b>",
-                "notice": False,
             },
         )
         self.assertNotIn("192.0.2.7", json.dumps(found))
+
+    def test_defaultsLeftOut(self) -> None:
+        """
+        What is None or False is left out, and the time kept to the
+        millisecond; what is not stays, falsy or not.
+        """
+        found = eventObject(
+            events.Whispered(events.Identity("ala"), "ola", "", notice=True, id="x2", time=1.23456)
+        )
+        self.assertEqual(found["sender"], {"nickname": "ala"})
+        self.assertEqual((found["text"], found["notice"], found["time"]), ("", True, 1.235))
+        self.assertNotIn("action", found)
 
     def test_modeChanges(self) -> None:
         event = events.ModeChanged(
@@ -167,10 +178,7 @@ class EventObjectTests(SynchronousTestCase):
         )
         self.assertEqual(
             eventObject(event)["changes"],
-            [
-                {"adding": True, "letter": "o", "argument": "ola"},
-                {"adding": False, "letter": "m", "argument": None},
-            ],
+            [{"adding": True, "letter": "o", "argument": "ola"}, {"letter": "m"}],
         )
 
     def test_own(self) -> None:

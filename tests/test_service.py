@@ -58,8 +58,8 @@ class OptionsTests(SynchronousTestCase):
 
     def test_store(self) -> None:
         """
-        --store takes memory, sqlite:PATH or a bare path; a file that cannot
-        be used is refused with one line.
+        --store takes memory, sqlite:PATH, a bare path or a PostgreSQL URI;
+        a file that cannot be used is refused with one line.
         """
         self.assertEqual(self.parse("--store", "memory")["store"], ("memory", None))
         self.assertEqual(self.parse("--store", "sqlite:a.db")["store"], ("sqlite", "a.db"))
@@ -71,7 +71,9 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             str(error), "chatsvc: cannot keep history: cannot use junk.db: file is not a database"
         )
-        self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql://x/y")
+        for uri in ("postgresql://ola@db:5432/chat", "postgres://db/chat"):
+            self.assertEqual(self.parse("--store", uri)["store"], ("postgresql", uri))
+        self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql:chat")
 
     def test_portNumberOrEndpoint(self) -> None:
         """

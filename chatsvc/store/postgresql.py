@@ -12,12 +12,14 @@ Isolation is PostgreSQL's default, read committed, and not Synapse's
 repeatable read: every transaction here is one statement but expiry's, so
 there is nothing a stricter level would protect, and upserts of the same
 key by two nodes at once then never fail to serialize, so nothing has to
-be retried for them.  What is retried, at once, is a transaction
-whose connection PostgreSQL closed (a restart, a failover) before it
-committed, on another connection: the first transaction after a restart
-on each connection would otherwise fail for nothing.  Anything else fails with a one-line
-L{StoreError}, which history and the service handle as they do SQLite's:
-the chat goes on, saving resumes when PostgreSQL is back.
+be retried for them.  What is retried, at once and on another connection,
+is a transaction whose connection PostgreSQL had closed (a restart, a
+failover): it cannot have committed, and the first transaction on each
+connection after a restart would otherwise fail for nothing.  Anything
+else fails with a one-line L{StoreError}, which history and the service
+handle as they do SQLite's: the chat goes on, saving resumes when
+PostgreSQL is back.  (A commit whose answer was lost is not retried: it
+may have committed.)
 
 Writes of the same key must land in the order they were made, which a
 pool of connections does not promise: topics, accounts and rooms' states

@@ -152,7 +152,8 @@ class IStore(Interface):
     def open():
         """
         Make the store ready (create its schema); fires with C{None}, or
-        fails with L{chatsvc.errors.StoreError} saying why in one line.
+        fails with L{chatsvc.errors.StoreError} saying why in one line, and
+        may then be called again.
         """
 
     def close():

@@ -27,9 +27,12 @@ class ChatService(MultiService):
     Starting opens the history store and loads what it remembers (topics,
     the rooms' recent lines) before the front-ends listen, so the first
     client already sees them.  Then C{loaders} (accounts, registered rooms)
-    run, each retried every C{retry} seconds until it succeeds: nobody may
-    connect while registered nicknames and rooms are unknown, since anyone
-    could take them.  Stopping stops the front-ends first; then
+    run.  Each step is retried every C{retry} seconds until it succeeds:
+    nobody may connect while registered nicknames and rooms are unknown,
+    since anyone could take them, and a store that cannot be reached at
+    start (PostgreSQL not up yet) is waited for, history included, rather
+    than leaving the node without its topics, replay and expiry for the
+    rest of its run.  Stopping stops the front-ends first; then
     every connection hears that the server is closing and is closed after
     its output is flushed; whoever is still connected C{grace} seconds later
     is cut off, so a peer that never reads cannot hold up the exit; last,
@@ -61,22 +64,16 @@ class ChatService(MultiService):
 
     def startService(self) -> None:
         Service.startService(self)
-        loaded = succeed(None) if self.history is None else self.history.start(self.hub)
-
-        def failed(failure) -> None:
-            self.log.error(
-                "history could not be loaded ({reason}); chatting without it",
-                reason=getattr(failure.value, "reason", failure.getErrorMessage()),
-            )
-            self.history.failing = True
+        loaders = list(self._loaders)
+        if self.history is not None:
+            loaders.insert(0, lambda: self.history.start(self.hub))
 
         def listen(_: None) -> None:
             for child in self:
                 child.privilegedStartService()
                 child.startService()
 
-        loaded.addErrback(failed).addCallback(lambda _: self._load(list(self._loaders)))
-        loaded.addCallback(listen)
+        self._load(loaders).addCallback(listen)
 
     def _load(self, loaders: list[Callable[[], Deferred[None]]]) -> Deferred[None]:
         """

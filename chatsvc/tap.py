@@ -134,7 +134,8 @@ DEFAULT_STORE = "sqlite:chatsvc.sqlite3"
 
 def storeDescription(value: str) -> tuple[str, str | None]:
     """
-    What C{--store} names: C{("memory", None)} or C{("sqlite", path)}; a
+    What C{--store} names: C{("memory", None)}, C{("sqlite", path)} or
+    C{("postgresql", uri)} for a C{postgresql://} or C{postgres://} URI; a
     bare path means a SQLite file.
     """
     if value == "memory":
@@ -145,7 +146,11 @@ def storeDescription(value: str) -> tuple[str, str | None]:
             raise usage.UsageError("--store sqlite: needs a file name")
         return ("sqlite", rest)
     if colon and kind in ("postgresql", "postgres"):
-        raise usage.UsageError("--store postgresql:... is not supported yet; use a SQLite file")
+        if not rest.startswith("//"):
+            raise usage.UsageError(
+                "--store postgresql needs a URI: postgresql://user@host:port/dbname"
+            )
+        return ("postgresql", value)
     return ("sqlite", value)
 
 
@@ -301,7 +306,8 @@ class Options(usage.Options):
             None,
             DEFAULT_STORE,
             "Where history, accounts, registered rooms and topics are kept: a SQLite file "
-            "(sqlite:PATH, or just PATH), or memory (nothing kept across restarts).",
+            "(sqlite:PATH, or just PATH), PostgreSQL shared by several nodes "
+            "(postgresql://user@host:port/dbname), or memory (nothing kept across restarts).",
         ],
         [
             "replay",
@@ -419,6 +425,19 @@ def makeService(options: Options, reactor=None) -> IService:
     kind, path = options["store"]
     if kind == "memory":
         store = MemoryStore(options["history-per-room"])
+    elif kind == "postgresql":
+        # Not checked here: PostgreSQL may be down while a node starts, and
+        # the service says why and tries again until it is up.
+        try:
+            from chatsvc.store.postgresql import PostgreSQLStore
+        except ImportError:
+            raise SystemExit(
+                "chatsvc: --store postgresql needs psycopg2: pip install 'chatsvc[postgresql]'"
+            )
+        try:
+            store = PostgreSQLStore(path, reactor)
+        except StoreError as error:
+            raise SystemExit(f"chatsvc: cannot keep history: {error.reason}")
     else:
         # Here, before anything listens: a file that cannot be used stops
         # the server with one line saying why (SystemExit prints it alone).

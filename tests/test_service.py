@@ -3,14 +3,22 @@ Tests for L{chatsvc.tap} and L{chatsvc.service}.
 """
 
 from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import Service
+from twisted.internet.defer import fail
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
+from chatsvc import events
+from chatsvc.errors import StoreError
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.native.protocol import NativeFactory
 from chatsvc.service import ChatService
+from chatsvc.store.memory import MemoryStore
+from chatsvc.store.rows import toRows
 from chatsvc.tap import Options, endpointDescription, makeService
 from chatsvc.testing import RecordingParticipant
 
@@ -58,8 +66,8 @@ class OptionsTests(SynchronousTestCase):
 
     def test_store(self) -> None:
         """
-        --store takes memory, sqlite:PATH or a bare path; a file that cannot
-        be used is refused with one line.
+        --store takes memory, sqlite:PATH, a bare path or a PostgreSQL URI;
+        a file that cannot be used is refused with one line.
         """
         self.assertEqual(self.parse("--store", "memory")["store"], ("memory", None))
         self.assertEqual(self.parse("--store", "sqlite:a.db")["store"], ("sqlite", "a.db"))
@@ -71,7 +79,9 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(
             str(error), "chatsvc: cannot keep history: cannot use junk.db: file is not a database"
         )
-        self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql://x/y")
+        for uri in ("postgresql://ola@db:5432/chat", "postgres://db/chat"):
+            self.assertEqual(self.parse("--store", uri)["store"], ("postgresql", uri))
+        self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql:chat")
 
     def test_portNumberOrEndpoint(self) -> None:
         """
@@ -133,6 +143,52 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsInstance(factory, NativeFactory)
         self.assertEqual(factory.language, "pl")
         self.assertIsInstance(list(service)[0], StreamServerEndpointService)
+
+
+class UnreachableStore(MemoryStore):
+    """
+    A memory store that cannot be opened until told it is back.
+    """
+
+    reachable = False
+
+    def open(self):
+        if not self.reachable:
+            return fail(StoreError("cannot connect to PostgreSQL at db/chat: connection refused"))
+        return super().open()
+
+
+class StartTests(SynchronousTestCase):
+    def test_waitsForTheStore(self) -> None:
+        """
+        A store that cannot be reached at start is tried again every 5
+        seconds, saying why; once it is back, history is loaded and only then
+        do the front-ends listen.
+        """
+        clock = Clock()
+        store = UnreachableStore()
+        store.record([toRows(events.Said(events.Identity("Ola"), "lobby", "hi"), ("lobby",))[0]])
+        history = History(store, clock, replay=3)
+        service = ChatService(Hub(clock), clock, history=history)
+        frontEnd = Service()
+        frontEnd.setServiceParent(service)
+        logged: list[str] = []
+
+        def observer(event: dict) -> None:
+            logged.append(formatEvent(event))
+
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        service.startService()
+        clock.advance(5)
+        self.assertFalse(frontEnd.running)
+        store.reachable = True
+        clock.advance(5)
+        self.assertTrue(frontEnd.running)
+        self.assertEqual([event.text for event in history.recent("lobby")], ["hi"])
+        failures = [line for line in logged if "cannot load what the store keeps" in line]
+        self.assertEqual(len(failures), 2)
+        self.assertIn("(cannot connect to PostgreSQL at db/chat: connection refused)", failures[0])
 
 
 class GracefulStopTests(SynchronousTestCase):

@@ -121,17 +121,20 @@ class SQLiteStore:
         self._pool: adbapi.ConnectionPool | None = None
 
     def open(self) -> Deferred[None]:
-        kwargs = {} if self._reactor is None else {"cp_reactor": self._reactor}
-        self._pool = adbapi.ConnectionPool(
-            "sqlite3",
-            self.path,
-            timeout=BUSY_TIMEOUT,
-            check_same_thread=False,
-            cp_min=1,
-            cp_max=1,
-            cp_openfun=_prepare,
-            **kwargs,
-        )
+        # Opened again after failing (the service retries at start): the
+        # pool it has makes its connection anew.
+        if self._pool is None:
+            kwargs = {} if self._reactor is None else {"cp_reactor": self._reactor}
+            self._pool = adbapi.ConnectionPool(
+                "sqlite3",
+                self.path,
+                timeout=BUSY_TIMEOUT,
+                check_same_thread=False,
+                cp_min=1,
+                cp_max=1,
+                cp_openfun=_prepare,
+                **kwargs,
+            )
         return self._run(lambda cursor: None)
 
     def close(self) -> Deferred[None]:

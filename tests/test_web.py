@@ -33,7 +33,7 @@ from chatsvc import events
 from chatsvc.moderation import ModeChange
 from chatsvc.native import wire
 from chatsvc.web.frames import BINARY, Framer, closeFrame, encodeFrame, pageLine
-from chatsvc.web.page import encode, eventObject
+from chatsvc.web.page import PAGE_RENDERER, encode, eventObject
 from chatsvc.web.socket import (
     MessageProtocol,
     chooseSubprotocol,
@@ -171,6 +171,25 @@ class EventObjectTests(SynchronousTestCase):
         self.assertEqual(found["sender"], {"nickname": "ala"})
         self.assertEqual((found["text"], found["notice"], found["time"]), ("", True, 1.235))
         self.assertNotIn("action", found)
+
+    @given(
+        st.sampled_from([events.Said, events.Acted]),
+        st.text(min_size=1, max_size=32),
+        st.none() | st.text(max_size=32),
+        st.text(),
+        st.booleans(),
+        st.floats(0, 4e9),
+    )
+    def test_spokenAsAnyEvent(self, kind, nickname, account, text, notice, time) -> None:
+        """
+        Lines said and acted, rendered from a template, read as every other
+        event does.
+        """
+        extra = {"notice": notice} if kind is events.Said else {}
+        event = kind(
+            events.Identity(nickname, account=account), "lobby", text, id="x9", time=time, **extra
+        )
+        self.assertEqual(json.loads(PAGE_RENDERER.render(event)), eventObject(event))
 
     def test_modeChanges(self) -> None:
         event = events.ModeChanged(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from json.encoder import encode_basestring as _string
 
 import attrs
 from zope.interface import implementer
@@ -126,6 +127,32 @@ def roomObject(room: Room | None) -> dict[str, object]:
     }
 
 
+_SPOKEN = (
+    '{{"type":"event","kind":"{kind}","id":{id},"time":{time!r},'
+    '"sender":{{"nickname":{nickname}{account}}},"room":{room},"text":{text}{notice}}}\r\n'
+)
+
+
+def _spoken(event: events.Said | events.Acted) -> bytes:
+    """
+    A line said or acted in a room, as L{encode} of L{eventObject} has it,
+    from a template: most of what a page is sent, and a third of the time
+    (6 µs an event the general way, 2 this way; bench S9).
+    """
+    sender = event.sender
+    account = sender.account
+    return _SPOKEN.format(
+        kind=type(event).__name__,
+        id=_string(event.id),
+        time=round(event.time, 3),
+        nickname=_string(sender.nickname),
+        account="" if account is None else ',"account":' + _string(account),
+        room=_string(event.room),
+        text=_string(event.text),
+        notice=',"notice":true' if getattr(event, "notice", False) else "",
+    ).encode("utf-8")
+
+
 @implementer(IRenderer)
 class PageRenderer:
     """
@@ -138,7 +165,11 @@ class PageRenderer:
         self._last: tuple[object, bytes] = (None, b"")
 
     def render(self, event: events.Event) -> bytes:
-        data = encode(eventObject(event))
+        kind = type(event)
+        if kind is events.Said or kind is events.Acted:
+            data = _spoken(event)
+        else:
+            data = encode(eventObject(event))
         self._last = (event, data)
         return data
 
@@ -146,7 +177,7 @@ class PageRenderer:
         if isinstance(event, (events.Whispered, events.AccountChanged)):
             return encode(eventObject(event, own=True))
         last, data = self._last
-        return data if last is event else encode(eventObject(event))
+        return data if last is event else self.render(event)
 
     def __repr__(self) -> str:
         return "PageRenderer()"

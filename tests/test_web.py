@@ -108,6 +108,13 @@ class FramesTests(SynchronousTestCase):
         self.assertEqual(received(framed.renderOwn("mine")), [TextMessage("own mine")])
         self.assertEqual(framed.render(""), b"")
 
+    def test_partialLine(self) -> None:
+        """
+        Bytes without a line end (no session writes them) are one message.
+        """
+        self.assertEqual(received(Framer().frame(b"x")), [TextMessage("x")])
+        self.assertEqual(Framer().frame(b""), b"")
+
     def test_close(self) -> None:
         [message] = received(closeFrame(1001))
         self.assertIsInstance(message, CloseConnection)

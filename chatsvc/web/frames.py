@@ -78,10 +78,14 @@ class Framer:
         C{data}, some CR LF ended lines, as frames; a partial last line (no
         session writes one) is framed as a line of its own.
         """
+        convert, opcode = self._convert, self._opcode
+        if data.endswith(b"\r\n") and data.find(b"\r\n") == len(data) - 2:
+            # One line, as an event is: no list to make.
+            line = data[:-2]
+            return encodeFrame(line if convert is None else convert(line), opcode)
         lines = data.split(b"\r\n")
         if not lines[-1]:
             lines.pop()
-        convert, opcode = self._convert, self._opcode
         if convert is not None:
             lines = [convert(line) for line in lines]
         return b"".join([encodeFrame(line, opcode) for line in lines])

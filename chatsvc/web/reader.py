@@ -121,9 +121,13 @@ class FrameReader:
             fed.
         """
         found: list[Message | Ping | Close] = []
-        buffer = self._buffer + data if self._buffer else data
-        self._buffer = b""
-        while True:
+        if self._buffer:
+            buffer, self._buffer = self._buffer + data, b""
+        elif self._header is None and self._message is None:
+            buffer = self._whole(data, found)
+        else:
+            buffer = data
+        while buffer or self._header is not None:
             if self._header is None:
                 buffer = self._readHeader(buffer)
                 if self._header is None:
@@ -139,6 +143,32 @@ class FrameReader:
                 found.append(event)
                 if type(event) is Close:
                     return found
+        return found
+
+    def _whole(self, data: bytes, found: list) -> bytes:
+        """
+        Read the short, whole, unfragmented messages at the start of
+        C{data} (what a chat client sends, a line a frame) into C{found},
+        and return the rest for the general reading: a third of the time.
+        """
+        limit = min(self._limit, 125)
+        while len(data) >= 6:
+            first, second = data[0], data[1]
+            length = second - 0x80
+            if (first != 0x81 and first != 0x82) or not 0 <= length <= limit:
+                break
+            end = 6 + length
+            if len(data) < end:
+                break
+            payload = _unmask(data[6:end], data[2:6], 0)
+            if first == 0x81:
+                try:
+                    payload = payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ProtocolError(INVALID_DATA, "a text message that is not UTF-8")
+            found.append(Message(payload))
+            data = data[end:]
+        return data
 
     def _readHeader(self, buffer: bytes) -> bytes:
         if len(buffer) < 2:

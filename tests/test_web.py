@@ -7,6 +7,7 @@ package as the client; the browser's tests are in L{tests.test_web_page}).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.error
 import urllib.request
@@ -42,6 +43,7 @@ from chatsvc.web.socket import (
     originAllowed,
 )
 from tests.harness import TIMEOUT, ServerTestCase
+from tests.test_integration import floodUntilCutOff
 
 
 def received(data: bytes) -> list[object]:
@@ -544,6 +546,102 @@ class FloodTests(ServerTestCase):
         self.assertEqual(closed, 1001)
         said = [m["text"] for m in texts if m.get("kind") == "Said"]
         self.assertEqual(said, [f"line {n}" for n in range(len(said))])
+
+
+def rawWebSocket(port: int, path: str = "/chat", receiveBuffer: int | None = None):
+    """
+    A WebSocket over a plain socket, its handshake done (and read): the
+    socket and wsproto's client, for tests that must not read, or must
+    vanish mid-frame.
+    """
+    sock = socket.socket()
+    if receiveBuffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
+    sock.settimeout(TIMEOUT)
+    sock.connect(("127.0.0.1", port))
+    client = WSConnection(ConnectionType.CLIENT)
+    sock.sendall(client.send(Request(host="127.0.0.1", target=path)))
+    while not any(isinstance(event, AcceptConnection) for event in _received(sock, client)):
+        pass
+    return sock, client
+
+
+def _received(sock: socket.socket, client: WSConnection) -> list:
+    client.receive_data(sock.recv(65536))
+    return list(client.events())
+
+
+class FaultTests(ServerTestCase):
+    """
+    A WebSocket that never reads, and one that vanishes mid-message, as the
+    TCP front-ends' tests have them.
+    """
+
+    web = True
+    serverArguments = ("--send-queue", "65536")
+
+    def test_neverReads(self) -> None:
+        """
+        A page that stops reading is cut off once its send queue is full;
+        the room hears it left, and the others lose nothing.
+        """
+        alicja = self.connect("Alicja")
+        sock, client = rawWebSocket(self.server.webPort, receiveBuffer=4096)
+        self.addCleanup(sock.close)
+        sock.sendall(client.send(TextMessage("Sleepy")))
+        alicja.expect("Sleepy joined the chat!")
+        heard = floodUntilCutOff(alicja, "Alicja", "Sleepy")
+        self.assertEqual(heard, ["Sleepy left the chat."])
+        self.assertIn(b"stopped reading; disconnecting", self.server.output)
+
+    def test_vanishesMidMessage(self) -> None:
+        """
+        Half a frame, then the connection is gone: nothing of it is said,
+        and the room hears the page left once.
+        """
+        alicja = self.connect("Alicja")
+        sock, client = rawWebSocket(self.server.webPort)
+        sock.sendall(client.send(TextMessage("Ghost")))
+        alicja.expect("Ghost joined the chat!")
+        frame = client.send(TextMessage("never finished"))
+        sock.sendall(frame[: len(frame) // 2])
+        sock.close()
+        alicja.expect("Ghost left the chat.")
+        alicja.sendLine("marker")
+        self.assertEqual(alicja.readUntil("Alicja: marker"), [])
+
+
+class PasswordTests(ServerTestCase):
+    """
+    A server with a password asks the page for it first.
+    """
+
+    web = True
+
+    @classmethod
+    def sharedServer(cls):
+        if cls.__dict__.get("_server") is None:
+            with open(os.path.abspath("web-password"), "w") as file:
+                file.write("sezam\n")
+            cls.serverArguments = ("--password-file", os.path.abspath("web-password"))
+        return super().sharedServer()
+
+    def setUp(self) -> None:
+        # The probe that waits for quiet speaks the native protocol without
+        # a password; this server wants one, so nothing is waited for.
+        self.sharedServer()
+
+    def test_passwordFirst(self) -> None:
+        page = WebSocketClient(self, "/chat")
+        self.assertEqual(page.json(), {"type": "prompt", "for": "password"})
+        page.send("sezam")
+        self.assertEqual(page.json(), {"type": "prompt", "for": "nickname"})
+        wrong = WebSocketClient(self, "/chat")
+        wrong.json()
+        wrong.send("open sesame")
+        self.assertEqual(wrong.json()["type"], "error")
+        with self.assertRaises(ConnectionClosed):
+            wrong.receive()
 
 
 class ScrollbackTests(ServerTestCase):

@@ -121,6 +121,8 @@ class FramesTests(SynchronousTestCase):
         [message] = received(closeFrame(1001))
         self.assertIsInstance(message, CloseConnection)
         self.assertEqual(message.code, 1001)
+        [long] = received(closeFrame(1002, "ż" * 100))
+        self.assertEqual((long.code, long.reason), (1002, "ż" * 61))
 
 
 class PageLineTests(SynchronousTestCase):

@@ -9,8 +9,7 @@ which renders an event once per renderer, hands the same frames to every
 WebSocket client that shares it, at no more cost per recipient than a TCP
 client's.
 
-Reading frames is wsproto's (L{chatsvc.web.socket}): masking, fragments,
-control frames, UTF-8 checks.
+Reading a client's frames is L{chatsvc.web.reader}'s.
 """
 
 from __future__ import annotations
@@ -52,7 +51,9 @@ def closeFrame(code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
     """
     The close frame that says goodbye with C{code}.
     """
-    return encodeFrame(struct.pack("!H", code) + reason.encode("utf-8")[:120], CLOSE)
+    # A control frame carries 125 bytes at most; a reason cut there stays UTF-8.
+    said = reason.encode("utf-8")[:123].decode("utf-8", "ignore").encode("utf-8")
+    return encodeFrame(struct.pack("!H", code) + said, CLOSE)
 
 
 class Framer:

@@ -360,7 +360,6 @@ class NativeSession:
         if self.history is None:
             self.sendLines([wording.error(self._t.gettext("This server keeps no history."))])
             return
-        count = command.count or DEFAULT_HISTORY_COUNT
         me = self.member.nickname
         if command.nickname is None:
             room = self._room().name
@@ -372,13 +371,23 @@ class NativeSession:
             except NoSuchNickname:
                 other = checkNickname(command.nickname)
             target, where = privateTarget(me, other), {"nickname": other}
-        fetched = self.history.fetch(target, count)
-        fetched.addCallback(
-            lambda found: self.sendLines(
-                wording.historyLines(found, me, self._t, self.hub.clock.seconds(), **where)
+        fetched = self.history.fetch(target, command.count or DEFAULT_HISTORY_COUNT)
+        fetched.addCallback(self.showHistory, **where)
+        fetched.addErrback(self._historyFailed)
+
+    def showHistory(
+        self, found: list, room: str | None = None, nickname: str | None = None
+    ) -> None:
+        """
+        Show C{found}, the history of C{room} or of the private
+        conversation with C{nickname}, oldest first.
+        """
+        where = {"room": room} if nickname is None else {"nickname": nickname}
+        self.sendLines(
+            wording.historyLines(
+                found, self.member.nickname, self._t, self.hub.clock.seconds(), **where
             )
         )
-        fetched.addErrback(self._historyFailed)
 
     def _historyFailed(self, failure) -> None:
         self.connection.log.warn(

@@ -18,14 +18,12 @@ import attrs
 from zope.interface import implementer
 
 from chatsvc import events
-from chatsvc.errors import ChatError, NoSuchNickname
+from chatsvc.errors import ChatError
 from chatsvc.interfaces import IRenderer
 from chatsvc.moderation import Role
-from chatsvc.names import checkNickname
 from chatsvc.native import wire
-from chatsvc.native.session import DEFAULT_HISTORY_COUNT, NativeSession
+from chatsvc.native.session import NativeSession
 from chatsvc.records import Room
-from chatsvc.store.rows import privateTarget, roomTarget
 
 # Members a room message lists at most; C{count} says how many there are.
 MAX_MEMBERS_LISTED = 1000
@@ -240,32 +238,17 @@ class PageSession(NativeSession):
             }
         )
 
-    def command_History(self, command: wire.History) -> None:
-        if self.history is None:
-            super().command_History(command)
-            return
-        count = command.count or DEFAULT_HISTORY_COUNT
-        me = self.member.nickname
-        if command.nickname is None:
-            room = self._room().name
-            target, where = roomTarget(room), {"room": room, "nickname": None}
-        else:
-            try:
-                other = self.hub.find(command.nickname).nickname
-            except NoSuchNickname:
-                other = checkNickname(command.nickname)
-            target, where = privateTarget(me, other), {"room": None, "nickname": other}
-        fetched = self.history.fetch(target, count)
-        fetched.addCallback(
-            lambda found: self._send(
-                {
-                    "type": "history",
-                    **where,
-                    "events": [eventObject(event, own=self._isOwn(event)) for event in found],
-                }
-            )
+    def showHistory(
+        self, found: list, room: str | None = None, nickname: str | None = None
+    ) -> None:
+        self._send(
+            {
+                "type": "history",
+                "room": room,
+                "nickname": nickname,
+                "events": [eventObject(event, own=self._isOwn(event)) for event in found],
+            }
         )
-        fetched.addErrback(self._historyFailed)
 
     def _isOwn(self, event: events.Event) -> bool:
         return isinstance(event, events.Whispered) and event.sender.nickname == self.member.nickname

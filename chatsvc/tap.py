@@ -484,12 +484,29 @@ def makeService(options: Options, reactor=None) -> IService:
         history=history,
         loaders=(accounts.load, RoomKeeper(hub, store).load),
     )
+
+    def listen(name: str, option: str, factory, keepAlive: bool = False) -> None:
+        """
+        Serve C{factory} where C{--option} says, logging where as C{name};
+        with TCP keepalive (the native protocol's liveness check, and the
+        page's) if C{keepAlive}.
+        """
+        endpoint = serverFromString(reactor, options[option])
+        if keepAlive:
+            # Probing starts after --ping-interval; four probes over --ping-timeout.
+            endpoint = KeepAliveEndpoint(
+                endpoint,
+                options["ping-interval"],
+                options["ping-timeout"] / KEEPALIVE_COUNT,
+                KEEPALIVE_COUNT,
+            )
+        StreamServerEndpointService(AnnouncedEndpoint(endpoint, name), factory).setServiceParent(
+            service
+        )
+
     if metrics is not None:
         # Served once the front-ends listen, as they are children alike.
-        StreamServerEndpointService(
-            AnnouncedEndpoint(serverFromString(reactor, options["metrics-port"]), "metrics"),
-            MetricsSite(metrics, reactor),
-        ).setServiceParent(service)
+        listen("metrics", "metrics-port", MetricsSite(metrics, reactor))
         LagProbe(metrics, reactor).setServiceParent(service)
     limits = Limits(
         sendQueue=options["send-queue"],
@@ -500,18 +517,9 @@ def makeService(options: Options, reactor=None) -> IService:
     # One outbox for every front-end: each connection written once a turn,
     # once what it carries is in the history store.
     outbox = Outbox(reactor, gate=history)
-    StreamServerEndpointService(
-        # Probing starts after --ping-interval; four probes over --ping-timeout.
-        AnnouncedEndpoint(
-            KeepAliveEndpoint(
-                serverFromString(reactor, options["port"]),
-                options["ping-interval"],
-                options["ping-timeout"] / KEEPALIVE_COUNT,
-                KEEPALIVE_COUNT,
-            ),
-            "native",
-        ),
-        NativeFactory(
+
+    def nativeFactory(session: type[NativeSession]) -> NativeFactory:
+        return NativeFactory(
             hub,
             options["lang"],
             limits=limits,
@@ -520,8 +528,10 @@ def makeService(options: Options, reactor=None) -> IService:
             history=history,
             accounts=accounts,
             opers=opers,
-        ),
-    ).setServiceParent(service)
+            session=session,
+        )
+
+    listen("native", "port", nativeFactory(NativeSession), keepAlive=True)
     if options["irc-port"] is not None or options["web-port"] is not None:
         ircFactory = IRCFactory(
             hub,
@@ -537,34 +547,14 @@ def makeService(options: Options, reactor=None) -> IService:
         ircFactory.pingInterval = options["ping-interval"]
         ircFactory.pingTimeout = options["ping-timeout"]
     if options["irc-port"] is not None:
-        StreamServerEndpointService(
-            AnnouncedEndpoint(serverFromString(reactor, options["irc-port"]), "irc"),
-            ircFactory,
-        ).setServiceParent(service)
+        listen("irc", "irc-port", ircFactory)
     if options["web-port"] is not None:
-        page = NativeFactory(
-            hub,
-            options["lang"],
-            limits=limits,
-            clock=reactor,
-            outbox=outbox,
-            history=history,
-            accounts=accounts,
-            opers=opers,
-            session=PageSession,
-        )
         policy = WebPolicy(frozenset(options["web-origin"]), frozenset(options["web-proxy"]))
-        StreamServerEndpointService(
-            AnnouncedEndpoint(
-                KeepAliveEndpoint(
-                    serverFromString(reactor, options["web-port"]),
-                    options["ping-interval"],
-                    options["ping-timeout"] / KEEPALIVE_COUNT,
-                    KEEPALIVE_COUNT,
-                ),
-                "web",
-            ),
-            webSite(page, ircFactory, policy, reactor),
-        ).setServiceParent(service)
+        listen(
+            "web",
+            "web-port",
+            webSite(nativeFactory(PageSession), ircFactory, policy, reactor),
+            keepAlive=True,
+        )
     StopOnSignals(reactor).setServiceParent(service)
     return service

@@ -40,7 +40,8 @@ from zope.interface import implementer
 
 from chatsvc.errors import StoreError
 from chatsvc.interfaces import IStore
-from chatsvc.store.rows import LINES, Mark, Row
+from chatsvc.store.rows import Row
+from chatsvc.store.sql import SQLReads, pyformat
 
 SCHEMA = (
     """
@@ -199,7 +200,7 @@ class _Lost(Exception):
 
 
 @implementer(IStore)
-class PostgreSQLStore:
+class PostgreSQLStore(SQLReads):
     """
     History in the PostgreSQL database C{dsn} names (a C{postgresql://}
     URI or libpq's C{key=value} words), through at most C{connections}
@@ -283,6 +284,9 @@ class PostgreSQLStore:
 
         return self._pool.runInteraction(transaction).addErrback(failed)
 
+    def _sql(self, query: str) -> str:
+        return pyformat(query)
+
     def _ordered(self, statement: str, parameters: tuple) -> Deferred[None]:
         """
         One statement that returns nothing, in a transaction of its own,
@@ -293,27 +297,6 @@ class PostgreSQLStore:
             cursor.execute(statement, parameters)
 
         return self._saving.run(self._run, execute).addCallback(lambda _: None)
-
-    def _select(
-        self, conditions: list[str], parameters: list, limit: int, newest: bool
-    ) -> Deferred[list[Row]]:
-        """
-        Up to C{limit} rows that meet every one of C{conditions}, oldest
-        first: the newest such rows, or (not C{newest}) the oldest.
-        """
-        order = "DESC" if newest else "ASC"
-        query = (
-            "SELECT id, time, target, kind, data FROM events WHERE "
-            + " AND ".join(conditions)
-            + f" ORDER BY time {order}, seq {order} LIMIT %s"
-        )
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, (*parameters, max(0, limit)))
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows[::-1] if newest else rows
-
-        return self._run(select)
 
     def record(self, rows: list[Row]) -> Deferred[None]:
         def insert(cursor) -> None:
@@ -328,135 +311,12 @@ class PostgreSQLStore:
 
         return self._run(insert)
 
-    def history(
-        self,
-        target: str,
-        limit: int,
-        before: float | None = None,
-        after: float | None = None,
-    ) -> Deferred[list[Row]]:
-        conditions, parameters = ["target = %s"], [target]
-        if before is not None:
-            conditions.append("time < %s")
-            parameters.append(before)
-        if after is not None:
-            conditions.append("time > %s")
-            parameters.append(after)
-        forwards = after is not None and before is None
-        return self._select(conditions, parameters, limit, newest=not forwards)
-
-    def latest(self, limit: int) -> Deferred[dict[str, list[Row]]]:
-        def select(cursor) -> dict[str, list[Row]]:
-            cursor.execute(
-                "SELECT id, time, target, kind, data FROM ("
-                " SELECT *, row_number() OVER (PARTITION BY target ORDER BY seq DESC) AS n"
-                " FROM events WHERE left(target, 1) = '#'"
-                ") AS ranked WHERE n <= %s ORDER BY seq",
-                (limit,),
-            )
-            found: dict[str, list[Row]] = {}
-            for values in cursor.fetchall():
-                row = Row(*values)
-                found.setdefault(row.target, []).append(row)
-            return found
-
-        return self._run(select)
-
-    def find(self, target: str, id: str) -> Deferred[Row | None]:
-        def select(cursor) -> Row | None:
-            cursor.execute(
-                "SELECT id, time, target, kind, data FROM events WHERE id = %s AND target = %s"
-                " ORDER BY seq LIMIT 1",
-                (id, target),
-            )
-            found = cursor.fetchone()
-            return None if found is None else Row(*found)
-
-        return self._run(select)
-
-    def between(
-        self,
-        target: str,
-        limit: int,
-        after: Mark | None = None,
-        before: Mark | None = None,
-        newest: bool = True,
-        kinds: tuple[str, ...] | None = None,
-    ) -> Deferred[list[Row]]:
-        conditions, parameters = ["target = %s"], [target]
-        for mark, sign in ((after, ">"), (before, "<")):
-            if mark is None:
-                continue
-            if mark.id is None:
-                conditions.append("time >= %s" if sign == ">" else "time < %s")
-                parameters.append(mark.time)
-            else:
-                # The time narrows the index range; the row's own (time,
-                # seq) places it among rows of the same time.  The first
-                # row of that id, as SQLite would take it.
-                conditions.append(
-                    f"time {sign}= %s AND (time, seq) {sign} (SELECT time, seq FROM events"
-                    " WHERE id = %s AND target = %s ORDER BY seq LIMIT 1)"
-                )
-                parameters += [mark.time, mark.id, target]
-        if kinds is not None:
-            conditions.append("kind = ANY(%s)")
-            parameters.append(list(kinds))
-        return self._select(conditions, parameters, limit, newest)
-
-    def conversations(
-        self,
-        nickname: str,
-        rooms: list[str],
-        since: float,
-        until: float,
-        limit: int,
-        newest: bool = False,
-    ) -> Deferred[list[Row]]:
-        # A private target is @first/second, the keys in order; keys hold
-        # no "/".
-        first, second = f"@{nickname}/", f"/{nickname}"
-        order = "DESC" if newest else "ASC"
-        query = (
-            "SELECT id, time, target, kind, data FROM ("
-            " SELECT *, row_number() OVER (PARTITION BY target ORDER BY time DESC, seq DESC) AS n"
-            " FROM events WHERE kind = ANY(%s) AND time >= %s AND time < %s AND ("
-            "  left(target, %s) = %s OR (left(target, 1) = '@' AND right(target, %s) = %s)"
-            "  OR target = ANY(%s))"
-            f") AS latest WHERE n = 1 ORDER BY time {order}, seq {order} LIMIT %s"
-        )
-        values = (
-            list(LINES), since, until, len(first), first, len(second), second, list(rooms),
-            max(0, limit),
-        )
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, values)
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows[::-1] if newest else rows
-
-        return self._run(select)
-
     def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
         return self._ordered(
             "INSERT INTO rooms (key, name, topic) VALUES (%s, %s, %s) "
             "ON CONFLICT (key) DO UPDATE SET name = excluded.name, topic = excluded.topic",
             (key, room, topic.translate(_NUL)),
         )
-
-    def topics(self) -> Deferred[dict[str, tuple[str, str]]]:
-        def select(cursor) -> dict[str, tuple[str, str]]:
-            cursor.execute("SELECT key, name, topic FROM rooms")
-            return {key: (name, topic) for key, name, topic in cursor.fetchall()}
-
-        return self._run(select)
-
-    def accounts(self) -> Deferred[dict[str, tuple[str, str, float]]]:
-        def select(cursor) -> dict[str, tuple[str, str, float]]:
-            cursor.execute("SELECT key, name, hash, created FROM accounts")
-            return {key: (name, hash, created) for key, name, hash, created in cursor.fetchall()}
-
-        return self._run(select)
 
     def saveAccount(self, key: str, name: str, hash: str, created: float) -> Deferred[None]:
         return self._ordered(
@@ -468,13 +328,6 @@ class PostgreSQLStore:
 
     def dropAccount(self, key: str) -> Deferred[None]:
         return self._ordered("DELETE FROM accounts WHERE key = %s", (key,))
-
-    def roomStates(self) -> Deferred[dict[str, tuple[str, str]]]:
-        def select(cursor) -> dict[str, tuple[str, str]]:
-            cursor.execute("SELECT key, name, state FROM room_states")
-            return {key: (name, state) for key, name, state in cursor.fetchall()}
-
-        return self._run(select)
 
     def saveRoomState(self, key: str, name: str, state: str) -> Deferred[None]:
         return self._ordered(

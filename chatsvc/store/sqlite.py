@@ -24,7 +24,8 @@ from zope.interface import implementer
 
 from chatsvc.errors import StoreError
 from chatsvc.interfaces import IStore
-from chatsvc.store.rows import LINES, Mark, Row
+from chatsvc.store.rows import Row
+from chatsvc.store.sql import SQLReads
 
 SCHEMA = (
     """
@@ -108,7 +109,7 @@ def check(path: str) -> None:
 
 
 @implementer(IStore)
-class SQLiteStore:
+class SQLiteStore(SQLReads):
     """
     History in the SQLite file at C{path}.
     """
@@ -155,27 +156,6 @@ class SQLiteStore:
 
         return self._pool.runInteraction(work, *args).addErrback(failed)
 
-    def _select(
-        self, conditions: list[str], parameters: list, limit: int, newest: bool
-    ) -> Deferred[list[Row]]:
-        """
-        Up to C{limit} rows that meet every one of C{conditions}, oldest
-        first: the newest such rows, or (not C{newest}) the oldest.
-        """
-        order = "DESC" if newest else "ASC"
-        query = (
-            "SELECT id, time, target, kind, data FROM events WHERE "
-            + " AND ".join(conditions)
-            + f" ORDER BY time {order}, seq {order} LIMIT ?"
-        )
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, (*parameters, max(0, limit)))
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows[::-1] if newest else rows
-
-        return self._run(select)
-
     def record(self, rows: list[Row]) -> Deferred[None]:
         def insert(cursor) -> None:
             # JSON made here, on the store's thread; then one statement per
@@ -196,118 +176,6 @@ class SQLiteStore:
 
         return self._run(insert)
 
-    def history(
-        self,
-        target: str,
-        limit: int,
-        before: float | None = None,
-        after: float | None = None,
-    ) -> Deferred[list[Row]]:
-        conditions, parameters = ["target = ?"], [target]
-        if before is not None:
-            conditions.append("time < ?")
-            parameters.append(before)
-        if after is not None:
-            conditions.append("time > ?")
-            parameters.append(after)
-        forwards = after is not None and before is None
-        return self._select(conditions, parameters, limit, newest=not forwards)
-
-    def latest(self, limit: int) -> Deferred[dict[str, list[Row]]]:
-        def select(cursor) -> dict[str, list[Row]]:
-            cursor.execute(
-                "SELECT id, time, target, kind, data FROM ("
-                " SELECT *, row_number() OVER (PARTITION BY target ORDER BY seq DESC) AS n"
-                " FROM events WHERE target LIKE '#%'"
-                ") WHERE n <= ? ORDER BY seq",
-                (limit,),
-            )
-            found: dict[str, list[Row]] = {}
-            for values in cursor.fetchall():
-                row = Row(*values)
-                found.setdefault(row.target, []).append(row)
-            return found
-
-        return self._run(select)
-
-    def find(self, target: str, id: str) -> Deferred[Row | None]:
-        def select(cursor) -> Row | None:
-            cursor.execute(
-                "SELECT id, time, target, kind, data FROM events WHERE id = ? AND target = ?"
-                " ORDER BY seq LIMIT 1",
-                (id, target),
-            )
-            found = cursor.fetchone()
-            return None if found is None else Row(*found)
-
-        return self._run(select)
-
-    def between(
-        self,
-        target: str,
-        limit: int,
-        after: Mark | None = None,
-        before: Mark | None = None,
-        newest: bool = True,
-        kinds: tuple[str, ...] | None = None,
-    ) -> Deferred[list[Row]]:
-        conditions, parameters = ["target = ?"], [target]
-        for mark, sign in ((after, ">"), (before, "<")):
-            if mark is None:
-                continue
-            if mark.id is None:
-                conditions.append("time >= ?" if sign == ">" else "time < ?")
-                parameters.append(mark.time)
-            else:
-                # The time narrows the index range; the row's own (time,
-                # seq) places it among rows of the same time.
-                conditions.append(
-                    f"time {sign}= ? AND (time, seq) {sign} "
-                    "(SELECT time, seq FROM events WHERE id = ? AND target = ?)"
-                )
-                parameters += [mark.time, mark.id, target]
-        if kinds is not None:
-            conditions.append(f"kind IN ({', '.join('?' * len(kinds))})")
-            parameters += kinds
-        return self._select(conditions, parameters, limit, newest)
-
-    def conversations(
-        self,
-        nickname: str,
-        rooms: list[str],
-        since: float,
-        until: float,
-        limit: int,
-        newest: bool = False,
-    ) -> Deferred[list[Row]]:
-        # A private target is @first/second, the keys in order; keys hold
-        # no "/", and LIKE would take their "_" for a wildcard.
-        first, second = f"@{nickname}/", f"/{nickname}"
-        ours = [
-            "substr(target, 1, ?) = ?",
-            "(substr(target, 1, 1) = '@' AND substr(target, -?) = ?)",
-        ]
-        parameters: list[object] = [len(first), first, len(second), second]
-        if rooms:
-            ours.append(f"target IN ({', '.join('?' * len(rooms))})")
-            parameters += rooms
-        order = "DESC" if newest else "ASC"
-        query = (
-            "SELECT id, time, target, kind, data FROM ("
-            " SELECT *, row_number() OVER (PARTITION BY target ORDER BY time DESC, seq DESC) AS n"
-            f" FROM events WHERE kind IN ({', '.join('?' * len(LINES))})"
-            " AND time >= ? AND time < ? AND (" + " OR ".join(ours) + ")"
-            f") WHERE n = 1 ORDER BY time {order}, seq {order} LIMIT ?"
-        )
-        values = (*LINES, since, until, *parameters, max(0, limit))
-
-        def select(cursor) -> list[Row]:
-            cursor.execute(query, values)
-            rows = [Row(*found) for found in cursor.fetchall()]
-            return rows[::-1] if newest else rows
-
-        return self._run(select)
-
     def saveTopic(self, key: str, room: str, topic: str) -> Deferred[None]:
         def save(cursor) -> None:
             cursor.execute(
@@ -318,20 +186,6 @@ class SQLiteStore:
 
         return self._run(save)
 
-    def topics(self) -> Deferred[dict[str, tuple[str, str]]]:
-        def select(cursor) -> dict[str, tuple[str, str]]:
-            cursor.execute("SELECT key, name, topic FROM rooms")
-            return {key: (name, topic) for key, name, topic in cursor.fetchall()}
-
-        return self._run(select)
-
-    def accounts(self) -> Deferred[dict[str, tuple[str, str, float]]]:
-        def select(cursor) -> dict[str, tuple[str, str, float]]:
-            cursor.execute("SELECT key, name, hash, created FROM accounts")
-            return {key: (name, hash, created) for key, name, hash, created in cursor.fetchall()}
-
-        return self._run(select)
-
     def saveAccount(self, key: str, name: str, hash: str, created: float) -> Deferred[None]:
         return self._execute(
             "INSERT OR REPLACE INTO accounts (key, name, hash, created) VALUES (?, ?, ?, ?)",
@@ -340,13 +194,6 @@ class SQLiteStore:
 
     def dropAccount(self, key: str) -> Deferred[None]:
         return self._execute("DELETE FROM accounts WHERE key = ?", (key,))
-
-    def roomStates(self) -> Deferred[dict[str, tuple[str, str]]]:
-        def select(cursor) -> dict[str, tuple[str, str]]:
-            cursor.execute("SELECT key, name, state FROM room_states")
-            return {key: (name, state) for key, name, state in cursor.fetchall()}
-
-        return self._run(select)
 
     def saveRoomState(self, key: str, name: str, state: str) -> Deferred[None]:
         return self._execute(

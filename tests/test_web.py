@@ -41,6 +41,7 @@ from chatsvc.web.socket import (
     clientAddress,
     normalOrigin,
     originAllowed,
+    seenSecure,
 )
 from tests.harness import TIMEOUT, ServerTestCase
 from tests.test_integration import floodUntilCutOff
@@ -272,6 +273,17 @@ class PolicyTests(SynchronousTestCase):
         self.assertEqual(clientAddress("10.0.0.1", ["203.0.113.5, junk"], proxies), "10.0.0.1")
         self.assertEqual(clientAddress("10.0.0.1", [], proxies), "10.0.0.1")
 
+    def test_secureBehindProxy(self) -> None:
+        """
+        A proxy that ends TLS says so with X-Forwarded-Proto; nobody else can.
+        """
+        proxies = frozenset(["10.0.0.1"])
+        self.assertTrue(seenSecure("10.0.0.1", False, "https", proxies))
+        self.assertTrue(seenSecure("10.0.0.1", False, "HTTPS, http", proxies))
+        self.assertFalse(seenSecure("10.0.0.1", True, "http", proxies))
+        self.assertTrue(seenSecure("10.0.0.1", True, None, proxies))
+        self.assertFalse(seenSecure("198.51.100.1", False, "https", proxies))
+
     def test_subprotocol(self) -> None:
         known = ("text.ircv3.net", "binary.ircv3.net")
         self.assertEqual(chooseSubprotocol(["binary.ircv3.net", "text.ircv3.net"], known), "binary.ircv3.net")
@@ -333,7 +345,7 @@ class WebServerTests(ServerTestCase):
         self.assertEqual(room["type"], "room")
         return client
 
-    def irc(self, nickname: str, subprotocol: str | None) -> WebSocketClient:
+    def ircClient(self, nickname: str, subprotocol: str | None) -> WebSocketClient:
         options = {"subprotocols": [subprotocol]} if subprotocol else {}
         client = WebSocketClient(self, "/irc", **options)
         self.assertEqual(client.socket.subprotocol, subprotocol)
@@ -394,7 +406,7 @@ class WebServerTests(ServerTestCase):
 
     def test_ircText(self) -> None:
         native = self.connect("listener")
-        web = self.irc("webirc", "text.ircv3.net")
+        web = self.ircClient("webirc", "text.ircv3.net")
         web.send("JOIN #lobby")
         web.ircUntil(" 366 ")
         native.expect("webirc joined the chat!")
@@ -406,7 +418,7 @@ class WebServerTests(ServerTestCase):
         self.assertTrue(line.endswith("PRIVMSG #lobby :back to you"), line)
 
     def test_ircBinary(self) -> None:
-        web = self.irc("binirc", "binary.ircv3.net")
+        web = self.ircClient("binirc", "binary.ircv3.net")
         web.send(b"PING :token\r\n")
         reply = web.receive()
         self.assertIsInstance(reply, bytes)
@@ -416,7 +428,7 @@ class WebServerTests(ServerTestCase):
         self.assertIn(b"UTF-8", web.receive())
 
     def test_ircNoSubprotocol(self) -> None:
-        web = self.irc("plainirc", None)
+        web = self.ircClient("plainirc", None)
         web.send("QUIT :bye")
         with self.assertRaises(ConnectionClosed):
             while True:
@@ -505,6 +517,22 @@ class ProxyTests(ServerTestCase):
             for _ in range(3)
         ]
         self.assertEqual([client.json()["type"] for client in same], ["prompt", "prompt", "error"])
+
+    def test_tlsEndedByTheProxy(self) -> None:
+        """
+        A page served over https through the proxy has the site's origin
+        when the proxy says the client came over TLS.
+        """
+        origin = f"https://127.0.0.1:{self.server.webPort}"
+        page = WebSocketClient(
+            self,
+            "/chat",
+            origin=origin,
+            additional_headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.50"},
+        )
+        self.assertEqual(page.json()["type"], "prompt")
+        with self.assertRaises(InvalidStatus):
+            connect(f"ws://127.0.0.1:{self.server.webPort}/chat", origin=origin, open_timeout=TIMEOUT)
 
 
 class FloodTests(ServerTestCase):

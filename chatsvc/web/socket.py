@@ -115,6 +115,17 @@ def clientAddress(peer: str, forwardedFor: list[str], proxies: frozenset[str]) -
     return peer
 
 
+def seenSecure(peer: str, secure: bool, forwardedProto: str | None, proxies: frozenset[str]) -> bool:
+    """
+    Whether the client reached the site over TLS: as the connection is, or
+    as a proxy of C{proxies} that ends TLS for it says (C{X-Forwarded-Proto}),
+    so that its page's C{https://} origin is the site's own.
+    """
+    if peer in proxies and forwardedProto is not None:
+        return forwardedProto.split(",")[0].strip().lower() == "https"
+    return secure
+
+
 def chooseSubprotocol(offered: list[str], known: tuple[str, ...]) -> str | None:
     """
     The first of the client's C{offered} subprotocols that the server knows.
@@ -324,7 +335,11 @@ class WebSocketResource(Resource):
             return _refuse(request, 400, f"Not a WebSocket handshake: {error}.")
         upgrade = next(event for event in handshake.events() if isinstance(event, Upgrade))
         origin = request.getHeader("origin")
-        if not originAllowed(origin, request.getHeader("host"), request.isSecure(), self.policy.origins):
+        peer = getattr(request.getClientAddress(), "host", "unknown")
+        secure = seenSecure(
+            peer, request.isSecure(), request.getHeader("x-forwarded-proto"), self.policy.proxies
+        )
+        if not originAllowed(origin, request.getHeader("host"), secure, self.policy.origins):
             log.info("refused a WebSocket from origin {origin}", origin=origin)
             return _refuse(request, 403, "This page's origin may not open a WebSocket here.")
         known = tuple(name for name in self.framers if name is not None)
@@ -334,7 +349,7 @@ class WebSocketResource(Resource):
                 request, 400, "None of the subprotocols offered is spoken here: " + ", ".join(known) + "."
             )
         host = clientAddress(
-            getattr(request.getClientAddress(), "host", "unknown"),
+            peer,
             request.requestHeaders.getRawHeaders("x-forwarded-for", []),
             self.policy.proxies,
         )

@@ -279,15 +279,14 @@ class ChatsvcSqlite(Chatsvc):
         return f"sqlite:{self._path}"
 
 
-class ChatsvcIrc(Chatsvc):
+class _BehindNative(Chatsvc):
     """
-    The same server, measured through its IRC front-end; the native port
-    listens too, on a port nobody uses.
+    The same server, measured through another front-end (C{frontEnd}, the
+    option that makes it listen); the native port listens too, on a port
+    nobody uses.
     """
 
-    name = "chatsvc-irc"
-    label = "chatsvc (IRC)"
-    dialect = "irc"
+    frontEnd = ""
 
     def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
         nativePort = freePort()
@@ -298,7 +297,7 @@ class ChatsvcIrc(Chatsvc):
             "chat",
             "--port",
             f"tcp:{nativePort}:interface=127.0.0.1",
-            "--irc-port",
+            self.frontEnd,
             f"tcp:{self.port}:interface=127.0.0.1",
             *limitOptions(),
             *historyOptions("memory"),
@@ -306,7 +305,19 @@ class ChatsvcIrc(Chatsvc):
         ]
 
 
-class ChatsvcWeb(Chatsvc):
+class ChatsvcIrc(_BehindNative):
+    """
+    The same server, measured through its IRC front-end; the native port
+    listens too, on a port nobody uses.
+    """
+
+    name = "chatsvc-irc"
+    label = "chatsvc (IRC)"
+    dialect = "irc"
+    frontEnd = "--irc-port"
+
+
+class ChatsvcWeb(_BehindNative):
     """
     The same server, measured through the page's WebSocket (C{/chat} on
     C{--web-port}); the native port listens too, on a port nobody uses.
@@ -317,22 +328,7 @@ class ChatsvcWeb(Chatsvc):
     name = "chatsvc-web"
     label = "chatsvc (page's WebSocket)"
     dialect = "page"
-
-    def command(self, workdir: Path, users: int, rooms: list[str]) -> list[str]:
-        nativePort = freePort()
-        return [
-            *twistdCommand(),
-            "--pidfile=",
-            "-n",
-            "chat",
-            "--port",
-            f"tcp:{nativePort}:interface=127.0.0.1",
-            "--web-port",
-            f"tcp:{self.port}:interface=127.0.0.1",
-            *limitOptions(),
-            *historyOptions("memory"),
-            *self.options,
-        ]
+    frontEnd = "--web-port"
 
 
 class Threaded(Server):

@@ -69,8 +69,25 @@ class Delivery:
         """
         C{event} happened for C{audience}: record it, then tell everyone.
         """
+        self.record(event, audience)
+        self.fanOut(event, audience)
+
+    def record(self, event: events.Event, audience: Audience) -> None:
+        """
+        Show C{event} to every observer, once, where it was accepted.
+
+        Apart from L{fanOut} for a cluster (L{chatsvc.cluster.link}), which
+        records an event when its node accepts it and tells the local
+        participants only when it comes back from the bus, in the bus's
+        order.
+        """
         for observer in self._observers:
             observer.published(event, audience)
+
+    def fanOut(self, event: events.Event, audience: Audience) -> None:
+        """
+        Tell C{audience}'s local participants of C{event}.
+        """
         rooms = audience.rooms
         if len(rooms) == 1 and not audience.members:
             recipients: Iterable[Member] = rooms[0].members

@@ -36,6 +36,7 @@ from chatsvc.errors import (
 from chatsvc.ids import MessageIds
 from chatsvc.interfaces import IParticipant
 from chatsvc.moderating import Moderating
+from chatsvc.replicating import Replicating
 from chatsvc.moderation import (
     Action,
     Modes,
@@ -66,7 +67,7 @@ DEFAULT_MAX_ROOMS_PER_MEMBER = 20
 DEFAULT_MAX_ROOMS = 10_000
 
 
-class Hub(Moderating):
+class Hub(Moderating, Replicating):
     """
     Everyone connected, by nickname and by room.
 
@@ -96,6 +97,15 @@ class Hub(Moderating):
         for that account's holder only.
     @ivar roomChanged: called with a registered room whenever what it keeps
         across restarts changes (the service saves it).
+    @ivar outgoing: where every published event leaves the hub: the
+        delivery path itself, unless a cluster link takes it round the
+        other nodes first.
+    @ivar nicknameTaken: called with a member once it has its first
+        nickname, before anything it does is published (a cluster claims
+        the nickname on every node).
+    @ivar crowdMoved: called with the arrival or departure a crowded room
+        only summarises (L{events.Crowd} names no identities, and other
+        nodes must still know who is where).
     """
 
     log = Logger()
@@ -145,6 +155,11 @@ class Hub(Moderating):
         self.operatorCount = 0
         self.nicknameOwner: Callable[[str], str | None] = lambda nickname: None
         self.roomChanged: Callable[[Room], None] = lambda room: None
+        # The seams a cluster (chatsvc.cluster.link) attaches to; alone, a
+        # hub delivers at once and tells nobody else.
+        self.outgoing: Callable[[events.Event, Audience], None] = self.delivery.publish
+        self.nicknameTaken: Callable[[Member], None] = lambda member: None
+        self.crowdMoved: Callable[[events.Event], None] = lambda event: None
 
     @property
     def clock(self) -> IReactorTime:
@@ -242,6 +257,7 @@ class Hub(Moderating):
         self._byNickname[nameKey(nickname)] = member
         self._name(member, nickname)
         member.signon = member.lastSpoke = self._clock.seconds()
+        self.nicknameTaken(member)
         self._logArrival(f"{nickname} ({member.username}@{member.host})")
         if enter:
             room = self._enter(member, self.defaultRoom)
@@ -775,7 +791,7 @@ class Hub(Moderating):
         Every event that someone other than its own connection hears leaves
         the hub here, once.
         """
-        self.delivery.publish(event, Audience(rooms, members, actor, echo and actor is not None))
+        self.outgoing(event, Audience(rooms, members, actor, echo and actor is not None))
 
     def _failed(self, member: Member) -> None:
         """
@@ -798,6 +814,7 @@ class Hub(Moderating):
         if self._isCrowded(room, len(room.members)):
             room.joined[member.nickname] = None
             self._scheduleSummary(room)
+            self.crowdMoved(event)
         else:
             self._publish(event, rooms=(room,), actor=member, echo=False)
 
@@ -806,6 +823,7 @@ class Hub(Moderating):
     ) -> None:
         if self._isCrowded(room, len(room.members) + 1):
             self._batchDeparture(room, member)
+            self.crowdMoved(event)
         else:
             self._publish(event, rooms=(room,))
 

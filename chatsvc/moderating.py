@@ -75,7 +75,7 @@ class Moderating:
         refused: list[ChatError] = []
         for change in changes:
             try:
-                done = self._change(member, room, change)
+                done = self._change(member.identity, room, change)
             except ChatError as error:
                 refused.append(error)
             else:
@@ -308,10 +308,12 @@ class Moderating:
         if reason is not None:
             raise CannotJoin(room.name, reason)
 
-    def _change(self, member: Member, room: Room, change: ModeChange) -> ModeChange | None:
+    def _change(
+        self, setter: events.Identity, room: Room, change: ModeChange
+    ) -> ModeChange | None:
         """
-        Make one mode change in C{room}; the change as made, or C{None} if
-        it changes nothing.
+        Make one mode change in C{room} for C{setter}, who may make it; the
+        change as made, or C{None} if it changes nothing.
         """
         letter, argument = change.letter, change.argument
         if letter in ROLE_MODES:
@@ -341,7 +343,7 @@ class Moderating:
                 return None
             if len(room.bans) >= MAX_BANS:
                 raise ListFull(room.name, MAX_BANS)
-            room.bans[key] = Ban(mask, member.identity.mask, self._clock.seconds())
+            room.bans[key] = Ban(mask, setter.mask, self._clock.seconds())
             return ModeChange(True, letter, mask)
         modes = applySetting(room.modes, change)
         if modes is None:

@@ -29,8 +29,8 @@ from chatsvc.whowas import Whowas
 @implementer(IObserver)
 class Peak:
     """
-    The most people registered at once since start-up, whatever their
-    front-end, for LUSERS (265, 266).
+    The most people registered at once on this node since start-up,
+    whatever their front-end, for LUSERS (265, 266).
 
     The count falls only when someone registered leaves, and a L{events.Left}
     is published after the hub has forgotten them: so the count was one more
@@ -44,13 +44,13 @@ class Peak:
 
     def published(self, event: events.Event, audience: Audience) -> None:
         if isinstance(event, events.Left):
-            self._highest = max(self._highest, self._hub.registeredCount() + 1)
+            self._highest = max(self._highest, self._hub.localCount() + 1)
 
     def highest(self) -> int:
         """
         The most registered at once, now included.
         """
-        self._highest = max(self._highest, self._hub.registeredCount())
+        self._highest = max(self._highest, self._hub.localCount())
         return self._highest
 
 

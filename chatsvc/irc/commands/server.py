@@ -108,33 +108,37 @@ def QUIT(session: IRCSession, params: tuple[str, ...]) -> None:
 
 def LUSERS(session: IRCSession, params: tuple[str, ...]) -> None:
     hub = session.hub
-    users = hub.registeredCount()
-    unknown = len(hub.members) - users
+    # Everyone on every node of a cluster, and this node's own.
+    users, local = hub.registeredCount(), hub.localCount()
+    unknown = len(hub.members) - local
     # Counts kept as they change, not walks: LUSERS comes with every
-    # registration.  Native members are never +i.
+    # registration.  Native members are never +i; the invisible are
+    # counted on this node only.
     invisible = session.server.invisibleCount
-    # One server: everyone is local, and the local counts are the global ones.
-    highest = str(session.server.peak.highest())
+    servers = hub.nodeCount
+    # The peak is this node's; the cluster's is at least it.
+    highest = session.server.peak.highest()
     session.sendMany(
         [
             session.numeric(
-                wire.RPL_LUSERCLIENT, f"There are {users - invisible} users and {invisible} invisible on 1 servers"
+                wire.RPL_LUSERCLIENT,
+                f"There are {users - invisible} users and {invisible} invisible on {servers} servers",
             ),
             session.numeric(wire.RPL_LUSEROP, str(hub.operatorCount), "operator(s) online"),
             session.numeric(wire.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)"),
             session.numeric(wire.RPL_LUSERCHANNELS, str(len(hub.rooms())), "channels formed"),
-            session.numeric(wire.RPL_LUSERME, f"I have {users} clients and 0 servers"),
+            session.numeric(wire.RPL_LUSERME, f"I have {local} clients and {servers - 1} servers"),
             session.numeric(
                 wire.RPL_LOCALUSERS,
-                str(users),
-                highest,
-                f"Current local users {users}, max {highest}",
+                str(local),
+                str(highest),
+                f"Current local users {local}, max {highest}",
             ),
             session.numeric(
                 wire.RPL_GLOBALUSERS,
                 str(users),
-                highest,
-                f"Current global users {users}, max {highest}",
+                str(max(highest, users)),
+                f"Current global users {users}, max {max(highest, users)}",
             ),
         ]
     )

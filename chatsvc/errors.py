@@ -292,3 +292,15 @@ class StoreError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BusError(Exception):
+    """
+    Redis cannot be reached or refused a command: the cluster's bus did
+    not do what was asked.  Not a L{ChatError}, since no user's request was
+    refused; C{message} says what happened, in one line, for the log.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -4,7 +4,12 @@ The seams between the hub, the delivery path and the front-ends.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Callable
+
 from zope.interface import Attribute, Interface
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
 
 
 class IRenderer(Interface):
@@ -254,4 +259,98 @@ class IStore(Interface):
         """
         Delete the rows older than the time C{olderThan}, and the oldest of
         any target with more than C{perTarget}; fires with how many went.
+        """
+
+
+class IBus(Interface):
+    """
+    The Redis a cluster's nodes share: pub/sub channels that carry each
+    node's events to every node, and keys with a time to live through
+    which a node claims what only one may hold (a nickname, a room's
+    ownership) and says it is alive.
+
+    Everything but L{subscribe} goes over the wire, so it answers with a
+    Deferred that fails with L{chatsvc.errors.BusError} when Redis cannot
+    be reached (the bus is not L{connected}) or the connection is lost
+    before the reply: the caller decides what a node does without the
+    cluster, the bus only reconnects.  One contract-test suite
+    (C{tests/test_bus.py}) runs against every implementation.
+    """
+
+    connected = Attribute(
+        "True while both the command connection and the subscription are up,"
+        " subscribed to every channel given to subscribe(): only then does a"
+        " node see, and may it say, what the others do."
+    )
+
+    def publish(channel: str, data: bytes) -> Deferred[int]:
+        """
+        PUBLISH C{data} on C{channel}; fires with the number of buses that
+        received it, this one among them if it subscribed to C{channel}.
+
+        Fails with L{chatsvc.errors.BusError} if not connected or if the
+        connection is lost before the reply (the message may or may not
+        have gone out).
+        """
+
+    def subscribe(channel: str, receiver: Callable[[bytes], None]) -> None:
+        """
+        Call C{receiver} with the data of each message published on
+        C{channel}, by any bus (this one too), in the order Redis received
+        them, for as long as the bus runs.
+
+        The subscription is renewed after every reconnection; what was
+        published while this bus was disconnected is lost, as in Redis's
+        pub/sub.  Subscribe before starting the bus to miss nothing from
+        the first L{whenConnected} on: a subscription made while connected
+        holds once Redis has confirmed it.
+        """
+
+    def whenConnected(callback: Callable[[], None]) -> None:
+        """
+        Call C{callback} on every transition to L{connected}: once both
+        connections are up and every subscription is confirmed, so that a
+        node can announce itself (again) knowing it will hear the answers.
+        Not called for the state at registration.
+        """
+
+    def whenDisconnected(callback: Callable[[], None]) -> None:
+        """
+        Call C{callback} on every transition from L{connected}: when either
+        connection is lost, or the bus stops.  What was claimed may expire
+        meanwhile, and messages are lost until the next L{whenConnected}.
+        Not called for the state at registration.
+        """
+
+    def claim(key: str, value: str, ttl: float) -> Deferred[bool]:
+        """
+        Set C{key} to C{value} for C{ttl} seconds unless it exists (SET NX
+        PX); fires with whether it was set, so that of nodes claiming at
+        once exactly one wins.
+        """
+
+    def renew(key: str, value: str, ttl: float) -> Deferred[bool]:
+        """
+        If C{key} holds C{value}, let it live C{ttl} seconds from now and
+        fire with True; otherwise (it expired, somebody else claimed it)
+        with False.  Atomic, so a claim lost to another node is never
+        renewed.
+        """
+
+    def release(key: str, value: str) -> Deferred[bool]:
+        """
+        If C{key} holds C{value}, delete it and fire with True; otherwise
+        with False, leaving what another node claimed alone.  Atomic.
+        """
+
+    def get(key: str) -> Deferred[str | None]:
+        """
+        Fire with the value of C{key}, or None if it does not exist.
+        """
+
+    def scan(prefix: str) -> Deferred[dict[str, str]]:
+        """
+        Fire with every key starting with C{prefix} (taken literally, not
+        as a pattern) and its value.  Not a snapshot: a key set meanwhile
+        may be missing, and one gone meanwhile is left out.
         """

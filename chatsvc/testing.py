@@ -9,15 +9,19 @@ from __future__ import annotations
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from twisted.application.service import Service
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.testing import StringTransport
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from chatsvc import events
-from chatsvc.errors import AccountExists, ChatError, LoginFailed, WeakPassword
-from chatsvc.interfaces import IParticipant, IRenderer
+from chatsvc.errors import AccountExists, BusError, ChatError, LoginFailed, WeakPassword
+from chatsvc.interfaces import IBus, IBus, IParticipant, IRenderer
 from chatsvc.names import nameKey
 
 
@@ -190,3 +194,255 @@ class FakeOpers:
 
     def verify(self, name: str, password: str) -> Deferred[bool]:
         return succeed(self.passwords.get(name) == password)
+
+
+class MemoryRedis:
+    """
+    The Redis that L{MemoryBus}es share, in memory and on a clock: keys
+    that expire by C{clock}, channels, and the outages a cluster must
+    survive (a restart, one node cut off), at the test's command.
+
+    @ivar running: False between L{stop} and L{start}.
+    """
+
+    def __init__(self, clock: IReactorTime) -> None:
+        self.clock = clock
+        self.running = True
+        self._values: dict[str, tuple[str, float]] = {}
+        self._connected: list[MemoryBus] = []
+        self._cut: set[MemoryBus] = set()
+
+    def stop(self) -> None:
+        """
+        Go down as a Redis without persistence restarting does: every bus
+        is disconnected, every key lost, and nobody can connect until
+        L{start}.
+        """
+        self.running = False
+        self._values.clear()
+        for bus in list(self._connected):
+            self.drop(bus)
+
+    def start(self) -> None:
+        """
+        Come back up: buses reconnect at their next attempt.
+        """
+        self.running = True
+
+    def partition(self, bus: MemoryBus) -> None:
+        """
+        Cut C{bus} off (it is disconnected and cannot reconnect) until
+        L{heal}, while the others go on.
+        """
+        self._cut.add(bus)
+        self.drop(bus)
+
+    def heal(self, bus: MemoryBus) -> None:
+        """
+        Let C{bus} reconnect again, at its next attempt.
+        """
+        self._cut.discard(bus)
+
+    def accept(self, bus: MemoryBus) -> bool:
+        """
+        Whether C{bus} may connect now; if so it is connected.
+        """
+        if not self.running or bus in self._cut:
+            return False
+        self._connected.append(bus)
+        return True
+
+    def drop(self, bus: MemoryBus) -> None:
+        """
+        Close C{bus}'s connections, if it has any.
+        """
+        if bus in self._connected:
+            self._connected.remove(bus)
+            bus.connectionLost()
+
+    def publish(self, channel: str, data: bytes) -> int:
+        """
+        Hand C{data} to every connected bus subscribed to C{channel}, in
+        the order of publishing; how many there were.
+        """
+        receivers = [bus for bus in self._connected if bus.subscribedTo(channel)]
+        for bus in receivers:
+            bus.messageReceived(channel, data)
+        return len(receivers)
+
+    # The key commands a bus sends, run when it sends them.
+
+    def setIfAbsent(self, key: str, value: str, ttl: float) -> bool:
+        if self.get(key) is not None:
+            return False
+        self._values[key] = (value, self.clock.seconds() + ttl)
+        return True
+
+    def expireIfHolds(self, key: str, value: str, ttl: float) -> bool:
+        if self.get(key) != value:
+            return False
+        self._values[key] = (value, self.clock.seconds() + ttl)
+        return True
+
+    def deleteIfHolds(self, key: str, value: str) -> bool:
+        if self.get(key) != value:
+            return False
+        del self._values[key]
+        return True
+
+    def get(self, key: str) -> str | None:
+        """
+        The value of C{key}, if it has not expired by now.
+        """
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= self.clock.seconds():
+            del self._values[key]
+            return None
+        return entry[0]
+
+    def scan(self, prefix: str) -> dict[str, str]:
+        found = {}
+        for key in [key for key in self._values if key.startswith(prefix)]:
+            value = self.get(key)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+@implementer(IBus)
+class MemoryBus(Service):
+    """
+    An L{IBus} on a L{MemoryRedis}, timed like the real one: it connects
+    a turn of C{clock} after starting, every reply and message arrives a
+    turn after the server saw the command, and a lost connection is tried
+    again every C{reconnectDelay} seconds.  What arrives, arrives for all
+    buses of one server in the one order the server saw it.
+
+    C{clock} must be C{redis}'s, or that order is lost.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self, redis: MemoryRedis, clock: IReactorTime, reconnectDelay: float = 1.0
+    ) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.reconnectDelay = reconnectDelay
+        self.connected = False
+        self._receivers: dict[str, list[Callable[[bytes], None]]] = {}
+        self._onConnected: list[Callable[[], None]] = []
+        self._onDisconnected: list[Callable[[], None]] = []
+        self._attempt: IDelayedCall | None = None
+        # What the server sent that has not arrived yet, and the replies
+        # awaited: both lost with the connection.
+        self._arriving: list[IDelayedCall] = []
+        self._awaited: list[Deferred] = []
+
+    def startService(self) -> None:
+        super().startService()
+        self._attempt = self.clock.callLater(0, self._connect)
+
+    def stopService(self) -> None:
+        super().stopService()
+        if self._attempt is not None and self._attempt.active():
+            self._attempt.cancel()
+        self._attempt = None
+        self.redis.drop(self)
+
+    def _connect(self) -> None:
+        self._attempt = None
+        if not self.redis.accept(self):
+            self._attempt = self.clock.callLater(self.reconnectDelay, self._connect)
+            return
+        self.connected = True
+        for callback in list(self._onConnected):
+            callback()
+
+    def connectionLost(self) -> None:
+        """
+        The server dropped this bus: what was on its way is lost, awaited
+        replies fail, and, unless stopped, it tries again later.
+        """
+        self.connected = False
+        arriving, self._arriving = self._arriving, []
+        for call in arriving:
+            call.cancel()
+        awaited, self._awaited = self._awaited, []
+        for waiting in awaited:
+            waiting.errback(BusError("the connection to Redis was lost"))
+        if self.running:
+            self._attempt = self.clock.callLater(self.reconnectDelay, self._connect)
+        for callback in list(self._onDisconnected):
+            callback()
+
+    def subscribedTo(self, channel: str) -> bool:
+        return channel in self._receivers
+
+    def messageReceived(self, channel: str, data: bytes) -> None:
+        """
+        The server sent C{data} from C{channel}; it arrives a turn later.
+        """
+        self._arrive(self._deliver, channel, data)
+
+    def _deliver(self, channel: str, data: bytes) -> None:
+        for receiver in list(self._receivers.get(channel, ())):
+            try:
+                receiver(data)
+            except Exception:
+                self.log.failure("A receiver of {channel} failed", channel=channel)
+
+    def _arrive(self, f: Callable[..., None], *args: object) -> None:
+        def arrived() -> None:
+            self._arriving.remove(call)
+            f(*args)
+
+        call = self.clock.callLater(0, arrived)
+        self._arriving.append(call)
+
+    def _command(self, run: Callable[..., object], *args: object) -> Deferred:
+        """
+        Run C{run} on the server now, if connected; its result is the reply,
+        which arrives a turn later.
+        """
+        if not self.connected:
+            return fail(BusError("not connected to Redis"))
+        reply = run(*args)
+        waiting: Deferred = Deferred()
+        self._awaited.append(waiting)
+
+        def answer() -> None:
+            self._awaited.remove(waiting)
+            waiting.callback(reply)
+
+        self._arrive(answer)
+        return waiting
+
+    def publish(self, channel: str, data: bytes) -> Deferred[int]:
+        return self._command(self.redis.publish, channel, data)
+
+    def subscribe(self, channel: str, receiver: Callable[[bytes], None]) -> None:
+        self._receivers.setdefault(channel, []).append(receiver)
+
+    def whenConnected(self, callback: Callable[[], None]) -> None:
+        self._onConnected.append(callback)
+
+    def whenDisconnected(self, callback: Callable[[], None]) -> None:
+        self._onDisconnected.append(callback)
+
+    def claim(self, key: str, value: str, ttl: float) -> Deferred[bool]:
+        return self._command(self.redis.setIfAbsent, key, value, ttl)
+
+    def renew(self, key: str, value: str, ttl: float) -> Deferred[bool]:
+        return self._command(self.redis.expireIfHolds, key, value, ttl)
+
+    def release(self, key: str, value: str) -> Deferred[bool]:
+        return self._command(self.redis.deleteIfHolds, key, value)
+
+    def get(self, key: str) -> Deferred[str | None]:
+        return self._command(self.redis.get, key)
+
+    def scan(self, prefix: str) -> Deferred[dict[str, str]]:
+        return self._command(self.redis.scan, prefix)

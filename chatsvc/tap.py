@@ -65,14 +65,16 @@ DEFAULT_FLOOD = FloodPolicy()
 # and the clients retry after 1, 3, 7, 15... seconds: joins that should take a
 # second take a minute.
 DEFAULT_BACKLOG = 1024
-_BACKLOG_TYPES = ("tcp", "tcp6", "ssl")
+_BACKLOG_TYPES = ("tcp", "tcp6", "ssl", "reuseport")
 
 
 def endpointDescription(value: str) -> str:
     """
     A bare port number means TCP on every interface; anything else is taken
     as a Twisted endpoint description (C{tcp:5555:interface=127.0.0.1},
-    C{tcp6:5555}, C{unix:/run/chat.sock}, C{ssl:...}, C{systemd:...}).
+    C{tcp6:5555}, C{unix:/run/chat.sock}, C{ssl:...}, C{systemd:...}), or
+    our own C{reuseport:5555}, a port several processes share
+    (L{chatsvc.net.reuseport}).
 
     TCP-family endpoints get a backlog of L{DEFAULT_BACKLOG} unless the
     description names one.
@@ -173,7 +175,8 @@ class Options(usage.Options):
             "p",
             "5555",
             "Where the native protocol listens: a port number or an endpoint "
-            "description such as tcp:5555:interface=127.0.0.1.",
+            "description such as tcp:5555:interface=127.0.0.1 (reuseport:5555 "
+            "for a port several processes share).",
         ],
         [
             "lang",

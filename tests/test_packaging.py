@@ -25,11 +25,13 @@ def installedFiles() -> set[str]:
 class InstalledTests(SynchronousTestCase):
     def test_pluginAndCatalogsInstalled(self) -> None:
         """
-        The twistd plugin and the compiled catalogs are part of a normal
-        install; Twisted's own packages are not shadowed.
+        The twistd plugin, the reuseport: endpoint's plugin and the
+        compiled catalogs are part of a normal install; Twisted's own
+        packages are not shadowed.
         """
         files = installedFiles()
         self.assertIn("twisted/plugins/chatsvc_plugin.py", files)
+        self.assertIn("twisted/plugins/chatsvc_reuseport.py", files)
         self.assertIn("chatsvc/locale/pl/LC_MESSAGES/chatsvc.mo", files)
         self.assertNotIn("twisted/__init__.py", files)
         self.assertNotIn("twisted/plugins/__init__.py", files)

@@ -101,6 +101,7 @@ class OptionsTests(SynchronousTestCase):
         """
         self.assertEqual(endpointDescription("tcp6:6000"), "tcp6:6000:backlog=1024")
         self.assertEqual(endpointDescription("tcp:6000:backlog=5"), "tcp:6000:backlog=5")
+        self.assertEqual(endpointDescription("reuseport:6000"), "reuseport:6000:backlog=1024")
         self.assertEqual(
             endpointDescription("ssl:6000:privateKey=k.pem"),
             "ssl:6000:privateKey=k.pem:backlog=1024",

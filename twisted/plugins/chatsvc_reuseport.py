@@ -1,0 +1,3 @@
+from chatsvc.net.reuseport import ReusePortParser
+
+reuseportEndpointParser = ReusePortParser()

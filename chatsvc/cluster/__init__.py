@@ -1,0 +1,3 @@
+"""
+Several nodes, one chat: what joins chatsvc processes over Redis.
+"""

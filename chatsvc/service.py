@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Sequence
 
-from twisted.application.service import MultiService, Service
+from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet.task import deferLater
@@ -32,10 +32,13 @@ class ChatService(MultiService):
     since anyone could take them, and a store that cannot be reached at
     start (PostgreSQL not up yet) is waited for, history included, rather
     than leaving the node without its topics, replay and expiry for the
-    rest of its run.  Stopping stops the front-ends first; then
+    rest of its run.  A C{cluster} (the link to other nodes, with its bus)
+    starts then, before anyone can connect, so that every nickname is
+    claimed across nodes.  Stopping stops the front-ends first; then
     every connection hears that the server is closing and is closed after
     its output is flushed; whoever is still connected C{grace} seconds later
-    is cut off, so a peer that never reads cannot hold up the exit; last,
+    is cut off, so a peer that never reads cannot hold up the exit; then the
+    cluster link stops, once the other nodes have heard everyone leave; last,
     what history holds is committed and the store closed.
     """
 
@@ -49,10 +52,12 @@ class ChatService(MultiService):
         history: History | None = None,
         loaders: Sequence[Callable[[], Deferred[None]]] = (),
         retry: float = DEFAULT_RETRY,
+        cluster: IService | None = None,
     ) -> None:
         super().__init__()
         self.hub = hub
         self.history = history
+        self.cluster = cluster
         self._clock = clock
         self._grace = grace
         self._loaders = loaders
@@ -69,6 +74,8 @@ class ChatService(MultiService):
             loaders.insert(0, lambda: self.history.start(self.hub))
 
         def listen(_: None) -> None:
+            if self.cluster is not None:
+                self.cluster.startService()
             for child in self:
                 child.privilegedStartService()
                 child.startService()
@@ -101,6 +108,9 @@ class ChatService(MultiService):
     def stopService(self) -> Deferred[None]:
         stopped = super().stopService()
         stopped.addCallback(lambda _: self._drain())
+        if self.cluster is not None and self.cluster.running:
+            cluster = self.cluster
+            stopped.addCallback(lambda _: cluster.stopService())
         if self.history is not None:
             stopped.addCallback(lambda _: self.history.stop())
         return stopped

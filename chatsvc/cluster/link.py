@@ -1,0 +1,582 @@
+"""
+The cluster link: one node's hub joined to every other node's over a bus
+(L{chatsvc.interfaces.IBus}, Redis pub/sub), as one chat.
+
+Every event a hub publishes is recorded where it was accepted (history,
+with the id and time it got there), then published on one channel; every
+node, this one too, delivers it to its own participants when it comes back
+from the bus.  Redis sends a channel's messages to every subscriber in one
+order, so every member of a room, on whichever node, sees the room's
+events in that order.  Other nodes also apply it to their records
+(L{chatsvc.cluster.replica}), so NAMES, WHO and WHOIS span the cluster.
+
+While the bus is down, each node delivers what it accepts at once: local
+chat goes on, and clients fill the gap from history afterwards.  On every
+reconnection a node says who it holds (a snapshot), and the others answer
+with theirs, so presence is resynchronised; a node whose lease is gone
+(L{chatsvc.cluster.leases}) takes its members with it, "Node lost".
+
+A nickname is claimed in Redis before anything its new holder does leaves
+the node: such events wait in order behind the claim.  If another node won
+it in the same moment, the loser's holder is told and let go, and nobody
+else ever heard of it.  This is Synapse's shape (worker processes sharing
+streams over Redis pub/sub, PostgreSQL the source of truth), with presence
+replicated by events rather than polled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import Any
+
+from attrs import asdict, define, field
+from twisted.application.service import Service
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from chatsvc import events
+from chatsvc.cluster.leases import DEFAULT_TTL, NodeLease
+from chatsvc.cluster.replica import RemoteParticipant, Replica, nodeOf, roleFrom
+from chatsvc.cluster.wire import WireError, decodeEvent, dumps, encodeEvent, loads
+from chatsvc.delivery import Audience
+from chatsvc.hub import Hub
+from chatsvc.interfaces import IBus
+from chatsvc.moderation import Modes
+from chatsvc.names import nameKey
+from chatsvc.records import Ban, Member, Room
+
+CHANNEL = "chatsvc:events"
+# Who speaks for the cluster itself, as events name it.
+CLUSTER = events.Identity("cluster", "cluster", "cluster")
+# Seconds an event of ours may take to come back before it is delivered
+# here anyway (a subscription that broke without a word).
+ECHO_TIMEOUT = 2.0
+
+
+@define(eq=False)
+class _Claim:
+    """
+    A nickname being claimed for C{member}: what follows it waits.
+
+    @ivar renamed: who C{member} was before, for a rename (others know it
+        by that name until the claim is won).
+    """
+
+    member: Member
+    nickname: str
+    renamed: events.Identity | None = None
+    won: bool | None = None
+
+
+@define(eq=False)
+class _Outgoing:
+    """
+    A message to publish and, once it comes back, what to deliver here.
+    """
+
+    data: bytes
+    id: str = ""
+    event: events.Event | None = None
+    audience: Audience | None = None
+    sender: str = field(default="")
+
+
+class ClusterLink(Service):
+    """
+    Joins C{hub} to the other nodes on C{bus}, as node C{node}.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        hub: Hub,
+        bus: IBus,
+        clock: IReactorTime,
+        node: str,
+        run: str | None = None,
+        ttl: float = DEFAULT_TTL,
+        watchInterval: float = 1.0,
+    ) -> None:
+        self.hub = hub
+        self.node = node
+        self.run = run if run is not None else os.urandom(6).hex()
+        self._bus = bus
+        self._clock = clock
+        self._replica = Replica(hub, lambda where: RemoteParticipant(where, self._forward))
+        self.lease = NodeLease(
+            bus, clock, node, self.run, onLost=self._leaseLost, onTaken=self._taken, ttl=ttl
+        )
+        # In the order accepted: claims being made and messages behind them.
+        self._queue: deque[_Claim | _Outgoing] = deque()
+        # Published, waiting to come back to be delivered here.
+        self._pending: deque[_Outgoing] = deque()
+        self._echoTimer: IDelayedCall | None = None
+        # The run each other node is, as last heard.
+        self._runs: dict[str, str] = {}
+        self._silenced = False
+        self._watch = LoopingCall(self._watchNodes)
+        self._watch.clock = clock
+        self._watchInterval = watchInterval
+        # When this node last reached the bus: others get a lease's time
+        # after it to take theirs again before they are taken for gone.
+        self._reached = clock.seconds()
+        self._ttl = ttl
+
+    # Service
+
+    def startService(self) -> None:
+        super().startService()
+        hub = self.hub
+        hub.outgoing = self._send
+        hub.nicknameTaken = self._nicknameTaken
+        hub.crowdMoved = self._crowdMoved
+        self._bus.subscribe(CHANNEL, self._received)
+        self._bus.whenConnected(self._connected)
+        self._bus.whenDisconnected(self._disconnected)
+        self.lease.start()
+        self._watch.start(self._watchInterval, now=False)
+        if self._bus.connected:
+            self._connected()
+
+    def stopService(self) -> Any:
+        super().stopService()
+        if self._watch.running:
+            self._watch.stop()
+        self._deliverAll()
+        hub = self.hub
+        hub.outgoing = hub.delivery.publish
+        return self.lease.stop()
+
+    # What the hub sends
+
+    def _send(self, event: events.Event, audience: Audience) -> None:
+        if self._silenced:
+            return
+        self.hub.delivery.record(event, audience)
+        if not self._bus.connected:
+            self.hub.delivery.fanOut(event, audience)
+            return
+        if isinstance(event, events.Renamed) and nameKey(event.new) != nameKey(event.old):
+            member = audience.actor
+            if member is not None:
+                self._claim(member, event.new, event.sender)
+        message = self._eventMessage(event, audience.rooms, audience.members)
+        self._enqueue(
+            _Outgoing(
+                message, event.id, event, _frozen(audience), _senderKey(event)
+            )
+        )
+
+    def _crowdMoved(self, event: events.Event) -> None:
+        if self._bus.connected:
+            self._enqueue(_Outgoing(self._eventMessage(event, (), (), deliver=False)))
+
+    def _nicknameTaken(self, member: Member) -> None:
+        if not self._bus.connected:
+            # Nobody can be asked: the newcomer cannot be vouched for.
+            self._clock.callLater(0, self._lose, member, None, "unreachable")
+            return
+        self._claim(member, member.nickname, None)
+        self._enqueue(_Outgoing(self._presence("p", [member])))
+
+    def _eventMessage(
+        self,
+        event: events.Event,
+        rooms: tuple[Room, ...],
+        members: tuple[Member, ...],
+        deliver: bool = True,
+    ) -> bytes:
+        message: dict[str, Any] = {"n": self.node, "t": "e", "e": encodeEvent(event)}
+        if rooms:
+            message["a"] = [room.name for room in rooms]
+        if members:
+            message["m"] = [member.nickname for member in members]
+        if not deliver:
+            message["q"] = 1
+        if isinstance(event, (events.Joined, events.Arrived)):
+            try:
+                member = self.hub.find(event.sender.nickname)
+            except Exception:
+                member = None
+            if member is not None:
+                message["x"] = self._replica.roleIn(member, event.room)
+        return dumps(message)
+
+    # Claims, and what waits behind them
+
+    def _claim(self, member: Member, nickname: str, renamed: events.Identity | None) -> None:
+        claim = _Claim(member, nickname, renamed)
+        self._queue.append(claim)
+
+        def answered(won: bool) -> None:
+            claim.won = won
+            if won:
+                self._replica.unshadow(nickname, adopt=False)
+            if won and renamed is not None:
+                self.lease.release(renamed.nickname)
+            if not won:
+                self._lose(member, claim, "taken")
+            self._flush()
+
+        def failed(failure: Any) -> None:
+            claim.won = False
+            self._lose(member, claim, "unreachable")
+            self._flush()
+
+        self.lease.claim(nickname).addCallbacks(answered, failed)
+
+    def _lose(self, member: Member, claim: _Claim | None, why: str) -> None:
+        """
+        C{member}'s nickname could not be had: tell it, and let it go
+        without anyone else hearing of it (but, after a rename, that the
+        name others knew it by has left).
+        """
+        if claim is not None:
+            # What it did under the nickname never leaves the node.
+            key = nameKey(claim.nickname)
+            old = claim.renamed
+            kept: deque[_Claim | _Outgoing] = deque()
+            for entry in self._queue:
+                if isinstance(entry, _Outgoing) and entry.sender in (key, nameKey(old.nickname) if old else key):
+                    continue
+                kept.append(entry)
+            self._queue = kept
+        if not member.connected:
+            return
+        if why == "taken":
+            reason = f"Nickname {member.nickname} is in use on another node"
+        else:
+            reason = "The cluster cannot be reached to check nicknames; try again shortly"
+        rooms = member.rooms
+        self.hub.delivery.direct(member, events.Killed(CLUSTER, reason))
+        self._silenced = True
+        try:
+            self.hub.disconnect(member, reason)
+        finally:
+            self._silenced = False
+        member.participant.close()
+        if claim is not None:
+            self._replica.unshadow(claim.nickname)
+        if claim is not None and claim.renamed is not None and self._bus.connected:
+            left = events.Left(claim.renamed, reason, **self.hub._stamp())
+            audience = Audience(rooms)
+            self.hub.delivery.record(left, audience)
+            self._enqueue(_Outgoing(self._eventMessage(left, rooms, ()), left.id, left, _frozen(audience)))
+
+    def _taken(self, nickname: str) -> None:
+        """
+        Redis lost its keys and another node claimed C{nickname} first.
+        """
+        try:
+            member = self.hub.find(nickname)
+        except Exception:
+            return
+        if nodeOf(member) is None:
+            self.hub.delivery.direct(
+                member, events.Killed(CLUSTER, f"Nickname {nickname} is in use on another node")
+            )
+            self.hub.disconnect(member, "Nickname in use on another node")
+            member.participant.close()
+
+    def _enqueue(self, entry: _Outgoing) -> None:
+        self._queue.append(entry)
+        self._flush()
+
+    def _flush(self) -> None:
+        queue = self._queue
+        while queue:
+            head = queue[0]
+            if isinstance(head, _Claim):
+                if head.won is None:
+                    return
+                queue.popleft()
+                continue
+            queue.popleft()
+            if not self._bus.connected:
+                self._deliver(head)
+                continue
+            self._bus.publish(CHANNEL, head.data).addErrback(self._publishFailed)
+            if head.event is not None:
+                self._pending.append(head)
+                if self._echoTimer is None:
+                    self._echoTimer = self._clock.callLater(ECHO_TIMEOUT, self._echoLate)
+
+    def _publishFailed(self, failure: Any) -> None:
+        self.log.warn("publishing to the cluster failed: {why}", why=failure.getErrorMessage())
+
+    # Delivery here, in the bus's order
+
+    def _deliver(self, entry: _Outgoing) -> None:
+        if entry.event is not None and entry.audience is not None:
+            self.hub.delivery.fanOut(entry.event, entry.audience)
+
+    def _echoed(self, eventId: str) -> None:
+        pending = self._pending
+        while pending:
+            entry = pending.popleft()
+            self._deliver(entry)
+            if entry.id == eventId:
+                break
+        if not pending and self._echoTimer is not None:
+            self._echoTimer.cancel()
+            self._echoTimer = None
+
+    def _echoLate(self) -> None:
+        self._echoTimer = None
+        if self._pending:
+            self.log.warn(
+                "{count} events did not come back from the cluster in time; delivering them here",
+                count=len(self._pending),
+            )
+            while self._pending:
+                self._deliver(self._pending.popleft())
+
+    def _deliverAll(self) -> None:
+        """
+        Deliver here everything waiting: the bus is gone.
+        """
+        if self._echoTimer is not None:
+            self._echoTimer.cancel()
+            self._echoTimer = None
+        while self._pending:
+            self._deliver(self._pending.popleft())
+        kept: deque[_Claim | _Outgoing] = deque()
+        for entry in self._queue:
+            if isinstance(entry, _Outgoing):
+                self._deliver(entry)
+            elif entry.won is None:
+                kept.append(entry)
+        self._queue = kept
+
+    # What the bus brings
+
+    def _received(self, data: bytes) -> None:
+        try:
+            message = loads(data)
+            node = message["n"]
+            kind = message["t"]
+        except (WireError, KeyError, TypeError):
+            self.log.warn("a message on the cluster's channel was not understood")
+            return
+        if node == self.node:
+            if kind == "e" and "q" not in message:
+                self._echoed(message["e"].get("id", ""))
+            return
+        try:
+            if kind == "e":
+                self._remoteEvent(node, message)
+            elif kind == "p":
+                self._adopt(node, message["m"], announce=True)
+            elif kind in ("h", "s"):
+                self._resync(node, message)
+                if kind == "h":
+                    self._enqueue(_Outgoing(self._snapshot("s")))
+            elif kind == "k" and message["to"] == self.node:
+                self._killed(decodeEvent(message["e"]), message["m"])
+        except (WireError, KeyError, TypeError, ValueError):
+            self.log.failure("a message from node {node} was not understood", node=node)
+
+    def _remoteEvent(self, node: str, message: dict[str, Any]) -> None:
+        event = decodeEvent(message["e"])
+        audience = None
+        if "q" not in message:
+            rooms: list[Room] = []
+            for name in message.get("a", ()):
+                try:
+                    rooms.append(self.hub.room(name))
+                except Exception:
+                    pass
+            members: list[Member] = []
+            for nickname in message.get("m", ()):
+                try:
+                    members.append(self.hub.find(nickname))
+                except Exception:
+                    pass
+            audience = _frozen(Audience(tuple(rooms), tuple(members)))
+        self._replica.apply(node, event, message.get("x", ""))
+        if audience is not None:
+            self.hub.delivery.fanOut(event, audience)
+
+    # Presence
+
+    def _presence(self, kind: str, members: list[Member], **more: Any) -> bytes:
+        described = [_described(self._replica, member) for member in members]
+        return dumps({"n": self.node, "r": self.run, "t": kind, "m": described, **more})
+
+    def _snapshot(self, kind: str) -> bytes:
+        local = [m for m in self.hub.members if m.nickname is not None]
+        rooms = {room.name: room for m in local for room in m.rooms}
+        return self._presence(kind, local, rooms=[_roomState(room) for room in rooms.values()])
+
+    def _adopt(self, node: str, described: list[Any], announce: bool) -> list[Member]:
+        adopted = []
+        for identity, away, signon, rooms in described:
+            member = self._replica.adopt(
+                node, events.Identity(*identity), away, signon, tuple(map(tuple, rooms))
+            )
+            if member is None:
+                continue
+            adopted.append(member)
+            if announce and member.rooms:
+                for room in member.rooms:
+                    self._tell(events.Joined(member.identity, room.name, member.away), (room,))
+        return adopted
+
+    def _resync(self, node: str, message: dict[str, Any]) -> None:
+        """
+        C{node} says whom it holds: make this node's records say the same,
+        and tell its members of the differences.
+        """
+        self._runs[node] = message.get("r", "")
+        before = {nameKey(m.nickname): m for m in self._replica.membersOf(node)}
+        described = message.get("m", [])
+        now = {nameKey(identity[0]) for identity, *_ in described}
+        for key, member in before.items():
+            if key not in now:
+                self._gone(member, None)
+        fresh = [entry for entry in described if nameKey(entry[0][0]) not in before]
+        for entry in described:
+            if nameKey(entry[0][0]) in before:
+                member = before[nameKey(entry[0][0])]
+                for name, role in entry[3]:
+                    if not any(nameKey(r.name) == nameKey(name) for r in member.rooms):
+                        self.hub.place(member, name, roleFrom(role))
+        self._adopt(node, fresh, announce=True)
+        for state in message.get("rooms", ()):
+            _restoreRoom(self.hub, state)
+
+    def _gone(self, member: Member, reason: str | None) -> None:
+        rooms = member.rooms
+        self._replica.forget(member)
+        self._tell(events.Left(member.identity, reason), rooms)
+
+    def _tell(self, event: events.Event, rooms: tuple[Room, ...]) -> None:
+        """
+        Tell this node's members in C{rooms} of something only this node
+        noticed (never recorded: each node tells its own).
+        """
+        stamped = type(event)(**{**asdict(event, recurse=False), **self.hub._stamp()})
+        live = tuple(room for room in rooms if room.members)
+        if live:
+            self.hub.delivery.fanOut(stamped, Audience(live))
+
+    def _connected(self) -> None:
+        self._reached = self._clock.seconds()
+        self.log.info("node {node} joined the cluster", node=self.node)
+        self._enqueue(_Outgoing(self._snapshot("h")))
+
+    def _disconnected(self) -> None:
+        self.log.warn("node {node} lost the cluster: local chat goes on", node=self.node)
+        self._deliverAll()
+
+    def _watchNodes(self) -> None:
+        if not self._bus.connected:
+            return
+        self.lease.nodes().addCallbacks(self._alive, lambda failure: None)
+
+    def _alive(self, nodes: dict[str, str]) -> None:
+        self.hub.nodeCount = len(set(nodes) | {self.node})
+        if self._clock.seconds() - self._reached < self._ttl:
+            # Just reached Redis, or it just came back empty: the others
+            # may not have taken their leases again yet.
+            return
+        for node in self._replica.nodes():
+            run = nodes.get(node)
+            if run is None or (self._runs.get(node) not in (None, "", run)):
+                self.log.warn("node {node} is lost; its members leave", node=node)
+                for member in self._replica.membersOf(node):
+                    self._gone(member, "Node lost")
+                self._runs.pop(node, None)
+
+    def _leaseLost(self) -> None:
+        for member in list(self.hub.members):
+            if member.nickname is None:
+                continue
+            self.hub.delivery.direct(
+                member, events.Killed(CLUSTER, "This node lost the cluster; reconnect")
+            )
+            self.hub.disconnect(member, "Node lost the cluster")
+            member.participant.close()
+
+    # A server operator's kill of another node's member
+
+    def _forward(self, node: str, nickname: str, event: events.Event) -> None:
+        # The target's nickname travels beside the event: Killed names
+        # only the killer.
+        if self._bus.connected:
+            message = {"n": self.node, "t": "k", "to": node, "e": encodeEvent(event), "m": nickname}
+            self._bus.publish(CHANNEL, dumps(message)).addErrback(self._publishFailed)
+
+    def _killed(self, event: events.Event, nickname: str) -> None:
+        try:
+            member = self.hub.find(nickname)
+        except Exception:
+            return
+        if nodeOf(member) is not None:
+            return
+        self.hub.delivery.direct(member, event)
+        self.hub.disconnect(
+            member, f"Killed ({event.sender.nickname} ({event.reason}))"  # type: ignore[union-attr]
+        )
+        member.participant.close()
+
+
+def _frozen(audience: Audience) -> Audience:
+    """
+    C{audience} as it is now: the members of its rooms read at once, so
+    that who comes in before the event comes back does not get it.
+    """
+    if not audience.rooms:
+        return audience
+    members: dict[Member, None] = {}
+    for room in audience.rooms:
+        members.update(room.members)
+    members.update(dict.fromkeys(audience.members))
+    return Audience((), tuple(members), audience.actor, audience.echo)
+
+
+def _senderKey(event: events.Event) -> str:
+    sender = getattr(event, "sender", None)
+    return "" if sender is None else nameKey(sender.nickname)
+
+
+def _described(replica: Replica, member: Member) -> list[Any]:
+    identity = member.identity
+    return [
+        [identity.nickname, identity.username, identity.host, identity.account, identity.realname],
+        member.away,
+        member.signon,
+        [[room.name, replica.roleIn(member, room.name)] for room in member.rooms],
+    ]
+
+
+def _roomState(room: Room) -> dict[str, Any]:
+    return {
+        "name": room.name,
+        "topic": [room.topic, room.topicSetter, room.topicTime],
+        "modes": asdict(room.modes),
+        "bans": [[ban.mask, ban.setter, ban.time] for ban in room.bans.values()],
+        "created": room.created,
+    }
+
+
+def _restoreRoom(hub: Hub, state: dict[str, Any]) -> None:
+    """
+    Take a room's topic, modes and bans from another node's snapshot, if
+    nobody here is in it (else this node's records are as current).
+    """
+    try:
+        room = hub.room(state["name"])
+    except Exception:
+        return
+    if any(nodeOf(m) is None for m in room.members):
+        return
+    topic, setter, time = state["topic"]
+    room.topic, room.topicSetter, room.topicTime = topic, setter, time
+    room.modes = Modes(**state["modes"])
+    room.bans = {mask.casefold(): Ban(mask, who, when) for mask, who, when in state["bans"]}
+    room.created = state["created"]
+

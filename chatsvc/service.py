@@ -7,12 +7,13 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable, Sequence
 
-from twisted.application.service import IService, MultiService, Service
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorCore, IReactorTime
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from chatsvc.cluster.link import ClusterLink
 from chatsvc.history import History
 from chatsvc.hub import Hub
 
@@ -52,7 +53,7 @@ class ChatService(MultiService):
         history: History | None = None,
         loaders: Sequence[Callable[[], Deferred[None]]] = (),
         retry: float = DEFAULT_RETRY,
-        cluster: IService | None = None,
+        cluster: ClusterLink | None = None,
     ) -> None:
         super().__init__()
         self.hub = hub
@@ -73,14 +74,18 @@ class ChatService(MultiService):
         if self.history is not None:
             loaders.insert(0, lambda: self.history.start(self.hub))
 
+        def join(_: None) -> Deferred[None] | None:
+            if self.cluster is None:
+                return None
+            self.cluster.startService()
+            return self.cluster.whenReady()
+
         def listen(_: None) -> None:
-            if self.cluster is not None:
-                self.cluster.startService()
             for child in self:
                 child.privilegedStartService()
                 child.startService()
 
-        self._load(loaders).addCallback(listen)
+        self._load(loaders).addCallback(join).addCallback(listen)
 
     def _load(self, loaders: list[Callable[[], Deferred[None]]]) -> Deferred[None]:
         """

@@ -327,3 +327,49 @@ class ClusterTests(SynchronousTestCase):
         self.assertEqual((self.a.hub.localCount(), self.a.hub.registeredCount()), (1, 3))
         self.assertEqual((self.b.hub.localCount(), self.b.hub.registeredCount()), (2, 3))
         self.assertEqual(self.a.hub.nodeCount, 2)
+
+    def test_quitFreesNickname(self) -> None:
+        """
+        Whoever leaves lets go of the nickname at once: another node's
+        newcomer may take it.
+        """
+        alice, _ = self.a.join("alice")
+        self.settle()
+        self.a.hub.disconnect(alice, "bye")
+        self.settle()
+        again, againp = self.b.join("alice")
+        self.settle()
+        self.assertTrue(again.connected)
+        self.assertFalse(againp.closed)
+
+    def test_cleanStop(self) -> None:
+        """
+        A node stopped cleanly gives up its lease and nicknames at once,
+        rather than when they would expire.
+        """
+        self.a.join("alice")
+        self.settle()
+        ready = self.a.link.whenReady()
+        self.assertIsNone(self.successResultOf(ready))
+        self.a.link.stopService()
+        self.settle()
+        self.assertEqual(self.redis.get("chatsvc:node:a"), None)
+        self.assertEqual(self.redis.get("chatsvc:nick:alice"), None)
+
+    def test_unreachableRefusesNewcomers(self) -> None:
+        """
+        While Redis cannot be reached nobody can be vouched for: a newcomer
+        is told why and let go, and those already in chat on.
+        """
+        alice, alicep = self.a.join("alice")
+        carol, carolp = self.a.join("carol")
+        self.settle(1)
+        self.redis.stop()
+        self.settle(0.5)
+        dave, davep = self.a.join("dave")
+        self.settle()
+        self.assertFalse(dave.connected)
+        [killed] = [e for e in davep.events if isinstance(e, events.Killed)]
+        self.assertIn("cannot be reached", killed.reason)
+        self.a.hub.say(alice, "still here")
+        self.assertIn(("alice", "still here"), said(carolp))

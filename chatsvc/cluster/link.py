@@ -31,7 +31,8 @@ from collections import deque
 from typing import Any
 
 from attrs import asdict, define, field
-from twisted.application.service import Service
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -81,11 +82,16 @@ class _Outgoing:
     event: events.Event | None = None
     audience: Audience | None = None
     sender: str = field(default="")
+    # A nickname to let go of once this has left (its holder's goodbye).
+    release: str | None = None
 
 
-class ClusterLink(Service):
+class ClusterLink(MultiService):
     """
     Joins C{hub} to the other nodes on C{bus}, as node C{node}.
+
+    Its children (the bus, when it is a service of the link's own) start
+    before it and stop after it has let go of its lease.
     """
 
     log = Logger()
@@ -100,6 +106,7 @@ class ClusterLink(Service):
         ttl: float = DEFAULT_TTL,
         watchInterval: float = 1.0,
     ) -> None:
+        super().__init__()
         self.hub = hub
         self.node = node
         self.run = run if run is not None else os.urandom(6).hex()
@@ -124,6 +131,7 @@ class ClusterLink(Service):
         # after it to take theirs again before they are taken for gone.
         self._reached = clock.seconds()
         self._ttl = ttl
+        self._ready: list[Deferred[None]] | None = []
 
     # Service
 
@@ -141,14 +149,28 @@ class ClusterLink(Service):
         if self._bus.connected:
             self._connected()
 
-    def stopService(self) -> Any:
-        super().stopService()
+    def whenReady(self) -> Deferred[None]:
+        """
+        Fires once this node has first reached the bus: until then no
+        nickname can be claimed, so nobody should connect.
+        """
+        if self._ready is None:
+            return succeed(None)
+        waiting: Deferred[None] = Deferred()
+        self._ready.append(waiting)
+        return waiting
+
+    def stopService(self) -> Deferred[object]:
         if self._watch.running:
             self._watch.stop()
         self._deliverAll()
         hub = self.hub
         hub.outgoing = hub.delivery.publish
-        return self.lease.stop()
+        hub.nicknameTaken = lambda member: None
+        hub.crowdMoved = lambda event: None
+        released = self.lease.stop()
+        released.addBoth(lambda _: super(ClusterLink, self).stopService())
+        return released
 
     # What the hub sends
 
@@ -164,10 +186,9 @@ class ClusterLink(Service):
             if member is not None:
                 self._claim(member, event.new, event.sender)
         message = self._eventMessage(event, audience.rooms, audience.members)
+        release = event.sender.nickname if isinstance(event, events.Left) else None
         self._enqueue(
-            _Outgoing(
-                message, event.id, event, _frozen(audience), _senderKey(event)
-            )
+            _Outgoing(message, event.id, event, _frozen(audience), _senderKey(event), release)
         )
 
     def _crowdMoved(self, event: events.Event) -> None:
@@ -264,7 +285,10 @@ class ClusterLink(Service):
             left = events.Left(claim.renamed, reason, **self.hub._stamp())
             audience = Audience(rooms)
             self.hub.delivery.record(left, audience)
-            self._enqueue(_Outgoing(self._eventMessage(left, rooms, ()), left.id, left, _frozen(audience)))
+            message = self._eventMessage(left, rooms, ())
+            self._enqueue(
+                _Outgoing(message, left.id, left, _frozen(audience), release=left.nickname)
+            )
 
     def _taken(self, nickname: str) -> None:
         """
@@ -299,6 +323,8 @@ class ClusterLink(Service):
                 self._deliver(head)
                 continue
             self._bus.publish(CHANNEL, head.data).addErrback(self._publishFailed)
+            if head.release is not None:
+                self.lease.release(head.release)
             if head.event is not None:
                 self._pending.append(head)
                 if self._echoTimer is None:
@@ -466,6 +492,9 @@ class ClusterLink(Service):
     def _connected(self) -> None:
         self._reached = self._clock.seconds()
         self.log.info("node {node} joined the cluster", node=self.node)
+        ready, self._ready = self._ready, None
+        for waiting in ready or ():
+            waiting.callback(None)
         self._enqueue(_Outgoing(self._snapshot("h")))
 
     def _disconnected(self) -> None:

@@ -228,14 +228,12 @@ class RedisProtocol(Protocol):
         self.pingTimeout = pingTimeout
         self._parser = ReplyParser()
         self._awaiting: deque[tuple[Deferred[Reply], bytes]] = deque()
-        self._open = False
         self._subscribed = False
         self._problem: str | None = None
         self._quiet: IDelayedCall | None = None
         self._deadline: IDelayedCall | None = None
 
     def connectionMade(self) -> None:
-        self._open = True
         self._quiet = self.clock.callLater(self.pingInterval, self._ping)
         self.onConnected(self)
 
@@ -245,7 +243,7 @@ class RedisProtocol(Protocol):
         L{BusError} if Redis answers with an error or the connection is
         lost first.
         """
-        if not self._open:
+        if not self.connected:
             return fail(BusError("not connected to Redis"))
         reply: Deferred[Reply] = Deferred()
         name = args[0] if isinstance(args[0], bytes) else str(args[0]).encode()
@@ -269,7 +267,7 @@ class RedisProtocol(Protocol):
             self._drop(f"Redis sent what is not RESP2: {error}")
             return
         for reply in replies:
-            if not self._open:
+            if not self.connected or self._problem is not None:
                 return
             self._replyReceived(reply)
 
@@ -318,7 +316,7 @@ class RedisProtocol(Protocol):
         self.transport.abortConnection()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
-        self._open = False
+        self.connected = False
         for timer in (self._quiet, self._deadline):
             if timer is not None and timer.active():
                 timer.cancel()

@@ -185,7 +185,9 @@ class ProtocolTests(SynchronousTestCase):
         third = self.protocol.command("SET", "b", "c")
         self.assertEqual(
             self.transport.value(),
-            encodeCommand("GET", "a") + encodeCommand("EVAL", "x", 0) + encodeCommand("SET", "b", "c"),
+            b"".join(
+                [encodeCommand("GET", "a"), encodeCommand("EVAL", "x", 0), encodeCommand("SET", "b", "c")]
+            ),
         )
         self.protocol.dataReceived(b"$1\r\nA\r\n-ERR bad script\r\n+O")
         self.assertEqual(self.successResultOf(first), b"A")

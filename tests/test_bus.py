@@ -1,21 +1,38 @@
 """
 The contract every cluster bus keeps, run against each implementation:
-the in-memory one of L{chatsvc.testing}, on a clock.
+the in-memory one of L{chatsvc.testing}, on a clock, and L{RedisBus} on a
+real redis-server; and what only the real one has to get right
+(passwords, databases, a Redis that hangs).
+
+Each test of the real bus starts a redis-server of its own with
+C{.ci/redis}, to stop and start at will.  Without redis-server those tests
+are skipped, but fail under CI (C{CI} set), which must run them.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from uuid import uuid4
 
+from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks, succeed
-from twisted.internet.task import Clock
-from twisted.trial.unittest import TestCase
+from twisted.internet.task import Clock, deferLater
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 from zope.interface.verify import verifyObject
 
+from chatsvc.cluster.bus import RedisBus, parseRedisURL
+from chatsvc.cluster.resp import Reply, ReplyParser, encodeCommand
 from chatsvc.errors import BusError
 from chatsvc.interfaces import IBus
 from chatsvc.testing import MemoryBus, MemoryRedis
+
+SCRIPT = Path(__file__).resolve().parent.parent / ".ci" / "redis"
 
 
 class BusContract:
@@ -35,8 +52,8 @@ class BusContract:
 
     def makeBus(self) -> IBus:
         """
-        A bus (an L{IBus} and a service) on the Redis of this test case, not started; stopped at the
-        end of the test.
+        A bus (an L{IBus} and a service) on the Redis of this test case,
+        not started; stopped at the end of the test.
         """
         raise NotImplementedError()
 
@@ -463,3 +480,222 @@ class MemoryBusTests(BusContract, TestCase):
         self.clock.advance(0)
         self.assertEqual(heard, [b"heard"])
         self.assertEqual(self.successResultOf(got), "two")
+
+
+def unavailable(testCase: SynchronousTestCase, why: str) -> None:
+    """
+    Skip C{testCase} for C{why}; under CI, fail it.
+    """
+    if os.environ.get("CI"):
+        testCase.fail(f"CI must run the Redis tests, but {why}")
+    raise SkipTest(why)
+
+
+class RedisServer:
+    """
+    A throwaway redis-server in a directory of a test's own, through
+    C{.ci/redis}: started at once, stopped when the test is done.
+    """
+
+    def __init__(self, testCase: SynchronousTestCase, *args: str) -> None:
+        if subprocess.run([SCRIPT, "available"], capture_output=True).returncode:
+            unavailable(testCase, "redis-server is not installed (Debian's redis-server)")
+        self.directory = os.path.abspath(testCase.mktemp())
+        os.makedirs(self.directory)
+        testCase.addCleanup(self.run, "stop")
+        self.url = self.run("start", *args).splitlines()[-1]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def run(self, command: str, *args: str) -> str:
+        done = subprocess.run(
+            [SCRIPT, command, self.directory, *args], capture_output=True, text=True, timeout=30
+        )
+        if done.returncode:
+            raise RuntimeError(f".ci/redis {command} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    @property
+    def pid(self) -> int:
+        return int(Path(self.directory, "pid").read_text())
+
+    def ask(self, *commands: list[str | int], password: str | None = None) -> list[Reply]:
+        """
+        Send C{commands} down a connection of the test's own and return
+        their replies (blocking: the server answers at once).
+        """
+        if password is not None:
+            commands = (["AUTH", password], *commands)
+        parser = ReplyParser()
+        replies: list[Reply] = []
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            connection.sendall(b"".join(encodeCommand(*command) for command in commands))
+            while len(replies) < len(commands):
+                replies.extend(parser.feed(connection.recv(65536)))
+        return replies[1:] if password is not None else replies
+
+
+class RedisBusTests(BusContract, TestCase):
+    """
+    The contract, kept by L{RedisBus} on a real redis-server.
+    """
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.redis = RedisServer(self)
+
+    def makeBus(self, url: str | None = None, name: str = "test-node") -> RedisBus:
+        bus = RedisBus(reactor, url or self.redis.url, name)
+        self.addCleanup(lambda: bus.running and bus.stopService())
+        return bus
+
+    def elapse(self, seconds: float) -> Deferred[None]:
+        return deferLater(reactor, seconds)
+
+    def stopRedis(self) -> Deferred[None]:
+        self.redis.run("halt")
+        return succeed(None)
+
+    def startRedis(self) -> Deferred[None]:
+        self.redis.run("start")
+        return succeed(None)
+
+    @inlineCallbacks
+    def test_clientNames(self):
+        """
+        Both connections are named after the node, and the command one
+        uses the URL's database.
+        """
+        bus = self.makeBus(self.redis.url + "/3", name="node-7")
+        yield self.started(bus)
+        yield self.wait(bus.claim(self.name("k"), "v", 30.0))
+        [clients] = self.redis.ask(["CLIENT", "LIST"])
+        fields = [
+            dict(field.split("=", 1) for field in line.split())
+            for line in clients.decode().splitlines()
+        ]
+        self.assertEqual(
+            sorted((f["name"], f["db"]) for f in fields if f["name"].startswith("node-7")),
+            [("node-7", "3"), ("node-7:sub", "0")],
+        )
+        self.assertEqual(self.redis.ask(["SELECT", 3], ["GET", self.name("k")])[1], b"v")
+
+    @inlineCallbacks
+    def test_hungRedis(self):
+        """
+        A Redis that stops answering (the process stopped) is noticed by
+        the keepalive and dropped; when it answers again, the bus is back.
+        """
+        self.patience = 15.0
+        bus = self.makeBus()
+        seen: list[str] = []
+        bus.whenDisconnected(lambda: seen.append("disconnected"))
+        bus.whenConnected(lambda: seen.append("connected"))
+        yield self.started(bus)
+        os.kill(self.redis.pid, signal.SIGSTOP)
+        self.addCleanup(lambda: os.kill(self.redis.pid, signal.SIGCONT))
+        waiting = bus.get(self.name("k"))
+        yield self.until(lambda: not bus.connected, "noticing the hang")
+        yield self.failsWithBusError(waiting)
+        os.kill(self.redis.pid, signal.SIGCONT)
+        yield self.until(lambda: bus.connected, "reconnecting")
+        self.assertEqual(seen, ["connected", "disconnected", "connected"])
+
+
+class RedisPasswordTests(TestCase):
+    """
+    A Redis that asks for a password.
+    """
+
+    def setUp(self) -> None:
+        self.redis = RedisServer(self, "--requirepass", "s3cret pass")
+
+    @inlineCallbacks
+    def test_password(self):
+        """
+        The URL's password, percent-encoded, lets the bus in.
+        """
+        bus = RedisBus(reactor, self.redis.url.replace("//", "//:s3cret%20pass@"), "node")
+        self.addCleanup(bus.stopService)
+        bus.startService()
+        for _ in range(500):
+            if bus.connected:
+                break
+            yield deferLater(reactor, 0.01)
+        self.assertTrue(bus.connected)
+        self.assertTrue((yield bus.claim("k", "v", 5.0)))
+        self.assertEqual(self.redis.ask(["GET", "k"], password="s3cret pass"), [b"v"])
+
+    @inlineCallbacks
+    def test_wrongPassword(self):
+        """
+        A wrong password is logged once, clearly and without the password,
+        and tried again now and then, not in a flood.
+        """
+        events: list[dict] = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        bus = RedisBus(reactor, self.redis.url.replace("//", "//:wrong-guess@"), "node")
+        self.addCleanup(bus.stopService)
+        bus.startService()
+        yield deferLater(reactor, 5.0)
+        self.assertFalse(bus.connected)
+        refusals = [event for event in events if "refused" in event.get("log_format", "")]
+        self.assertEqual(len(refusals), 1, events)
+        self.assertIn("WRONGPASS", refusals[0]["why"])
+        self.assertNotIn("wrong-guess", repr(events) + repr(bus))
+        self.assertFalse([e for e in events if "retry" in e.get("log_format", "")])
+        [info] = self.redis.ask(["INFO", "stats"], password="s3cret pass")
+        received = int(info.decode().split("total_connections_received:")[1].split()[0])
+        # Both connections, a few tries each at most two or three seconds apart.
+        self.assertTrue(4 <= received <= 20, received)
+
+
+class ParseRedisURLTests(SynchronousTestCase):
+    def test_parts(self) -> None:
+        """
+        Host, port, database and password come from the URL; port 6379 and
+        database 0 by default.
+        """
+        address = parseRedisURL("redis://:p%40ss@redis.example:6380/2")
+        self.assertEqual(
+            (address.host, address.port, address.db, address.username, address.password),
+            ("redis.example", 6380, 2, None, "p@ss"),
+        )
+        address = parseRedisURL("redis://10.0.0.5")
+        self.assertEqual((address.port, address.db, address.password), (6379, 0, None))
+        address = parseRedisURL("redis://chat:pw@[::1]:7000/")
+        self.assertEqual(
+            (address.host, address.username, address.where),
+            ("::1", "chat", "redis://[::1]:7000/0"),
+        )
+
+    def test_passwordHidden(self) -> None:
+        """
+        Neither the address's repr nor the bus's shows the password.
+        """
+        url = "redis://:hunter2@127.0.0.1:6379/1"
+        self.assertNotIn("hunter2", repr(parseRedisURL(url)))
+        self.assertNotIn("hunter2", repr(RedisBus(reactor, url, "node")))
+
+    def test_errors(self) -> None:
+        """
+        A URL that is not one is refused, saying why.
+        """
+        for url, reason in [
+            ("http://127.0.0.1:6379", "starts with redis://"),
+            ("rediss://127.0.0.1:6379", "not supported"),
+            ("redis://:6379", "names a host"),
+            ("redis://127.0.0.1:99999", "not a redis:// URL"),
+            ("redis://127.0.0.1:6379/chat", "is a number"),
+            ("redis://127.0.0.1:6379/0?timeout=1", "no ?query"),
+            ("redis://user@127.0.0.1", "needs a password"),
+        ]:
+            with self.assertRaises(ValueError, msg=url) as caught:
+                parseRedisURL(url)
+            self.assertIn(reason, str(caught.exception), url)
+
+    def test_clientName(self) -> None:
+        """
+        A client name Redis would refuse is refused at once.
+        """
+        self.assertRaises(ValueError, RedisBus, reactor, "redis://127.0.0.1", "two words")

@@ -1,3 +1,4 @@
 """
-Several nodes, one chat: what joins chatsvc processes over Redis.
+Several nodes, one chat: what joins chatsvc processes over Redis
+(C{twistd -n chat --cluster redis://...}).
 """

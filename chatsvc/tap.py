@@ -7,7 +7,9 @@ The only module of the server that touches the global reactor.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import socket
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService
@@ -18,6 +20,8 @@ from twisted.python import usage
 from zope.interface import implementer
 
 from chatsvc.accounts import Accounts
+from chatsvc.cluster.bus import RedisBus, parseRedisURL
+from chatsvc.cluster.link import ClusterLink
 from chatsvc.errors import InvalidName, StoreError
 from chatsvc.history import (
     DEFAULT_HISTORY_DAYS,
@@ -341,6 +345,22 @@ class Options(usage.Options):
             _positiveFloat,
         ],
         [
+            "cluster",
+            None,
+            None,
+            (
+                "Join the other nodes on this Redis as one chat (off unless given): "
+                "redis://[:password@]HOST:PORT[/DB].  Needs --store postgresql://..., "
+                "shared by every node."
+            ),
+        ],
+        [
+            "node-name",
+            None,
+            None,
+            "This node's name in the cluster and in its logs (default: host name and process id).",
+        ],
+        [
             "metrics-port",
             None,
             None,
@@ -406,6 +426,27 @@ class Options(usage.Options):
         self["store"] = storeDescription(self["store"])
         if self["metrics-port"] is not None:
             self["metrics-port"] = endpointDescription(self["metrics-port"])
+        if self["cluster"] is not None:
+            clusterOptions(self)
+
+
+def clusterOptions(options: Options) -> None:
+    """
+    Check C{--cluster}: a Redis URL, and a store every node shares.
+    """
+    try:
+        parseRedisURL(options["cluster"])
+    except ValueError as error:
+        raise usage.UsageError(f"--cluster: {error}")
+    if options["store"][0] != "postgresql":
+        raise usage.UsageError(
+            "--cluster needs --store postgresql://...: every node must see the same "
+            "history, accounts and rooms, and a SQLite file (or memory) is one node's own"
+        )
+    if options["node-name"] is None:
+        options["node-name"] = f"{socket.gethostname()}-{os.getpid()}"
+    elif not options["node-name"] or any(c.isspace() for c in options["node-name"]):
+        raise usage.UsageError("--node-name must be a word, with no spaces")
 
 
 def makeService(options: Options, reactor=None) -> IService:
@@ -486,6 +527,7 @@ def makeService(options: Options, reactor=None) -> IService:
         grace=options["grace"],
         history=history,
         loaders=(accounts.load, RoomKeeper(hub, store).load),
+        cluster=None if options["cluster"] is None else cluster(options, hub, reactor),
     )
 
     def listen(name: str, option: str, factory, keepAlive: bool = False) -> None:
@@ -561,3 +603,14 @@ def makeService(options: Options, reactor=None) -> IService:
         )
     StopOnSignals(reactor).setServiceParent(service)
     return service
+
+
+def cluster(options: Options, hub: Hub, reactor) -> ClusterLink:
+    """
+    The link to the other nodes, over its own bus to Redis.
+    """
+    node = options["node-name"]
+    bus = RedisBus(reactor, options["cluster"], f"chatsvc-{node}")
+    link = ClusterLink(hub, bus, reactor, node)
+    bus.setServiceParent(link)
+    return link

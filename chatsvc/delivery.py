@@ -37,12 +37,17 @@ class Audience:
     C{actor} caused the event; it is never among the others, and it gets
     its own rendering (L{chatsvc.interfaces.IRenderer.renderOwn}) if
     C{echo}.
+
+    C{remote} marks an event another node of a cluster accepted, shown to
+    observers here too: history keeps it for replay but does not store it
+    again, metrics count only what this node accepted.
     """
 
     rooms: tuple[Room, ...] = ()
     members: tuple[Member, ...] = ()
     actor: Member | None = None
     echo: bool = False
+    remote: bool = False
 
 
 class Delivery:

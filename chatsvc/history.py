@@ -176,6 +176,9 @@ class History:
             return
         if self.replay and type(event) in (events.Said, events.Acted):
             self._recentOf(rows[0].target).append(event)
+        if audience.remote:
+            # Stored by the node that accepted it.
+            return
         if isinstance(event, events.TopicChanged):
             self._counted(
                 self.store.saveTopic(nameKey(event.room), event.room, event.topic), "write"

@@ -187,6 +187,8 @@ class Metrics:
         Count a chat line, and whom any event is for, from the sizes of its
         audience's rooms: a few operations per event, none per recipient.
         """
+        if audience.remote:
+            return
         kind = MESSAGE_KINDS.get(type(event))
         if kind is not None:
             self._messages[kind] += 1

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from chatsvc import events
 from chatsvc.cluster.leases import DEFAULT_MARGIN, DEFAULT_TTL
 from chatsvc.cluster.link import ClusterLink
+from chatsvc.delivery import Audience
 from chatsvc.errors import NicknameInUse
 from chatsvc.hub import Hub
 from chatsvc.moderation import ModeChange
@@ -25,9 +26,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.events: list[events.Event] = []
+        self.remote: list[events.Event] = []
 
-    def published(self, event: events.Event, audience: object) -> None:
-        self.events.append(event)
+    def published(self, event: events.Event, audience: Audience) -> None:
+        (self.remote if audience.remote else self.events).append(event)
 
 
 class Node:
@@ -95,7 +97,8 @@ class ClusterTests(SynchronousTestCase):
 
     def test_recordedOnce(self) -> None:
         """
-        A line is recorded (history) by the node that accepted it only.
+        A line is recorded (history) by the node that accepted it only;
+        the others' observers see it as remote (for replay, WHOWAS).
         """
         alice, _ = self.a.join("alice")
         self.b.join("bob")
@@ -105,6 +108,9 @@ class ClusterTests(SynchronousTestCase):
         recorded = lambda node: [e for e in node.recorded.events if isinstance(e, events.Said)]
         self.assertEqual([e.text for e in recorded(self.a)], ["once"])
         self.assertEqual(recorded(self.b), [])
+        self.assertEqual(
+            [e.text for e in self.b.recorded.remote if isinstance(e, events.Said)], ["once"]
+        )
 
     def test_oneOrder(self) -> None:
         """

@@ -421,7 +421,9 @@ class ClusterLink(MultiService):
                     members.append(self.hub.find(nickname))
                 except Exception:
                     pass
-            audience = _frozen(Audience(tuple(rooms), tuple(members)))
+            heard = Audience(tuple(rooms), tuple(members), remote=True)
+            self.hub.delivery.record(event, heard)
+            audience = _frozen(heard)
         self._replica.apply(node, event, message.get("x", ""))
         if audience is not None:
             self.hub.delivery.fanOut(event, audience)

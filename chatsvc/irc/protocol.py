@@ -43,7 +43,7 @@ class Peak:
         self._highest = 0
 
     def published(self, event: events.Event, audience: Audience) -> None:
-        if isinstance(event, events.Left):
+        if isinstance(event, events.Left) and not audience.remote:
             self._highest = max(self._highest, self._hub.localCount() + 1)
 
     def highest(self) -> int:

@@ -4,6 +4,8 @@ The seams between the hub, the delivery path and the front-ends.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from typing import TYPE_CHECKING, Callable
 
 from zope.interface import Attribute, Interface
@@ -329,12 +331,13 @@ class IBus(Interface):
         once exactly one wins.
         """
 
-    def renew(key: str, value: str, ttl: float) -> Deferred[bool]:
+    def renew(keys: Sequence[str], value: str, ttl: float) -> Deferred[list[bool]]:
         """
-        If C{key} holds C{value}, let it live C{ttl} seconds from now and
-        fire with True; otherwise (it expired, somebody else claimed it)
-        with False.  Atomic, so a claim lost to another node is never
-        renewed.
+        Each of C{keys} that holds C{value} lives C{ttl} seconds from now:
+        fires with, for each key in order, whether it did (False: it
+        expired, somebody else claimed it).  Atomic per key, so a claim lost
+        to another node is never renewed; many keys in few commands, since
+        a node renews every nickname it holds every few seconds.
         """
 
     def release(key: str, value: str) -> Deferred[bool]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from twisted.application.service import Service
@@ -435,8 +435,10 @@ class MemoryBus(Service):
     def claim(self, key: str, value: str, ttl: float) -> Deferred[bool]:
         return self._command(self.redis.setIfAbsent, key, value, ttl)
 
-    def renew(self, key: str, value: str, ttl: float) -> Deferred[bool]:
-        return self._command(self.redis.expireIfHolds, key, value, ttl)
+    def renew(self, keys: Sequence[str], value: str, ttl: float) -> Deferred[list[bool]]:
+        return self._command(
+            lambda: [self.redis.expireIfHolds(key, value, ttl) for key in keys]
+        )
 
     def release(self, key: str, value: str) -> Deferred[bool]:
         return self._command(self.redis.deleteIfHolds, key, value)

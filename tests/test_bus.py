@@ -151,7 +151,7 @@ class BusContract:
         for command in [
             lambda: bus.publish(self.name("c"), b"x"),
             lambda: bus.claim(key, "v", 1.0),
-            lambda: bus.renew(key, "v", 1.0),
+            lambda: bus.renew([key], "v", 1.0),
             lambda: bus.release(key, "v"),
             lambda: bus.get(key),
             lambda: bus.scan(key),
@@ -288,13 +288,17 @@ class BusContract:
         yield self.started(bus)
         yield self.wait(bus.claim(key, "node-1", 0.6))
         yield self.elapse(0.3)
-        self.assertTrue((yield self.wait(bus.renew(key, "node-1", 1.2))))
-        self.assertFalse((yield self.wait(bus.renew(key, "node-2", 60.0))))
+        other = self.name("nick:bob")
+        yield self.wait(bus.claim(other, "node-2", 60.0))
+        renewed = yield self.wait(bus.renew([key, other, self.name("gone")], "node-1", 1.2))
+        self.assertEqual(renewed, [True, False, False])
+        self.assertEqual((yield self.wait(bus.renew([key], "node-2", 60.0))), [False])
         yield self.elapse(0.6)
         self.assertEqual((yield self.wait(bus.get(key))), "node-1")
         yield self.elapse(0.9)
         self.assertIsNone((yield self.wait(bus.get(key))))
-        self.assertFalse((yield self.wait(bus.renew(key, "node-1", 1.0))))
+        self.assertEqual((yield self.wait(bus.renew([key], "node-1", 1.0))), [False])
+        self.assertEqual((yield self.wait(bus.renew([], "node-1", 1.0))), [])
 
     @inlineCallbacks
     def test_release(self):

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from twisted.internet.defer import Deferred, DeferredList, succeed
+from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from chatsvc.errors import BusError
 from chatsvc.interfaces import IBus
@@ -153,47 +154,50 @@ class NodeLease:
 
     def renew(self) -> None:
         """
-        Renew every key held, claiming again any that Redis lost.
+        Renew every key held, in one round, claiming again any that Redis
+        lost.
         """
         if self._renewing or not self._bus.connected:
             return
         self._renewing = True
-        keys = [(self.nodeKey, None), *self._held.items()]
-        renewals = [self._renewOne(key, nickname) for key, nickname in keys]
-        DeferredList(renewals, consumeErrors=True).addCallback(self._renewed)
+        keys = [self.nodeKey, *self._held]
+        renewing = self._bus.renew(keys, self.value, self.ttl)
+        renewing.addCallback(self._reclaim, keys)
+        renewing.addCallbacks(self._renewed, self._renewFailed)
 
-    def _renewOne(self, key: str, nickname: str | None) -> Deferred[bool]:
-        def renewed(held: bool) -> Deferred[bool] | bool:
-            if held:
-                return True
-            return self._bus.claim(key, self.value, self.ttl).addCallback(reclaimed)
+    def _reclaim(self, renewed: list[bool], keys: list[str]) -> Deferred[object] | None:
+        lost = [key for key, held in zip(keys, renewed) if not held]
+        if not lost:
+            return None
+        claims = [
+            self._bus.claim(key, self.value, self.ttl).addCallback(self._reclaimed, key)
+            for key in lost
+        ]
+        return gatherResults(claims, consumeErrors=True).addErrback(
+            lambda failure: failure.value.subFailure
+        )
 
-        def reclaimed(taken: bool) -> bool:
-            if not taken and nickname is not None and self._held.get(key) == nickname:
-                del self._held[key]
-                self.log.warn(
-                    "{nickname} is held by another node now; giving it up",
-                    nickname=nickname,
-                )
-                self._onTaken(nickname)
-            # A node key taken by another run of the same name: the node
-            # goes on (its nicknames are its own) and says so.
-            elif not taken and nickname is None:
-                self.log.error(
-                    "another node runs under this node's name, {node}", node=self.node
-                )
-            return True
+    def _reclaimed(self, taken: bool, key: str) -> None:
+        if taken:
+            return
+        if key == self.nodeKey:
+            # Another run under this node's name: the node goes on (its
+            # nicknames are its own) and says so.
+            self.log.error("another node runs under this node's name, {node}", node=self.node)
+            return
+        nickname = self._held.pop(key, None)
+        if nickname is not None:
+            self.log.warn("{nickname} is held by another node now; giving it up", nickname=nickname)
+            self._onTaken(nickname)
 
-        return self._bus.renew(key, self.value, self.ttl).addCallback(renewed)
-
-    def _renewed(self, results: list[tuple[bool, object]]) -> None:
+    def _renewed(self, result: object) -> None:
         self._renewing = False
-        if all(ok for ok, _ in results):
-            self._armDeadline()
-        else:
-            failure = next(value for ok, value in results if not ok)
-            if not failure.check(BusError):  # type: ignore[attr-defined]
-                self.log.failure("renewing the node's lease failed", failure)
+        self._armDeadline()
+
+    def _renewFailed(self, failure: Failure) -> None:
+        self._renewing = False
+        if not failure.check(BusError):
+            self.log.failure("renewing the node's lease failed", failure)
 
     def _armDeadline(self) -> None:
         if self._deadline is not None and self._deadline.active():

@@ -38,7 +38,7 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from twisted.application.service import Service
@@ -147,6 +147,15 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=registry,
         )
+        self._hops = Histogram(
+            "chatsvc_cluster_hop_seconds",
+            "Seconds from an event of this node's being published on the cluster's "
+            "bus until it came back (what the Redis hop adds before delivery).",
+            buckets=_COMMIT_BUCKETS,
+            registry=registry,
+        )
+        # The cluster link, if this node is one of several.
+        self._cluster = None
         for operation in STORE_OPERATIONS:
             self._storeErrors.labels(operation)
         for name in frontEnds:
@@ -159,10 +168,48 @@ class Metrics:
                 self._cutOffs.labels(name, reason)
         registry.register(self)
 
+    def watchCluster(self, link) -> None:
+        """
+        Report C{link}'s (L{chatsvc.cluster.link.ClusterLink}) state: this
+        node's name, whether it reaches the bus, how many nodes and members
+        of others it knows.
+        """
+        self._cluster = link
+
+    def clusterHop(self, seconds: float) -> None:
+        """
+        An event of this node's came back from the bus C{seconds} after it
+        was published.
+        """
+        self._hops.observe(seconds)
+
     def collect(self):
         """
-        The counts kept per event, for the registry.
+        The counts kept per event, and the cluster's state, for the
+        registry.
         """
+        link = self._cluster
+        if link is not None:
+            info = GaugeMetricFamily(
+                "chatsvc_cluster_node", "This node, by name (always 1).", labels=["node"]
+            )
+            info.add_metric([link.node], 1)
+            yield info
+            yield GaugeMetricFamily(
+                "chatsvc_cluster_connected",
+                "1 while this node reaches the cluster's Redis, else 0.",
+                value=int(link.connected),
+            )
+            yield GaugeMetricFamily(
+                "chatsvc_cluster_nodes",
+                "Nodes alive in the cluster, this one included.",
+                value=link.hub.nodeCount,
+            )
+            yield GaugeMetricFamily(
+                "chatsvc_cluster_remote_members",
+                "Members the other nodes hold, as this node records them.",
+                value=link.hub.remoteCount,
+            )
         messages = CounterMetricFamily(
             "chatsvc_messages",
             "Chat lines published, by kind: said (to a room, notices included), "

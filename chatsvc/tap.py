@@ -15,7 +15,7 @@ from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
-from twisted.logger import Logger
+from twisted.logger import ILogObserver, Logger, globalLogPublisher
 from twisted.python import usage
 from zope.interface import implementer
 
@@ -527,7 +527,7 @@ def makeService(options: Options, reactor=None) -> IService:
         grace=options["grace"],
         history=history,
         loaders=(accounts.load, RoomKeeper(hub, store).load),
-        cluster=None if options["cluster"] is None else cluster(options, hub, reactor),
+        cluster=None if options["cluster"] is None else cluster(options, hub, reactor, metrics),
     )
 
     def listen(name: str, option: str, factory, keepAlive: bool = False) -> None:
@@ -605,12 +605,36 @@ def makeService(options: Options, reactor=None) -> IService:
     return service
 
 
-def cluster(options: Options, hub: Hub, reactor) -> ClusterLink:
+def cluster(options: Options, hub: Hub, reactor, metrics: Metrics | None) -> ClusterLink:
     """
     The link to the other nodes, over its own bus to Redis.
     """
     node = options["node-name"]
+    globalLogPublisher.addObserver(NodeInLogs(node))
     bus = RedisBus(reactor, options["cluster"], f"chatsvc-{node}")
-    link = ClusterLink(hub, bus, reactor, node)
+    link = ClusterLink(hub, bus, reactor, node, metrics=metrics)
     bus.setServiceParent(link)
     return link
+
+
+@implementer(ILogObserver)
+class NodeInLogs:
+    """
+    Puts a node's name at the head of every log event's system (the part
+    in brackets of each line twistd writes: C{[node-1 chatsvc.hub.Hub#info]}),
+    so that the logs of several nodes can be read together.
+
+    Added to the global publisher before twistd begins logging, it sees each
+    event before the observers that write it.
+    """
+
+    def __init__(self, node: str) -> None:
+        self.node = node
+
+    def __call__(self, event: dict) -> None:
+        system = event.get("log_system")
+        if system is None:
+            level = event.get("log_level")
+            system = f"{event.get('log_namespace', '-')}#{level.name if level else '-'}"
+        if not str(system).startswith(self.node + " "):
+            event["log_system"] = f"{self.node} {system}"

@@ -5,6 +5,7 @@ an in-memory bus that behaves like Redis pub/sub (L{chatsvc.testing}).
 
 from __future__ import annotations
 
+from prometheus_client import generate_latest
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -14,6 +15,7 @@ from chatsvc.cluster.link import ClusterLink
 from chatsvc.delivery import Audience
 from chatsvc.errors import NicknameInUse
 from chatsvc.hub import Hub
+from chatsvc.metrics import Metrics
 from chatsvc.moderation import ModeChange
 from chatsvc.records import Member
 from chatsvc.testing import MemoryBus, MemoryRedis, RecordingParticipant
@@ -38,7 +40,8 @@ class Node:
         self.recorded = Recorder()
         self.hub.delivery.observe(self.recorded)
         self.bus = MemoryBus(redis, clock)
-        self.link = ClusterLink(self.hub, self.bus, clock, name)
+        self.metrics = Metrics()
+        self.link = ClusterLink(self.hub, self.bus, clock, name, metrics=self.metrics)
         self.bus.startService()
         self.link.startService()
 
@@ -379,3 +382,26 @@ class ClusterTests(SynchronousTestCase):
         self.assertIn("cannot be reached", killed.reason)
         self.a.hub.say(alice, "still here")
         self.assertIn(("alice", "still here"), said(carolp))
+
+    def test_metrics(self) -> None:
+        """
+        Each node's metrics name it and say whether it reaches Redis, how
+        many nodes and others' members it knows, and how long its events
+        took to come back.
+        """
+        alice, _ = self.a.join("alice")
+        self.b.join("bob")
+        self.settle(2)
+        self.a.hub.say(alice, "measured")
+        self.settle()
+        text = generate_latest(self.a.metrics.registry).decode()
+        self.assertIn('chatsvc_cluster_node{node="a"} 1.0', text)
+        self.assertIn("chatsvc_cluster_connected 1.0", text)
+        self.assertIn("chatsvc_cluster_nodes 2.0", text)
+        self.assertIn("chatsvc_cluster_remote_members 1.0", text)
+        counts = [l for l in text.splitlines() if l.startswith("chatsvc_cluster_hop_seconds_count")]
+        self.assertGreaterEqual(float(counts[0].split()[-1]), 2)
+        self.redis.stop()
+        self.settle()
+        text = generate_latest(self.a.metrics.registry).decode()
+        self.assertIn("chatsvc_cluster_connected 0.0", text)

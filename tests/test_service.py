@@ -2,12 +2,14 @@
 Tests for L{chatsvc.tap} and L{chatsvc.service}.
 """
 
+import os
+
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import Service
 from twisted.internet.defer import fail
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock, StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import LogLevel, formatEvent, formatEventAsClassicLogText, globalLogPublisher
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,7 +21,7 @@ from chatsvc.native.protocol import NativeFactory
 from chatsvc.service import ChatService
 from chatsvc.store.memory import MemoryStore
 from chatsvc.store.rows import toRows
-from chatsvc.tap import Options, endpointDescription, makeService
+from chatsvc.tap import NodeInLogs, Options, endpointDescription, makeService
 from chatsvc.testing import RecordingParticipant
 
 
@@ -82,6 +84,40 @@ class OptionsTests(SynchronousTestCase):
         for uri in ("postgresql://ola@db:5432/chat", "postgres://db/chat"):
             self.assertEqual(self.parse("--store", uri)["store"], ("postgresql", uri))
         self.assertRaises(usage.UsageError, self.parse, "--store", "postgresql:chat")
+
+    def test_cluster(self) -> None:
+        """
+        --cluster takes a Redis URL and needs a store every node shares;
+        the node's name defaults to the host's and the process's, and must
+        be a word.
+        """
+        store = ("--store", "postgresql://ola@db:5432/chat")
+        options = self.parse("--cluster", "redis://127.0.0.1:6379/2", *store)
+        self.assertEqual(options["cluster"], "redis://127.0.0.1:6379/2")
+        self.assertIn(str(os.getpid()), options["node-name"])
+        named = self.parse("--cluster", "redis://r", "--node-name", "node-1", *store)
+        self.assertEqual(named["node-name"], "node-1")
+        error = self.assertRaises(usage.UsageError, self.parse, "--cluster", "redis://r")
+        self.assertIn("needs --store postgresql://", str(error))
+        self.assertRaises(usage.UsageError, self.parse, "--cluster", "http://r", *store)
+        self.assertRaises(
+            usage.UsageError, self.parse, "--cluster", "redis://r", "--node-name", "a b", *store
+        )
+        self.assertIsNone(self.parse()["cluster"])
+
+    def test_nodeInLogs(self) -> None:
+        """
+        A node's name leads the system part of every line it logs.
+        """
+        tag = NodeInLogs("node-1")
+        event = {"log_namespace": "chatsvc.hub.Hub", "log_level": LogLevel.info,
+                 "log_format": "hi", "log_time": 0.0}
+        tag(event)
+        self.assertIn("[node-1 chatsvc.hub.Hub#info] hi", formatEventAsClassicLogText(event))
+        legacy = {"log_system": "RedisProtocol,client", "log_format": "x", "log_time": 0.0}
+        tag(legacy)
+        tag(legacy)
+        self.assertEqual(legacy["log_system"], "node-1 RedisProtocol,client")
 
     def test_portNumberOrEndpoint(self) -> None:
         """

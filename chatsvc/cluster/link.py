@@ -84,6 +84,8 @@ class _Outgoing:
     sender: str = field(default="")
     # A nickname to let go of once this has left (its holder's goodbye).
     release: str | None = None
+    # When it was published, by the link's clock.
+    sent: float = 0.0
 
 
 class ClusterLink(MultiService):
@@ -105,6 +107,7 @@ class ClusterLink(MultiService):
         run: str | None = None,
         ttl: float = DEFAULT_TTL,
         watchInterval: float = 1.0,
+        metrics: Any = None,
     ) -> None:
         super().__init__()
         self.hub = hub
@@ -132,6 +135,16 @@ class ClusterLink(MultiService):
         self._reached = clock.seconds()
         self._ttl = ttl
         self._ready: list[Deferred[None]] | None = []
+        self._metrics = metrics
+        if metrics is not None:
+            metrics.watchCluster(self)
+
+    @property
+    def connected(self) -> bool:
+        """
+        Whether this node reaches the bus now.
+        """
+        return self._bus.connected
 
     # Service
 
@@ -326,6 +339,7 @@ class ClusterLink(MultiService):
             if head.release is not None:
                 self.lease.release(head.release)
             if head.event is not None:
+                head.sent = self._clock.seconds()
                 self._pending.append(head)
                 if self._echoTimer is None:
                     self._echoTimer = self._clock.callLater(ECHO_TIMEOUT, self._echoLate)
@@ -345,6 +359,8 @@ class ClusterLink(MultiService):
             entry = pending.popleft()
             self._deliver(entry)
             if entry.id == eventId:
+                if self._metrics is not None:
+                    self._metrics.clusterHop(self._clock.seconds() - entry.sent)
                 break
         if not pending and self._echoTimer is not None:
             self._echoTimer.cancel()

@@ -405,3 +405,25 @@ class ClusterTests(SynchronousTestCase):
         self.settle()
         text = generate_latest(self.a.metrics.registry).decode()
         self.assertIn("chatsvc_cluster_connected 0.0", text)
+
+    def test_settingsConverge(self) -> None:
+        """
+        Two nodes that change one room's topic and modes at the same moment
+        end with the same ones: the change later in the bus's order, on
+        both.
+        """
+        alice, _ = self.a.join("alice")
+        self.settle()
+        bob, _ = self.b.join("bob")
+        self.settle()
+        self.a.hub.setModes(alice, "lobby", [ModeChange(True, "o", "bob")])
+        self.settle()
+        self.a.hub.setTopic(alice, "lobby", "from a")
+        self.b.hub.setTopic(bob, "lobby", "from b")
+        self.a.hub.setModes(alice, "lobby", [ModeChange(True, "k", "alpha")])
+        self.b.hub.setModes(bob, "lobby", [ModeChange(True, "k", "beta")])
+        self.settle()
+        roomA, roomB = self.a.hub.room("lobby"), self.b.hub.room("lobby")
+        self.assertEqual(roomA.topic, roomB.topic)
+        self.assertEqual(roomA.modes, roomB.modes)
+        self.assertIn(roomA.topic, ("from a", "from b"))

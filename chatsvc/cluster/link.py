@@ -353,12 +353,29 @@ class ClusterLink(MultiService):
         if entry.event is not None and entry.audience is not None:
             self.hub.delivery.fanOut(entry.event, entry.audience)
 
+    def _settle(self, entry: _Outgoing) -> None:
+        """
+        A change of a room's settings this node made is back from the bus:
+        make it again, at its place in the bus's order.
+
+        The hub made it at once; another node's change made at the same
+        moment may have come in since.  Every node, this one too, making
+        each change in the bus's order is what makes them all end alike
+        (the changes are "set"s: making one twice is making it once).
+        """
+        event = entry.event
+        if isinstance(event, events.TopicChanged):
+            self.hub.topicSet(event.room, event.topic, event.sender.nickname, event.time)
+        elif isinstance(event, events.ModeChanged):
+            self.hub.modesChanged(event.room, event.sender, event.changes)
+
     def _echoed(self, eventId: str) -> None:
         pending = self._pending
         while pending:
             entry = pending.popleft()
             self._deliver(entry)
             if entry.id == eventId:
+                self._settle(entry)
                 if self._metrics is not None:
                     self._metrics.clusterHop(self._clock.seconds() - entry.sent)
                 break

@@ -427,3 +427,21 @@ class ClusterTests(SynchronousTestCase):
         self.assertEqual(roomA.topic, roomB.topic)
         self.assertEqual(roomA.modes, roomB.modes)
         self.assertIn(roomA.topic, ("from a", "from b"))
+
+    def test_arrivalOrderedByTheBus(self) -> None:
+        """
+        Who comes into a room on one node just after another node's member
+        said something there (in the bus's order) does not get that line,
+        though it reaches the newcomer's node after the newcomer came in;
+        the others there do.
+        """
+        carol, carolp = self.a.join("carol")
+        bob, _ = self.b.join("bob")
+        self.settle()
+        self.b.hub.say(bob, "before dave")
+        dave, davep = self.a.join("dave")
+        self.settle()
+        self.b.hub.say(bob, "after dave")
+        self.settle()
+        self.assertEqual(said(carolp), [("bob", "before dave"), ("bob", "after dave")])
+        self.assertEqual(said(davep), [("bob", "after dave")])

@@ -86,6 +86,8 @@ class _Outgoing:
     release: str | None = None
     # When it was published, by the link's clock.
     sent: float = 0.0
+    # A local member's arrival in a room, which the bus has not ordered yet.
+    arrival: tuple[Member, str] | None = None
 
 
 class ClusterLink(MultiService):
@@ -135,6 +137,9 @@ class ClusterLink(MultiService):
         self._reached = clock.seconds()
         self._ttl = ttl
         self._ready: list[Deferred[None]] | None = []
+        # This node's members' arrivals in rooms not yet back from the bus:
+        # what others said before them in the bus's order is not theirs.
+        self._arriving: dict[tuple[Member, str], int] = {}
         self._metrics = metrics
         if metrics is not None:
             metrics.watchCluster(self)
@@ -200,13 +205,32 @@ class ClusterLink(MultiService):
                 self._claim(member, event.new, event.sender)
         message = self._eventMessage(event, audience.rooms, audience.members)
         release = event.sender.nickname if isinstance(event, events.Left) else None
-        self._enqueue(
-            _Outgoing(message, event.id, event, _frozen(audience), _senderKey(event), release)
-        )
+        entry = _Outgoing(message, event.id, event, _frozen(audience), _senderKey(event), release)
+        self._arrive(entry, event, audience.actor)
+        self._enqueue(entry)
 
     def _crowdMoved(self, event: events.Event) -> None:
         if self._bus.connected:
-            self._enqueue(_Outgoing(self._eventMessage(event, (), (), deliver=False)))
+            entry = _Outgoing(self._eventMessage(event, (), (), deliver=False), event.id)
+            try:
+                member = self.hub.find(event.sender.nickname)  # type: ignore[union-attr]
+            except Exception:
+                member = None
+            self._arrive(entry, event, member)
+            self._enqueue(entry)
+
+    def _arrive(self, entry: _Outgoing, event: events.Event, member: Member | None) -> None:
+        if member is not None and isinstance(event, (events.Joined, events.Arrived)):
+            entry.arrival = key = (member, nameKey(event.room))
+            self._arriving[key] = self._arriving.get(key, 0) + 1
+
+    def _arrived(self, entry: _Outgoing) -> None:
+        key = entry.arrival
+        if key is not None:
+            entry.arrival = None
+            left = self._arriving.pop(key, 1) - 1
+            if left:
+                self._arriving[key] = left
 
     def _nicknameTaken(self, member: Member) -> None:
         if not self._bus.connected:
@@ -275,6 +299,7 @@ class ClusterLink(MultiService):
             kept: deque[_Claim | _Outgoing] = deque()
             for entry in self._queue:
                 if isinstance(entry, _Outgoing) and entry.sender in (key, nameKey(old.nickname) if old else key):
+                    self._arrived(entry)
                     continue
                 kept.append(entry)
             self._queue = kept
@@ -338,7 +363,7 @@ class ClusterLink(MultiService):
             self._bus.publish(CHANNEL, head.data).addErrback(self._publishFailed)
             if head.release is not None:
                 self.lease.release(head.release)
-            if head.event is not None:
+            if head.event is not None or head.arrival is not None:
                 head.sent = self._clock.seconds()
                 self._pending.append(head)
                 if self._echoTimer is None:
@@ -350,6 +375,7 @@ class ClusterLink(MultiService):
     # Delivery here, in the bus's order
 
     def _deliver(self, entry: _Outgoing) -> None:
+        self._arrived(entry)
         if entry.event is not None and entry.audience is not None:
             self.hub.delivery.fanOut(entry.event, entry.audience)
 
@@ -421,7 +447,7 @@ class ClusterLink(MultiService):
             self.log.warn("a message on the cluster's channel was not understood")
             return
         if node == self.node:
-            if kind == "e" and "q" not in message:
+            if kind == "e":
                 self._echoed(message["e"].get("id", ""))
             return
         try:
@@ -448,6 +474,7 @@ class ClusterLink(MultiService):
                     rooms.append(self.hub.room(name))
                 except Exception:
                     pass
+            arriving = self._arriving
             members: list[Member] = []
             for nickname in message.get("m", ()):
                 try:
@@ -457,6 +484,12 @@ class ClusterLink(MultiService):
             heard = Audience(tuple(rooms), tuple(members), remote=True)
             self.hub.delivery.record(event, heard)
             audience = _frozen(heard)
+            if arriving:
+                audience = Audience(
+                    members=tuple(
+                        m for m in audience.members if not _arrivingIn(arriving, m, rooms)
+                    )
+                )
         self._replica.apply(node, event, message.get("x", ""))
         if audience is not None:
             self.hub.delivery.fanOut(event, audience)
@@ -600,6 +633,17 @@ def _frozen(audience: Audience) -> Audience:
         members.update(room.members)
     members.update(dict.fromkeys(audience.members))
     return Audience((), tuple(members), audience.actor, audience.echo)
+
+
+def _arrivingIn(
+    arriving: dict[tuple[Member, str], int], member: Member, rooms: list[Room]
+) -> bool:
+    """
+    Whether C{member} hears of an event in C{rooms} only through rooms it
+    is still arriving in (as far as the bus's order goes).
+    """
+    keys = [nameKey(room.name) for room in rooms if member in room.members]
+    return bool(keys) and all((member, key) in arriving for key in keys)
 
 
 def _senderKey(event: events.Event) -> str:

@@ -107,6 +107,7 @@ class ServerProcess:
         self.webPort: int | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.logPath: Path | None = None
+        self._launched = 0.0
 
     @property
     def output(self) -> bytes:
@@ -136,6 +137,14 @@ class ServerProcess:
         @raise RuntimeError: the server exited, listened beyond loopback, or
             did not say where it listens in time (then it is stopped).
         """
+        self.launch(workdir)
+        self.waitUntilListening()
+
+    def launch(self, workdir: str) -> None:
+        """
+        Start the server without waiting for it: several may then start at
+        once, each waited for with L{waitUntilListening}.
+        """
         environment = dict(os.environ if self.environ is None else self.environ)
         # Let the subprocess import this checkout's chatsvc and plugin first.
         root = str(Path(__file__).resolve().parent.parent)
@@ -162,7 +171,16 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 preexec_fn=dieWithParent,
             )
-        ports = self._waitForAnnouncements(time.monotonic() + TIMEOUT)
+        self._launched = time.monotonic()
+
+    def waitUntilListening(self) -> None:
+        """
+        Wait until every front-end of the server L{launch} started has said
+        where it listens, at most L{TIMEOUT} seconds from its launch.
+
+        @raise RuntimeError: as L{start} does.
+        """
+        ports = self._waitForAnnouncements(self._launched + TIMEOUT)
         self.port = ports["native"]
         self.ircPort = ports.get("irc")
         self.webPort = ports.get("web")
@@ -330,6 +348,30 @@ class LineClient:
             deadline = time.monotonic() + self.timeout
         while b"\n" not in self.buffer:
             self._receive(deadline)
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("utf-8")
+
+    def lineBefore(self, deadline: float) -> str | None:
+        """
+        The next line, decoded, if it has come by C{deadline} (a
+        C{time.monotonic()} value; one already past looks without
+        waiting), else C{None}: for a test that listens to several clients
+        in turn.
+
+        @raise EOFError: the server closed the connection first.
+        """
+        while b"\n" not in self.buffer:
+            self.socket.settimeout(max(0.0, deadline - time.monotonic()))
+            try:
+                chunk = self.socket.recv(65536)
+            except (BlockingIOError, socket.timeout):
+                return None
+            finally:
+                self.socket.settimeout(self.timeout)
+            if not chunk:
+                raise EOFError(self.buffer)
+            self.buffer += chunk
+            self.received += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line.rstrip(b"\r").decode("utf-8")
 

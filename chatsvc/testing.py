@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from twisted.application.service import Service
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.testing import StringTransport
@@ -21,7 +20,8 @@ from zope.interface import implementer
 
 from chatsvc import events
 from chatsvc.errors import AccountExists, BusError, ChatError, LoginFailed, WeakPassword
-from chatsvc.interfaces import IBus, IBus, IParticipant, IRenderer
+from chatsvc.cluster.bus import BusService
+from chatsvc.interfaces import IBus, IParticipant, IRenderer
 from chatsvc.names import nameKey
 
 
@@ -312,7 +312,7 @@ class MemoryRedis:
 
 
 @implementer(IBus)
-class MemoryBus(Service):
+class MemoryBus(BusService):
     """
     An L{IBus} on a L{MemoryRedis}, timed like the real one: it connects
     a turn of C{clock} after starting, every reply and message arrives a
@@ -331,10 +331,8 @@ class MemoryBus(Service):
         self.redis = redis
         self.clock = clock
         self.reconnectDelay = reconnectDelay
-        self.connected = False
+        super().__init__()
         self._receivers: dict[str, list[Callable[[bytes], None]]] = {}
-        self._onConnected: list[Callable[[], None]] = []
-        self._onDisconnected: list[Callable[[], None]] = []
         self._attempt: IDelayedCall | None = None
         # What the server sent that has not arrived yet, and the replies
         # awaited: both lost with the connection.
@@ -357,15 +355,14 @@ class MemoryBus(Service):
         if not self.redis.accept(self):
             self._attempt = self.clock.callLater(self.reconnectDelay, self._connect)
             return
-        self.connected = True
-        for callback in list(self._onConnected):
-            callback()
+        self._became(True)
 
     def connectionLost(self) -> None:
         """
         The server dropped this bus: what was on its way is lost, awaited
         replies fail, and, unless stopped, it tries again later.
         """
+        # Not connected before the replies fail: their errbacks must see it.
         self.connected = False
         arriving, self._arriving = self._arriving, []
         for call in arriving:
@@ -375,8 +372,7 @@ class MemoryBus(Service):
             waiting.errback(BusError("the connection to Redis was lost"))
         if self.running:
             self._attempt = self.clock.callLater(self.reconnectDelay, self._connect)
-        for callback in list(self._onDisconnected):
-            callback()
+        self._became(False)
 
     def subscribedTo(self, channel: str) -> bool:
         return channel in self._receivers
@@ -425,12 +421,6 @@ class MemoryBus(Service):
 
     def subscribe(self, channel: str, receiver: Callable[[bytes], None]) -> None:
         self._receivers.setdefault(channel, []).append(receiver)
-
-    def whenConnected(self, callback: Callable[[], None]) -> None:
-        self._onConnected.append(callback)
-
-    def whenDisconnected(self, callback: Callable[[], None]) -> None:
-        self._onDisconnected.append(callback)
 
     def claim(self, key: str, value: str, ttl: float) -> Deferred[bool]:
         return self._command(self.redis.setIfAbsent, key, value, ttl)

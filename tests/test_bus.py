@@ -402,16 +402,23 @@ class MemoryBusTests(BusContract, TestCase):
         self.clock.advance(0)
         self.assertTrue(bus.connected)
 
-    def test_repliesLater(self) -> None:
+    def listening(self) -> tuple[MemoryBus, list[bytes]]:
         """
-        Replies and messages arrive a turn of the clock later, never while
-        the command is being sent.
+        A connected bus, and what it hears on the channel C{room}.
         """
         bus = self.makeBus()
         heard: list[bytes] = []
         bus.subscribe("room", heard.append)
         bus.startService()
         self.clock.advance(0)
+        return bus, heard
+
+    def test_repliesLater(self) -> None:
+        """
+        Replies and messages arrive a turn of the clock later, never while
+        the command is being sent.
+        """
+        bus, heard = self.listening()
         claimed = bus.claim("k", "v", 1.0)
         published = bus.publish("room", b"x")
         self.assertNoResult(claimed)
@@ -427,11 +434,7 @@ class MemoryBusTests(BusContract, TestCase):
         A command whose reply has not arrived when the connection is lost
         fails with BusError, and a message on its way is lost.
         """
-        bus = self.makeBus()
-        heard: list[bytes] = []
-        bus.subscribe("room", heard.append)
-        bus.startService()
-        self.clock.advance(0)
+        bus, heard = self.listening()
         claimed = bus.claim("k", "v", 1.0)
         bus.publish("room", b"x").addErrback(lambda failure: None)
         self.redis.stop()

@@ -126,8 +126,36 @@ class _QuietClientService(ClientService):
     _log = Logger(observer=_withoutRetries)
 
 
+class BusService(Service):
+    """
+    What every bus does about its own state: it is a service, and it
+    tells those who asked when it connects and when it loses Redis
+    (L{IBus.whenConnected}, L{IBus.whenDisconnected}).
+    """
+
+    connected = False
+
+    def __init__(self) -> None:
+        self._onConnected: list[Callable[[], None]] = []
+        self._onDisconnected: list[Callable[[], None]] = []
+
+    def whenConnected(self, callback: Callable[[], None]) -> None:
+        self._onConnected.append(callback)
+
+    def whenDisconnected(self, callback: Callable[[], None]) -> None:
+        self._onDisconnected.append(callback)
+
+    def _became(self, connected: bool) -> None:
+        """
+        The bus is now C{connected}, or not: say so.
+        """
+        self.connected = connected
+        for callback in list(self._onConnected if connected else self._onDisconnected):
+            callback()
+
+
 @implementer(IBus)
-class RedisBus(Service):
+class RedisBus(BusService):
     """
     An L{IBus} on the Redis at C{url} (see L{parseRedisURL}), naming its
     connections after C{clientName} (CLIENT LIST shows which node each
@@ -144,12 +172,10 @@ class RedisBus(Service):
         if not _CLIENT_NAME.fullmatch(clientName):
             raise ValueError(f"a Redis client name is printable ASCII, no spaces: {clientName!r}")
         self.address = parseRedisURL(url)
-        self.connected = False
+        super().__init__()
         self._reactor = reactor
         self._clientName = clientName
         self._receivers: dict[str, list[Callable[[bytes], None]]] = {}
-        self._onConnected: list[Callable[[], None]] = []
-        self._onDisconnected: list[Callable[[], None]] = []
         self._services: list[ClientService] = []
         # The command connection once ready; the subscriber once it has
         # sent its SUBSCRIBEs (to send later ones), and once confirmed.
@@ -275,12 +301,10 @@ class RedisBus(Service):
         connected = self._commands is not None and self._subscriber is not None
         if connected == self.connected:
             return
-        self.connected = connected
         if connected:
             self._refusals = 0
             self._refusal = None
             self.log.info("Connected to Redis at {where}", where=self.address.where)
-            callbacks = self._onConnected
         else:
             if self.running:
                 self.log.warn(
@@ -290,9 +314,7 @@ class RedisBus(Service):
                 )
             else:
                 self.log.info("Disconnected from Redis at {where}", where=self.address.where)
-            callbacks = self._onDisconnected
-        for callback in list(callbacks):
-            callback()
+        self._became(connected)
 
     def _messageReceived(self, channel: bytes, data: bytes) -> None:
         name = channel.decode("utf-8", "replace")
@@ -315,12 +337,6 @@ class RedisBus(Service):
             # Lost with the connection if it fails; the next one subscribes.
             self._subscribing.subscribe(channel).addErrback(lambda failure: None)
         self._receivers.setdefault(channel, []).append(receiver)
-
-    def whenConnected(self, callback: Callable[[], None]) -> None:
-        self._onConnected.append(callback)
-
-    def whenDisconnected(self, callback: Callable[[], None]) -> None:
-        self._onDisconnected.append(callback)
 
     def claim(self, key: str, value: str, ttl: float) -> Deferred[bool]:
         claimed = self._command("SET", key, value, "NX", "PX", _milliseconds(ttl))

@@ -82,7 +82,7 @@ class Replicating:
         Put C{member} in a room (made if needed) with the role the node
         that let it in gave it.
         """
-        room = self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
+        room = self.existing(roomName)
         if room is not None and member in room.members:
             return room
         room = self._enter(member, roomName)  # type: ignore[attr-defined]
@@ -98,7 +98,7 @@ class Replicating:
         """
         Take C{member} out of a room, if it is there.
         """
-        room = self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
+        room = self.existing(roomName)
         if room is not None and member in room.members:
             self._leave(member, room)  # type: ignore[attr-defined]
 
@@ -131,7 +131,7 @@ class Replicating:
         """
         A room's topic, as its node set it.
         """
-        room = self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
+        room = self.existing(roomName)
         if room is None:
             return
         room.topic, room.topicSetter, room.topicTime = topic, setter, time
@@ -143,7 +143,7 @@ class Replicating:
         """
         Make changes another node made (and checked) to a room's modes.
         """
-        room = self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
+        room = self.existing(roomName)
         if room is None:
             return
         for change in changes:
@@ -158,9 +158,22 @@ class Replicating:
         """
         C{nickname} may come into a room past its modes, once.
         """
-        room = self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
+        room = self.existing(roomName)
         if room is not None:
             room.invited[nameKey(nickname)] = None
+
+    def holder(self, nickname: str) -> Member | None:
+        """
+        Who holds C{nickname} on any node, if anyone: a cluster asks of
+        names that may have gone since they were sent.
+        """
+        return self._byNickname.get(nameKey(nickname))  # type: ignore[attr-defined]
+
+    def existing(self, roomName: str) -> Room | None:
+        """
+        The room called C{roomName}, if it is there.
+        """
+        return self._rooms.get(nameKey(roomName))  # type: ignore[attr-defined]
 
     def localCount(self) -> int:
         """

@@ -30,7 +30,7 @@ import os
 from collections import deque
 from typing import Any
 
-from attrs import asdict, define, field
+from attrs import asdict, define
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -81,7 +81,7 @@ class _Outgoing:
     id: str = ""
     event: events.Event | None = None
     audience: Audience | None = None
-    sender: str = field(default="")
+    sender: str = ""
     # A nickname to let go of once this has left (its holder's goodbye).
     release: str | None = None
     # When it was published, by the link's clock.
@@ -212,10 +212,7 @@ class ClusterLink(MultiService):
     def _crowdMoved(self, event: events.Event) -> None:
         if self._bus.connected:
             entry = _Outgoing(self._eventMessage(event, (), (), deliver=False), event.id)
-            try:
-                member = self.hub.find(event.sender.nickname)  # type: ignore[union-attr]
-            except Exception:
-                member = None
+            member = self.hub.holder(event.sender.nickname)  # type: ignore[union-attr]
             self._arrive(entry, event, member)
             self._enqueue(entry)
 
@@ -255,10 +252,7 @@ class ClusterLink(MultiService):
         if not deliver:
             message["q"] = 1
         if isinstance(event, (events.Joined, events.Arrived)):
-            try:
-                member = self.hub.find(event.sender.nickname)
-            except Exception:
-                member = None
+            member = self.hub.holder(event.sender.nickname)
             if member is not None:
                 message["x"] = self._replica.roleIn(member, event.room)
         return dumps(message)
@@ -293,15 +287,17 @@ class ClusterLink(MultiService):
         name others knew it by has left).
         """
         if claim is not None:
-            # What it did under the nickname never leaves the node.
-            key = nameKey(claim.nickname)
-            old = claim.renamed
+            # What it did under the nickname (and, renaming, the rename)
+            # never leaves the node.
+            names = {nameKey(claim.nickname)}
+            if claim.renamed is not None:
+                names.add(nameKey(claim.renamed.nickname))
             kept: deque[_Claim | _Outgoing] = deque()
             for entry in self._queue:
-                if isinstance(entry, _Outgoing) and entry.sender in (key, nameKey(old.nickname) if old else key):
+                if isinstance(entry, _Outgoing) and entry.sender in names:
                     self._arrived(entry)
-                    continue
-                kept.append(entry)
+                else:
+                    kept.append(entry)
             self._queue = kept
         if not member.connected:
             return
@@ -332,11 +328,8 @@ class ClusterLink(MultiService):
         """
         Redis lost its keys and another node claimed C{nickname} first.
         """
-        try:
-            member = self.hub.find(nickname)
-        except Exception:
-            return
-        if nodeOf(member) is None:
+        member = self.hub.holder(nickname)
+        if member is not None and nodeOf(member) is None:
             self.hub.delivery.direct(
                 member, events.Killed(CLUSTER, f"Nickname {nickname} is in use on another node")
             )
@@ -468,19 +461,11 @@ class ClusterLink(MultiService):
         event = decodeEvent(message["e"])
         audience = None
         if "q" not in message:
-            rooms: list[Room] = []
-            for name in message.get("a", ()):
-                try:
-                    rooms.append(self.hub.room(name))
-                except Exception:
-                    pass
+            found = (self.hub.existing(name) for name in message.get("a", ()))
+            rooms = [room for room in found if room is not None]
             arriving = self._arriving
-            members: list[Member] = []
-            for nickname in message.get("m", ()):
-                try:
-                    members.append(self.hub.find(nickname))
-                except Exception:
-                    pass
+            held = (self.hub.holder(nickname) for nickname in message.get("m", ()))
+            members = [member for member in held if member is not None]
             heard = Audience(tuple(rooms), tuple(members), remote=True)
             self.hub.delivery.record(event, heard)
             audience = _frozen(heard)
@@ -608,11 +593,8 @@ class ClusterLink(MultiService):
             self._bus.publish(CHANNEL, dumps(message)).addErrback(self._publishFailed)
 
     def _killed(self, event: events.Event, nickname: str) -> None:
-        try:
-            member = self.hub.find(nickname)
-        except Exception:
-            return
-        if nodeOf(member) is not None:
+        member = self.hub.holder(nickname)
+        if member is None or nodeOf(member) is not None:
             return
         self.hub.delivery.direct(member, event)
         self.hub.disconnect(
@@ -676,11 +658,8 @@ def _restoreRoom(hub: Hub, state: dict[str, Any]) -> None:
     Take a room's topic, modes and bans from another node's snapshot, if
     nobody here is in it (else this node's records are as current).
     """
-    try:
-        room = hub.room(state["name"])
-    except Exception:
-        return
-    if any(nodeOf(m) is None for m in room.members):
+    room = hub.existing(state["name"])
+    if room is None or any(nodeOf(m) is None for m in room.members):
         return
     topic, setter, time = state["topic"]
     room.topic, room.topicSetter, room.topicTime = topic, setter, time

@@ -108,11 +108,8 @@ class Replica:
         """
         C{node}'s member called C{nickname}, if this node knows of it.
         """
-        try:
-            member = self._hub.find(nickname)
-        except Exception:
-            return None
-        return member if nodeOf(member) == node else None
+        member = self._hub.holder(nickname)
+        return member if member is not None and nodeOf(member) == node else None
 
     def membersOf(self, node: str) -> list[Member]:
         """
@@ -157,10 +154,7 @@ class Replica:
         a member of this node's holds its nickname: Redis gave it to one of
         them, and the other's node will hear so and give it up.
         """
-        try:
-            holder = self._hub.find(identity.nickname)
-        except Exception:
-            holder = None
+        holder = self._hub.holder(identity.nickname)
         if holder is not None and nodeOf(holder) is None:
             self._shadowed[nameKey(identity.nickname)] = (node, identity, away, signon, list(rooms))
             return None
@@ -196,11 +190,9 @@ class Replica:
         elif isinstance(event, events.ModeChanged):
             hub.modesChanged(event.room, event.sender, event.changes)
         elif isinstance(event, events.Kicked):
-            try:
-                target = hub.find(event.nickname)
-            except Exception:
-                return
-            hub.remove(target, event.room)
+            target = hub.holder(event.nickname)
+            if target is not None:
+                hub.remove(target, event.room)
         elif isinstance(event, events.Invited):
             hub.invitedTo(event.room, event.nickname)
         elif member is None:
@@ -224,8 +216,7 @@ class Replica:
         """
         C{member}'s role letter in a room, as sent beside its arrival.
         """
-        try:
-            room = self._hub.room(roomName)
-        except Exception:
+        room = self._hub.existing(roomName)
+        if room is None:
             return ""
         return _LETTERS.get(room.role(member), "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 from twisted.internet.task import Clock
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from chatsvc import events
@@ -445,3 +446,20 @@ class ClusterTests(SynchronousTestCase):
         self.settle()
         self.assertEqual(said(carolp), [("bob", "before dave"), ("bob", "after dave")])
         self.assertEqual(said(davep), [("bob", "after dave")])
+
+    def test_cleanStopIsNoLoss(self) -> None:
+        """
+        A node stopped cleanly does not log that it lost the cluster.
+        """
+        logged: list[dict] = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.a.link.stopService()
+        self.a.bus.stopService()
+        self.settle()
+        self.assertEqual([e for e in logged if "lost the cluster" in e.get("log_format", "")], [])
+        self.redis.partition(self.b.bus)
+        self.settle()
+        self.assertEqual(
+            len([e for e in logged if "lost the cluster" in e.get("log_format", "")]), 1
+        )

@@ -551,7 +551,9 @@ class ClusterLink(MultiService):
         self._enqueue(_Outgoing(self._snapshot("h")))
 
     def _disconnected(self) -> None:
-        self.log.warn("node {node} lost the cluster: local chat goes on", node=self.node)
+        # A clean stop disconnects too, once the link has stopped: no loss.
+        if self.running:
+            self.log.warn("node {node} lost the cluster: local chat goes on", node=self.node)
         self._deliverAll()
 
     def _watchNodes(self) -> None:

@@ -266,7 +266,9 @@ class Generator(Commands):
 
     def __init__(self, plan: dict) -> None:
         self.plan = plan
-        self.address = (plan["host"], plan["port"])
+        # Client i connects to ports[i % len(ports)]: several nodes of one
+        # cluster share a run's clients (the default: the one port).
+        self.ports = plan.get("ports") or [plan["port"]]
         self.dialect = DIALECTS[plan["dialect"]](
             plan.get("defaultRoom", "lobby"), plan.get("password")
         )
@@ -337,7 +339,8 @@ class Generator(Commands):
             sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
             sock.bind((self.sources[k % len(self.sources)], 0))
         self.started[k] = time.monotonic()
-        code = sock.connect_ex(self.address)
+        ports = self.ports
+        code = sock.connect_ex((self.plan["host"], ports[(self.first + k) % len(ports)]))
         if code not in (0, errno.EINPROGRESS):
             sock.close()
             self.fail(k, f"connect: {errno.errorcode.get(code, code)}")
@@ -590,6 +593,10 @@ class Generator(Commands):
         rssEvery = m.get("rssEvery", 0.25)
         sendLimit = m.get("sendLimit")
         sendTimes = [0.0, 0.0]  # first and last send
+        # When the last line arrived, in microseconds of CLOCK_MONOTONIC:
+        # for how long one line takes to reach every client of several
+        # generators (S12), read to within a bulk interval.
+        lastDelivery = [0]
 
         counts = [0] * n
         # One buffer for every read: recv() would allocate (and, at this
@@ -695,7 +702,10 @@ class Generator(Commands):
             if not size:
                 gone(k)
                 return
-            counts[k] += buffer.count(MARK, 0, size)
+            marks = buffer.count(MARK, 0, size)
+            if marks:
+                counts[k] += marks
+                lastDelivery[0] = micros()
             if pingy and buffer.find(b"PING", 0, size) != -1:
                 self.answerPings(k, bytes(buffer[:size]))
 
@@ -715,7 +725,10 @@ class Generator(Commands):
                 gone(k)
                 return
             now = micros()
-            counts[k] += buffer.count(MARK, 0, size)
+            marks = buffer.count(MARK, 0, size)
+            if marks:
+                counts[k] += marks
+                lastDelivery[0] = now
             if pingy and buffer.find(b"PING", 0, size) != -1:
                 self.answerPings(k, bytes(buffer[:size]))
             stamps = STAMP.findall(buffer, 0, size)
@@ -875,6 +888,8 @@ class Generator(Commands):
             slow=slowResult,
             drainSeconds=time.monotonic() - t1,
             sendingSeconds=sendTimes[1] - sendTimes[0],
+            firstSend=sendTimes[0],
+            lastDelivery=lastDelivery[0] / 1e6,
             trackerReceived=counts[tracker] if tracker is not None else None,
             storeWatch=storeWatch,
         )

@@ -179,6 +179,8 @@ def run(
             plan = {
                 "host": "127.0.0.1",
                 "port": server.port,
+                # A cluster's nodes, which share the clients (bench/cluster.py).
+                "ports": getattr(server, "ports", None),
                 "dialect": server.dialect,
                 "password": server.password,
                 "first": first,
@@ -214,13 +216,14 @@ def run(
         result["serverCpuRegistration"] = processCpu(pid) - cpu0
         result["lostDuringSetup"] = sum(r["lost"] for r in ready)
         if load.measure is not None:
-            (worker,) = workers
             if watch is not None:
                 watch("measure", pid)
-            if logins is None:
-                result.update(measureOnce(worker, load.measure))
+            if len(workers) > 1:
+                result.update(measureTogether(workers, load.measure))
+            elif logins is None:
+                result.update(measureOnce(workers[0], load.measure))
             else:
-                result.update(measureUnderLogins(worker, logins, load))
+                result.update(measureUnderLogins(workers[0], logins, load))
                 result["accounts"] = {k: v for k, v in accounts.items() if k != "event"}
                 result["verificationMs"] = hashing
     finally:
@@ -243,6 +246,30 @@ def measureOnce(worker: Worker, measure: dict) -> dict:
     result = worker.expect("result", timeout)
     del result["event"]
     return result
+
+
+def measureTogether(workers: list[Worker], measure: dict) -> dict:
+    """
+    One measurement phase of several workers' clients at once (S12: more
+    clients than one process may hold sockets): their numbers summed, and
+    C{reachSeconds}, from the first line sent to the last delivery any of
+    them saw.
+    """
+    for worker in workers:
+        worker.tell("go")
+    timeout = measure.get("warmup", 1) + measure["duration"] + measure.get("drain", 5) + 30
+    results = [worker.expect("result", timeout) for worker in workers]
+    summed = {
+        key: sum(r[key] for r in results)
+        for key in ("deliveries", "deliveriesPerSecond", "sent", "expected", "received", "lost", "extra")
+    }
+    sends = [r["firstSend"] for r in results if r["firstSend"]]
+    if sends:
+        summed["reachSeconds"] = max(r["lastDelivery"] for r in results) - min(sends)
+    summed["generatorCpu"] = max(r["generatorCpu"] for r in results)
+    summed["serverCpu"] = results[0]["serverCpu"]
+    summed["disconnects"] = [d for r in results for d in r["disconnects"]]
+    return summed
 
 
 def measureUnderLogins(worker: Worker, logins: Worker, load: Load) -> dict:

@@ -15,7 +15,9 @@ and C{postgresql}, or with them already installed)::
    Every server process (nodes, Redis, PostgreSQL) is pinned to the server
    core and the generator to the other, as in C{run.py}: two nodes get the
    same CPU as one, so the case measures what the Redis hop costs, not
-   what a second core would give.  The hop itself is read from each
+   what a second core would give.  Then one node and two nodes again,
+   unpinned: what running two nodes instead of one gives on this machine,
+   its two cores shared by everything (the generator too).  The hop itself is read from each
    node's C{chatsvc_cluster_hop_seconds} histogram, over the measured
    phase only, and as latency added end to end (1 line in flight).
  - B{S12}: three nodes with 10,000 idle clients each in one room (three
@@ -177,11 +179,10 @@ class Nodes:
     window = 500
     storePath = None
 
-    def __init__(self, backing: Backing, count: int, pinned: bool) -> None:
+    def __init__(self, backing: Backing, count: int) -> None:
         self.backing = backing
         self.nodes = [StoreNode(backing, cluster=True, index=k + 1) for k in range(count)]
         self.name = f"{count} nodes"
-        self.pinned = pinned
         self.marks: dict[str, list] = {}
 
     @property
@@ -198,14 +199,10 @@ class Nodes:
 
     def start(self, workdir: Path, cpu: int | None, users: int = 0, rooms=(), options=()) -> None:
         self.backing.flushRedis()
-        if self.pinned:
-            self.backing.pin(cpu)
-        else:
-            self.backing.unpin()
         self.marks = {}
         try:
             for node in self.nodes:
-                node.start(workdir, cpu if self.pinned else None, users, rooms, options)
+                node.start(workdir, cpu, users, rooms, options)
         except Exception:
             self.stop()
             raise
@@ -274,27 +271,31 @@ def hopSummary(hops: dict[str, float]) -> dict:
     return summary
 
 
-def s11(backing: Backing, quick: bool) -> list[tuple[str, object, Load]]:
+def s11(backing: Backing, quick: bool) -> list[tuple[str, object, Load, bool]]:
     """
     S1's two cases against one node three ways, two nodes, and the threaded
-    original.
+    original, every server on one core; then one node and two unpinned,
+    free to use both cores (the generator with them).
     """
     servers = [
-        ("threaded original", lambda: Threaded()),
-        ("1 node, memory store", lambda: Chatsvc()),
-        ("1 node, PostgreSQL", lambda: StoreNode(backing)),
-        ("1 node, clustered", lambda: Nodes(backing, 1, pinned=True)),
-        ("2 nodes, clustered", lambda: Nodes(backing, 2, pinned=True)),
+        ("threaded original", lambda: Threaded(), True),
+        ("1 node, memory store", lambda: Chatsvc(), True),
+        ("1 node, PostgreSQL", lambda: StoreNode(backing), True),
+        ("1 node, clustered", lambda: Nodes(backing, 1), True),
+        ("2 nodes, clustered", lambda: Nodes(backing, 2), True),
+        ("unpinned: 1 node, memory store", lambda: Chatsvc(), False),
+        ("unpinned: 1 node, PostgreSQL", lambda: StoreNode(backing), False),
+        ("unpinned: 2 nodes, clustered", lambda: Nodes(backing, 2), False),
     ]
     windows = [8] if quick else [8, 1]
     return [
-        (f"{name}, {window} in flight", make, fanOut(window, quick))
+        (f"{name}, {window} in flight", make, fanOut(window, quick), pinned)
         for window in windows
-        for name, make in servers
+        for name, make, pinned in servers
     ]
 
 
-def s12(backing: Backing, quick: bool) -> list[tuple[str, object, Load]]:
+def s12(backing: Backing, quick: bool) -> list[tuple[str, object, Load, bool]]:
     """
     3 nodes, C{size} idle clients each in the lobby, one line said.
     """
@@ -317,13 +318,21 @@ def s12(backing: Backing, quick: bool) -> list[tuple[str, object, Load]]:
             "bulkInterval": 0.01,
         },
     )
-    return [(f"3 nodes x {size:,} in one room", lambda: Nodes(backing, 3, pinned=False), load)]
+    return [(f"3 nodes x {size:,} in one room", lambda: Nodes(backing, 3), load, False)]
 
 
 SCENARIOS = {"S11": s11, "S12": s12}
 
 
-def measured(name: str, server, load: Load, workdir: Path, serverCpu, generatorCpu) -> dict:
+def measured(server, load: Load, workdir: Path, backing: Backing, cpus: tuple | None) -> dict:
+    """
+    One run; C{cpus} the (server, generator) cores, or C{None} for none.
+    """
+    serverCpu, generatorCpu = cpus or (None, None)
+    if cpus:
+        backing.pin(serverCpu)
+    else:
+        backing.unpin()
     watch = server.watch if isinstance(server, Nodes) else None
     try:
         result = scenarios.run(server, load, workdir, serverCpu, generatorCpu, watch)
@@ -374,13 +383,21 @@ def report(meta: dict, records: list[dict]) -> str:
             " over the measured phase (from publishing a line to Redis until it came"
             " back), bucket bounds.",
             "",
-            "| case | deliveries/s | × one node | × threaded | p50 ms | p99 ms | lost | hop mean ms | hop p99 ms ≤ | node CPU (cores) | errors |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| case | deliveries/s | × 1 node, memory | × 1 node, PostgreSQL | × threaded | p50 ms | p99 ms | lost | hop mean ms | hop p99 ms ≤ | node CPU (cores) | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for scenario, case in s11Rows:
             runs = good((scenario, case))
             window = case.rsplit(", ", 1)[1]
-            one = [r["deliveriesPerSecond"] for r in good((scenario, f"1 node, memory store, {window}"))]
+            unpinned = "unpinned: " if case.startswith("unpinned: ") else ""
+            one = [
+                r["deliveriesPerSecond"]
+                for r in good((scenario, f"{unpinned}1 node, memory store, {window}"))
+            ]
+            stored = [
+                r["deliveriesPerSecond"]
+                for r in good((scenario, f"{unpinned}1 node, PostgreSQL, {window}"))
+            ]
             threaded = [r["deliveriesPerSecond"] for r in good((scenario, f"threaded original, {window}"))]
             rate = [r["deliveriesPerSecond"] for r in runs]
             ratio = lambda base: (
@@ -394,6 +411,7 @@ def report(meta: dict, records: list[dict]) -> str:
                         case,
                         cell(rate, ",.0f"),
                         ratio(one),
+                        ratio(stored),
                         ratio(threaded),
                         cell([r["latency"].get("p50", 0) for r in runs], ".2f"),
                         cell([r["latency"].get("p99", 0) for r in runs], ".2f"),
@@ -463,9 +481,11 @@ def main() -> None:
     try:
         for rep in range(reps):
             for scenario in options.only.split(","):
-                for index, (case, make, load) in enumerate(SCENARIOS[scenario](backing, options.quick)):
+                cases = SCENARIOS[scenario](backing, options.quick)
+                for index, (case, make, load, pinned) in enumerate(cases):
                     runDir = workdir / f"{scenario}-{rep}-{index}"
-                    result = measured(case, make(), load, runDir, serverCpu, generatorCpu)
+                    cpus = (serverCpu, generatorCpu) if pinned else None
+                    result = measured(make(), load, runDir, backing, cpus)
                     records.append({"scenario": scenario, "case": case, "rep": rep, "result": result})
                     print(f"{scenario} {case} rep {rep}: {brief(result)}", flush=True)
     finally:

@@ -59,10 +59,46 @@ replies = st.recursive(
 lookalikes = st.lists(
     st.sampled_from(
         [b"*", b"$", b":", b"+", b"-", b"\r\n", b"\r", b"\n", b"0", b"-1", b"2", b"17", b"x"]
+        + [b"*3\r\n$7\r\nmessage\r\n", b"3", b"7"]
     ),
     max_size=30,
 ).map(b"".join)
 garbage = st.binary(max_size=60) | lookalikes
+# What a subscriber mostly reads: messages Redis pushes, among other replies.
+pushed = st.tuples(st.binary(max_size=20), st.binary(max_size=60)).map(
+    lambda message: [b"message", *message]
+)
+# Pushed messages, whole, cut short or with a byte changed.
+nearlyPushed = st.tuples(
+    st.lists(pushed | replies, min_size=1, max_size=4).map(
+        lambda sent: b"".join(map(encodeReply, sent))
+    ),
+    st.integers(0, 200),
+    st.binary(max_size=2),
+).map(lambda parts: parts[0][: parts[1]] + parts[2] + parts[0][parts[1] + len(parts[2]) :])
+
+
+class GeneralParser(ReplyParser):
+    """
+    The parser without its short cut for pushed messages: what the short
+    cut must agree with.
+    """
+
+    def _message(self, buffer: bytearray, offset: int) -> None:
+        return None
+
+
+def parsed(parser: ReplyParser, chunks: list[bytes]) -> object:
+    """
+    The replies C{parser} makes of C{chunks}, or C{"refused"}.
+    """
+    got: list[Reply] = []
+    try:
+        for chunk in chunks:
+            got.extend(parser.feed(chunk))
+    except ProtocolError:
+        return "refused"
+    return got
 
 
 class ParserTests(SynchronousTestCase):
@@ -76,6 +112,26 @@ class ParserTests(SynchronousTestCase):
         for chunk in chunked(b"".join(map(encodeReply, sent)), cuts):
             got.extend(parser.feed(chunk))
         self.assertEqual(got, sent)
+
+    @given(st.lists(pushed | replies, max_size=6), st.lists(st.integers(0, 10_000), max_size=10))
+    def test_pushedAnyCutting(self, sent: list[Reply], cuts: list[int]) -> None:
+        """
+        Pushed messages among other replies, cut anywhere, parse as the
+        same replies, in order: whole ones by the short cut, cut ones
+        piece by piece.
+        """
+        data = b"".join(map(encodeReply, sent))
+        self.assertEqual(parsed(ReplyParser(), chunked(data, cuts)), sent)
+
+    @given(nearlyPushed | garbage, st.lists(st.integers(0, 100), max_size=4))
+    def test_shortCutAgrees(self, data: bytes, cuts: list[int]) -> None:
+        """
+        Whatever the bytes, messages damaged anywhere among them, the
+        short cut for pushed messages parses or refuses them as the
+        general parser does.
+        """
+        chunks = chunked(data, cuts)
+        self.assertEqual(parsed(ReplyParser(), chunks), parsed(GeneralParser(), chunks))
 
     @given(replies)
     def test_byteByByte(self, reply: Reply) -> None:
@@ -96,18 +152,8 @@ class ParserTests(SynchronousTestCase):
         nothing else, and the same either way.
         """
 
-        def parse(chunks: list[bytes]) -> object:
-            parser = ReplyParser()
-            got: list[Reply] = []
-            try:
-                for chunk in chunks:
-                    got.extend(parser.feed(chunk))
-            except ProtocolError:
-                return "refused"
-            return got
-
-        whole = parse([data])
-        self.assertEqual(parse(chunked(data, cuts)), whole)
+        whole = parsed(ReplyParser(), [data])
+        self.assertEqual(parsed(ReplyParser(), chunked(data, cuts)), whole)
 
     @given(garbage)
     def test_neverHangs(self, data: bytes) -> None:

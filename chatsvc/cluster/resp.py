@@ -44,6 +44,10 @@ _KINDS = frozenset(b"+-:$*")
 # What an array's header parses to: a marker, never a reply.
 _STARTED = object()
 _NUMBER = re.compile(rb"-?[0-9]{1,19}")
+# A message Redis pushes to a subscriber, up to its channel's length; and a
+# length, up to what it measures.
+_MESSAGE = re.compile(rb"\*3\r\n\$7\r\nmessage\r\n\$([0-9]{1,10})\r\n")
+_LENGTH = re.compile(rb"\r\n\$([0-9]{1,10})\r\n")
 _PARTIAL_NUMBER = re.compile(rb"-?[0-9]{0,19}\r?")
 
 
@@ -106,7 +110,7 @@ class ReplyParser:
         offset = 0
         try:
             while offset < len(buffer):
-                parsed = self._element(buffer, offset)
+                parsed = self._message(buffer, offset) or self._element(buffer, offset)
                 if parsed is None:
                     break
                 value, offset = parsed
@@ -114,6 +118,34 @@ class ReplyParser:
         finally:
             del buffer[:offset]
         return replies
+
+    def _message(self, buffer: bytearray, offset: int) -> tuple[list[Reply], int] | None:
+        """
+        The message pushed to a subscriber at C{offset}, whole, and where
+        the next reply starts; C{None} for anything else, or for a message
+        not all here yet, which L{_element} then reads piece by piece with
+        every check.
+
+        Most of what a node hears is these, one for every event of the
+        cluster: read at once, a message costs two regular expressions and
+        three slices rather than four elements' worth of the general parser.
+        """
+        if self._arrays:
+            return None
+        head = _MESSAGE.match(buffer, offset)
+        if head is None:
+            return None
+        start = head.end()
+        stop = start + int(head.group(1))
+        length = _LENGTH.match(buffer, stop)
+        if length is None:
+            return None
+        begin = length.end()
+        size = int(length.group(1))
+        end = begin + size
+        if size > MAX_BULK or buffer[end : end + 2] != b"\r\n":
+            return None
+        return [b"message", bytes(buffer[start:stop]), bytes(buffer[begin:end])], end + 2
 
     def _element(self, buffer: bytearray, offset: int) -> tuple[object, int] | None:
         """

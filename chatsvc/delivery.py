@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 @frozen
 class Audience:
     """
-    Who an event is for: the members of C{rooms}, and C{members}, each once.
+    Who an event is for: the members of C{rooms}, and C{members}, each once
+    (C{members} names no one twice; one who is in a room too is told once).
 
     C{actor} caused the event; it is never among the others, and it gets
     its own rendering (L{chatsvc.interfaces.IRenderer.renderOwn}) if
@@ -94,8 +95,10 @@ class Delivery:
         Tell C{audience}'s local participants of C{event}.
         """
         rooms = audience.rooms
-        if len(rooms) == 1 and not audience.members:
-            recipients: Iterable[Member] = rooms[0].members
+        if not rooms:
+            recipients: Iterable[Member] = audience.members
+        elif len(rooms) == 1 and not audience.members:
+            recipients = rooms[0].members
         else:
             union: dict[Member, None] = {}
             for room in rooms:

@@ -610,10 +610,14 @@ def _frozen(audience: Audience) -> Audience:
     C{audience} as it is now: the members of its rooms read at once, so
     that who comes in before the event comes back does not get it.
     """
-    if not audience.rooms:
+    rooms = audience.rooms
+    if not rooms:
         return audience
+    if len(rooms) == 1 and not audience.members:
+        # A line said in a room, most of what a node publishes: one copy.
+        return Audience((), tuple(rooms[0].members), audience.actor, audience.echo)
     members: dict[Member, None] = {}
-    for room in audience.rooms:
+    for room in rooms:
         members.update(room.members)
     members.update(dict.fromkeys(audience.members))
     return Audience((), tuple(members), audience.actor, audience.echo)

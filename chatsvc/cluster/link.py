@@ -432,6 +432,12 @@ class ClusterLink(MultiService):
     # What the bus brings
 
     def _received(self, data: bytes) -> None:
+        pending = self._pending
+        if pending and data == pending[0].data:
+            # This node's own event, back in the order it went out, as
+            # nearly every echo is: its bytes say which, unread.
+            self._echoed(pending[0].id)
+            return
         try:
             message = loads(data)
             node = message["n"]

@@ -354,8 +354,27 @@ def report(meta: dict, records: list[dict]) -> str:
     ratios the targets ask for.
     """
     cases: dict[tuple[str, str], list[dict]] = {}
+    byRep: dict[tuple[str, str], dict[int, dict]] = {}
     for record in records:
-        cases.setdefault((record["scenario"], record["case"]), []).append(record["result"])
+        key = (record["scenario"], record["case"])
+        cases.setdefault(key, []).append(record["result"])
+        if "error" not in record["result"]:
+            byRep.setdefault(key, {})[record["rep"]] = record["result"]
+
+    def paired(key: tuple[str, str], base: tuple[str, str]) -> str:
+        """
+        Deliveries/s of C{key} over C{base}'s in the same repetition: the
+        median [lowest–highest].
+        """
+        mine, theirs = byRep.get(key, {}), byRep.get(base, {})
+        ratios = sorted(
+            mine[rep]["deliveriesPerSecond"] / theirs[rep]["deliveriesPerSecond"]
+            for rep in mine
+            if rep in theirs and theirs[rep]["deliveriesPerSecond"]
+        )
+        if not ratios:
+            return "—"
+        return f"{median(ratios):.2f} [{ratios[0]:.2f}–{ratios[-1]:.2f}]"
     lines = [
         "# chatsvc cluster benchmarks (S11, S12)",
         "",
@@ -381,7 +400,7 @@ def report(meta: dict, records: list[dict]) -> str:
             "Every server process (nodes, Redis, PostgreSQL) on the server core, the"
             " generator on the other.  *Hop*: the nodes' `chatsvc_cluster_hop_seconds`"
             " over the measured phase (from publishing a line to Redis until it came"
-            " back), bucket bounds.",
+            " back), bucket bounds.  Ratios: paired by repetition, median [lowest–highest].",
             "",
             "| case | deliveries/s | × 1 node, memory | × 1 node, PostgreSQL | × threaded | p50 ms | p99 ms | lost | hop mean ms | hop p99 ms ≤ | node CPU (cores) | errors |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -390,19 +409,7 @@ def report(meta: dict, records: list[dict]) -> str:
             runs = good((scenario, case))
             window = case.rsplit(", ", 1)[1]
             unpinned = "unpinned: " if case.startswith("unpinned: ") else ""
-            one = [
-                r["deliveriesPerSecond"]
-                for r in good((scenario, f"{unpinned}1 node, memory store, {window}"))
-            ]
-            stored = [
-                r["deliveriesPerSecond"]
-                for r in good((scenario, f"{unpinned}1 node, PostgreSQL, {window}"))
-            ]
-            threaded = [r["deliveriesPerSecond"] for r in good((scenario, f"threaded original, {window}"))]
             rate = [r["deliveriesPerSecond"] for r in runs]
-            ratio = lambda base: (
-                "—" if not base or not rate else f"{median(rate) / median(base):.2f}"
-            )
             hops = [r["hop"] for r in runs if r.get("hop", {}).get("count")]
             lines.append(
                 "| "
@@ -410,9 +417,9 @@ def report(meta: dict, records: list[dict]) -> str:
                     [
                         case,
                         cell(rate, ",.0f"),
-                        ratio(one),
-                        ratio(stored),
-                        ratio(threaded),
+                        paired((scenario, case), (scenario, f"{unpinned}1 node, memory store, {window}")),
+                        paired((scenario, case), (scenario, f"{unpinned}1 node, PostgreSQL, {window}")),
+                        paired((scenario, case), (scenario, f"threaded original, {window}")),
                         cell([r["latency"].get("p50", 0) for r in runs], ".2f"),
                         cell([r["latency"].get("p99", 0) for r in runs], ".2f"),
                         cell([r["lost"] for r in runs], ".0f"),

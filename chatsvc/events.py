@@ -3,10 +3,12 @@ What the hub tells participants: small immutable values, one class per kind.
 
 Every event carries its identity, stamped once by the hub when it accepted
 what caused it: C{id}, unique and stable (an IRCv3 C{msgid}, a history
-row's key), and C{time}, the hub clock's reading then.  Events that someone
-caused name that someone by L{Identity}, whole, so no front-end ever asks
-the hub who a nickname is while rendering, and a second node needs no hub
-of its own to describe a sender.
+row's key), and C{time}, the hub clock's reading then (but never before
+an event it has already stamped or, in a cluster, received:
+L{chatsvc.times}).  Events that someone caused name that someone by
+L{Identity}, whole, so no front-end ever asks the hub who a nickname is
+while rendering, and a second node needs no hub of its own to describe a
+sender.
 
 Events carry no wording: each front-end renders them for its own wire
 format and language.  Being frozen, one event object is shared by every

@@ -6,20 +6,25 @@ an in-memory bus that behaves like Redis pub/sub (L{chatsvc.testing}).
 from __future__ import annotations
 
 from prometheus_client import generate_latest
+from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from chatsvc import events
 from chatsvc.cluster.leases import DEFAULT_MARGIN, DEFAULT_TTL
 from chatsvc.cluster.link import ClusterLink
 from chatsvc.delivery import Audience
 from chatsvc.errors import NicknameInUse
+from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.metrics import Metrics
 from chatsvc.moderation import ModeChange
 from chatsvc.records import Member
-from chatsvc.testing import MemoryBus, MemoryRedis, RecordingParticipant
+from chatsvc.store.memory import MemoryStore
+from chatsvc.store.rows import roomTarget
+from chatsvc.testing import MemoryBus, MemoryRedis, RecordingParticipant, SkewedClock
 
 
 class Recorder:
@@ -51,6 +56,18 @@ class Node:
         member = self.hub.connect(participant)
         self.hub.register(member, nickname, enter=enter)
         return member, participant
+
+
+class SkewedClockTests(SynchronousTestCase):
+    def test_interface(self) -> None:
+        """
+        A skewed clock is a reactor's clock, read off by its offset.
+        """
+        clock = Clock()
+        skewed = SkewedClock(clock, -5.0)
+        verifyObject(IReactorTime, skewed)
+        clock.advance(10)
+        self.assertEqual(skewed.seconds(), 5.0)
 
 
 def said(participant: RecordingParticipant) -> list[tuple[str, str]]:
@@ -133,6 +150,41 @@ class ClusterTests(SynchronousTestCase):
         self.assertEqual(len(seen), 10)
         self.assertEqual(said(bobp), seen)
         self.assertEqual(said(alicep), seen)
+
+    def test_replyAfterLineThoughClockBehind(self) -> None:
+        """
+        A reply from a node whose clock is 5 s behind is stamped after the
+        line it answers, and history lists the two in that order.
+        """
+        store = MemoryStore()
+        behind = Node("c", self.redis, SkewedClock(self.clock, -5.0))
+        histories = [self.keep(node, store) for node in (self.a, behind)]
+        self.settle()
+        alice, alicep = self.a.join("alice")
+        carol, carolp = behind.join("carol")
+        self.settle()
+        self.a.hub.say(alice, "who's there?")
+        self.settle()
+        self.assertEqual(said(carolp), [("alice", "who's there?")])
+        behind.hub.say(carol, "carol")
+        self.settle()
+        line, reply = [e for e in alicep.events if isinstance(e, events.Said)]
+        self.assertGreater(reply.time, line.time)
+        listed = self.successResultOf(histories[0].between(roomTarget("lobby"), 10))
+        self.assertEqual(
+            [e.text for e in listed if isinstance(e, events.Said)], ["who's there?", "carol"]
+        )
+
+    def keep(self, node: Node, store: MemoryStore) -> History:
+        """
+        Record C{node}'s history in C{store}, which every node shares (as
+        they share PostgreSQL).
+        """
+        history = History(store, self.clock)
+        self.successResultOf(history.start(node.hub))
+        node.hub.delivery.observe(history)
+        self.addCleanup(history.stop)
+        return history
 
     def test_lateComerMissesEarlierLine(self) -> None:
         """

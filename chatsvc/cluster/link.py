@@ -465,6 +465,9 @@ class ClusterLink(MultiService):
 
     def _remoteEvent(self, node: str, message: dict[str, Any]) -> None:
         event = decodeEvent(message["e"])
+        # What is said here from now on answers it, maybe: after it in
+        # history, whatever this machine's clock says.
+        self.hub.serverClock.witness(event.time)
         audience = None
         if "q" not in message:
             found = (self.hub.existing(name) for name in message.get("a", ()))
@@ -601,6 +604,7 @@ class ClusterLink(MultiService):
             self._bus.publish(CHANNEL, dumps(message)).addErrback(self._publishFailed)
 
     def _killed(self, event: events.Event, nickname: str) -> None:
+        self.hub.serverClock.witness(event.time)
         member = self.hub.holder(nickname)
         if member is None or nodeOf(member) is not None:
             return

@@ -366,6 +366,25 @@ class Killed(_Caused):
     reason: str
 
 
+@frozen
+class Dropped(_Event):
+    """
+    The cluster let you go, not an operator (C{docs/cluster.rst}); the
+    connection ends after this, and connecting again will likely work.
+    Each front-end words C{why}:
+
+      - C{"lost"}: this node lost touch with the others (its lease in
+        Redis ran out), so it let its users go before another node could
+        hand out their nicknames;
+      - C{"unreachable"}: the others cannot be asked whether C{nickname}
+        is free;
+      - C{"taken"}: another node gave C{nickname} to someone else first.
+    """
+
+    why: str
+    nickname: str = ""
+
+
 Event = (
     Welcome
     | Joined
@@ -392,6 +411,7 @@ Event = (
     | RealnameChanged
     | Wallops
     | Killed
+    | Dropped
 )
 
 # Events published to an audience (recorded, and later carried between

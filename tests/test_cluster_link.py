@@ -21,10 +21,14 @@ from chatsvc.history import History
 from chatsvc.hub import Hub
 from chatsvc.metrics import Metrics
 from chatsvc.moderation import ModeChange
+from chatsvc.native.protocol import NativeFactory
+from chatsvc.net.connection import Limits
+from chatsvc.net.output import Outbox
 from chatsvc.records import Member
 from chatsvc.store.memory import MemoryStore
 from chatsvc.store.rows import roomTarget
 from chatsvc.testing import MemoryBus, MemoryRedis, RecordingParticipant, SkewedClock
+from tests.test_native import Connection
 
 
 class Recorder:
@@ -223,9 +227,7 @@ class ClusterTests(SynchronousTestCase):
         self.settle()
         self.assertEqual(sorted([one.connected, two.connected]), [False, True])
         loser, loserp = (one, onep) if not one.connected else (two, twop)
-        self.assertTrue(loserp.closed)
-        [killed] = [e for e in loserp.events if isinstance(e, events.Killed)]
-        self.assertIn("in use on another node", killed.reason)
+        self.assertEqual(loserp.events[-1], events.Dropped("taken", "dave"))
         for watcher in (watcherAp, watcherBp):
             joined = [e for e in watcher.events if isinstance(e, events.Joined)]
             self.assertEqual([e.nickname for e in joined], ["dave"])
@@ -246,7 +248,7 @@ class ClusterTests(SynchronousTestCase):
         self.redis.partition(self.a.bus)
         self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
         self.assertFalse(alice.connected)
-        self.assertTrue(alicep.closed)
+        self.assertEqual(alicep.events[-1], events.Dropped("lost"))
         self.settle(DEFAULT_MARGIN + 1.5)
         left = [e for e in bobp.events if isinstance(e, events.Left)]
         self.assertEqual([(e.nickname, e.reason) for e in left], [("alice", "Node lost")])
@@ -254,6 +256,23 @@ class ClusterTests(SynchronousTestCase):
         self.b.join("alice")
         self.settle()
         self.assertTrue(self.b.hub.find("alice").connected)
+
+    def test_droppedUserReadsWhy(self) -> None:
+        """
+        A terminal user its node lets go on losing the cluster reads why,
+        naming no operator, before the connection closes.
+        """
+        factory = NativeFactory(self.a.hub, limits=Limits(flood=None), outbox=Outbox(self.clock))
+        user = Connection(factory)
+        user.say("ula")
+        self.settle()
+        self.assertIn("Connected to server!", user.lines())
+        self.redis.partition(self.a.bus)
+        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+        self.assertEqual(
+            user.lines(), ["! This server lost touch with the rest of the chat; please reconnect."]
+        )
+        self.assertTrue(user.transport.disconnecting)
 
     def test_redisRestart(self) -> None:
         """
@@ -431,8 +450,7 @@ class ClusterTests(SynchronousTestCase):
         dave, davep = self.a.join("dave")
         self.settle()
         self.assertFalse(dave.connected)
-        [killed] = [e for e in davep.events if isinstance(e, events.Killed)]
-        self.assertIn("cannot be reached", killed.reason)
+        self.assertEqual(davep.events[-1], events.Dropped("unreachable", "dave"))
         self.a.hub.say(alice, "still here")
         self.assertIn(("alice", "still here"), said(carolp))
 

@@ -384,6 +384,25 @@ class ClusterTests(SynchronousTestCase):
         self.assertIn("spam", [e.reason for e in bobp.events if isinstance(e, events.Killed)])
         self.assertIn("bob", [e.nickname for e in alicep.events if isinstance(e, events.Left)])
 
+    def test_killAcrossNodesIsRead(self) -> None:
+        """
+        A terminal user killed from another node reads the operator's
+        reason before the connection closes.
+        """
+        alice, _ = self.a.join("alice")
+        self.a.hub.becomeOperator(alice, "root")
+        factory = NativeFactory(self.b.hub, limits=Limits(flood=None), outbox=Outbox(self.clock))
+        user = Connection(factory)
+        user.say("ula")
+        self.settle()
+        user.lines()
+        self.a.hub.kill(alice, "ula", "spam")
+        self.settle()
+        self.assertEqual(
+            user.lines(), ["! Server operator alice put you off the server (spam). Goodbye!"]
+        )
+        self.assertTrue(user.transport.disconnecting)
+
     def test_crowdedRoom(self) -> None:
         """
         Comings and goings a crowded room only summarises still reach the

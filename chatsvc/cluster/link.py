@@ -605,7 +605,6 @@ class ClusterLink(MultiService):
         self.hub.disconnect(
             member, f"Killed ({event.sender.nickname} ({event.reason}))"  # type: ignore[union-attr]
         )
-        member.participant.close()
 
 
 def _frozen(audience: Audience) -> Audience:

@@ -3,10 +3,12 @@ What the hub tells participants: small immutable values, one class per kind.
 
 Every event carries its identity, stamped once by the hub when it accepted
 what caused it: C{id}, unique and stable (an IRCv3 C{msgid}, a history
-row's key), and C{time}, the hub clock's reading then.  Events that someone
-caused name that someone by L{Identity}, whole, so no front-end ever asks
-the hub who a nickname is while rendering, and a second node needs no hub
-of its own to describe a sender.
+row's key), and C{time}, the hub clock's reading then (but never before
+an event it has already stamped or, in a cluster, received:
+L{chatsvc.times}).  Events that someone caused name that someone by
+L{Identity}, whole, so no front-end ever asks the hub who a nickname is
+while rendering, and a second node needs no hub of its own to describe a
+sender.
 
 Events carry no wording: each front-end renders them for its own wire
 format and language.  Being frozen, one event object is shared by every
@@ -364,6 +366,25 @@ class Killed(_Caused):
     reason: str
 
 
+@frozen
+class Dropped(_Event):
+    """
+    The cluster let you go, not an operator (C{docs/cluster.rst}); the
+    connection ends after this, and connecting again will likely work.
+    Each front-end words C{why}:
+
+      - C{"lost"}: this node lost touch with the others (its lease in
+        Redis ran out), so it let its users go before another node could
+        hand out their nicknames;
+      - C{"unreachable"}: the others cannot be asked whether C{nickname}
+        is free;
+      - C{"taken"}: another node gave C{nickname} to someone else first.
+    """
+
+    why: str
+    nickname: str = ""
+
+
 Event = (
     Welcome
     | Joined
@@ -390,6 +411,7 @@ Event = (
     | RealnameChanged
     | Wallops
     | Killed
+    | Dropped
 )
 
 # Events published to an audience (recorded, and later carried between

@@ -53,6 +53,7 @@ from chatsvc.names import (
 )
 from chatsvc.records import Member, Room
 from chatsvc.storm import StormLog
+from chatsvc.times import ServerClock
 
 DEFAULT_ROOM = "lobby"
 DEFAULT_CROWD_SIZE = 100
@@ -106,6 +107,9 @@ class Hub(Moderating, Replicating):
     @ivar crowdMoved: called with the arrival or departure a crowded room
         only summarises (L{events.Crowd} names no identities, and other
         nodes must still know who is where).
+    @ivar serverClock: what stamps events with their times; a cluster
+        tells it the times of other nodes' events (L{ServerClock.witness}),
+        so that what is said here after them is after them in history.
     """
 
     log = Logger()
@@ -127,6 +131,7 @@ class Hub(Moderating, Replicating):
         self.maxRooms = maxRooms
         self._clock = clock
         self._ids = ids if ids is not None else MessageIds()
+        self.serverClock = ServerClock(clock)
         # Where every event leaves; observers (history, a bus) attach to it.
         self.delivery = Delivery(self._failed)
         self._failing: set[Member] = set()
@@ -348,7 +353,7 @@ class Hub(Moderating, Replicating):
         """
         room = self._speakingRoom(member, roomName)
         stamp = self._stamp()
-        member.lastSpoke = stamp["time"]
+        member.lastSpoke = self._clock.seconds()
         self._publish(
             events.Said(member.identity, room.name, text, notice, **stamp),
             rooms=(room,),
@@ -361,7 +366,7 @@ class Hub(Moderating, Replicating):
         """
         room = self._speakingRoom(member, roomName)
         stamp = self._stamp()
-        member.lastSpoke = stamp["time"]
+        member.lastSpoke = self._clock.seconds()
         self._publish(
             events.Acted(member.identity, room.name, text, **stamp),
             rooms=(room,),
@@ -385,7 +390,7 @@ class Hub(Moderating, Replicating):
         self._registered(member)
         target = self.find(nickname)
         stamp = self._stamp()
-        member.lastSpoke = stamp["time"]
+        member.lastSpoke = self._clock.seconds()
         event = events.Whispered(
             member.identity, target.nickname, text, action, notice, **stamp
         )
@@ -771,7 +776,7 @@ class Hub(Moderating, Replicating):
         """
         The identity of an event accepted now: a new id and the time.
         """
-        return {"id": self._ids.next(), "time": self._clock.seconds()}
+        return {"id": self._ids.next(), "time": self.serverClock.stamp()}
 
     def _name(self, member: Member, nickname: str) -> None:
         member.nickname = nickname

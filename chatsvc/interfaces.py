@@ -61,7 +61,9 @@ class IParticipant(Interface):
         """
         A notice the hub sends this connection alone (L{chatsvc.events.Welcome},
         L{chatsvc.events.Moved}, L{chatsvc.events.TimedOut},
-        L{chatsvc.events.Closing}); after the last two it closes.
+        L{chatsvc.events.Closing}, L{chatsvc.events.Killed},
+        L{chatsvc.events.Dropped}); after the last four it closes, once
+        what it was told has been sent.
         """
 
     def close():

@@ -196,6 +196,30 @@ class FakeOpers:
         return succeed(self.passwords.get(name) == password)
 
 
+@implementer(IReactorTime)
+class SkewedClock:
+    """
+    C{clock}, read C{offset} seconds off: another machine's clock, for
+    several nodes run on one L{twisted.internet.task.Clock}.  Its timers
+    are C{clock}'s, so they fire as C{clock} advances.
+    """
+
+    def __init__(self, clock: IReactorTime, offset: float) -> None:
+        self._clock = clock
+        self._offset = offset
+
+    def seconds(self) -> float:
+        return self._clock.seconds() + self._offset
+
+    def callLater(
+        self, delay: float, callable: Callable[..., object], *args: object, **kw: object
+    ) -> IDelayedCall:
+        return self._clock.callLater(delay, callable, *args, **kw)
+
+    def getDelayedCalls(self) -> list[IDelayedCall]:
+        return self._clock.getDelayedCalls()
+
+
 class MemoryRedis:
     """
     The Redis that L{MemoryBus}es share, in memory and on a clock: keys

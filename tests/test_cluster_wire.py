@@ -22,6 +22,7 @@ from chatsvc.events import (
     Closing,
     Crowd,
     Departed,
+    Dropped,
     Event,
     Identity,
     Invited,
@@ -91,6 +92,7 @@ KINDS: dict[type, dict[str, st.SearchStrategy[object]]] = {
     RealnameChanged: dict(sender=identities, realname=text),
     Wallops: dict(sender=identities, text=text),
     Killed: dict(sender=identities, reason=text),
+    Dropped: dict(why=text, nickname=text),
 }
 
 stamps = dict(

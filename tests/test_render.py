@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from chatsvc import events
+from chatsvc.client import notices
 from chatsvc.i18n import LANGUAGES
 from chatsvc.interfaces import IRenderer
 from chatsvc.irc.render import RENDERING, IRCRenderer, chunks, relayedText, room
@@ -53,6 +54,7 @@ SAMPLES: dict[type, events.Event] = {
     events.RealnameChanged: events.RealnameChanged(OLA, "Ola Nowak"),
     events.Wallops: events.Wallops(OLA, "restarting soon"),
     events.Killed: events.Killed(OLA, "flooding"),
+    events.Dropped: events.Dropped("taken", "Ola"),
 }
 
 # IRC says these its own way (replies to registration and JOIN), not as events.
@@ -116,6 +118,36 @@ class NativeRenderingTests(SynchronousTestCase):
         than vanishing.
         """
         self.assertRaises(TypeError, NativeRenderer.forLanguage("en").render, object())
+
+    def test_dropped(self) -> None:
+        """
+        A user the cluster let go reads why, in English and Polish, with no
+        operator named, as an error the terminal client reconnects after
+        (no final refusal).
+        """
+        expected = {
+            "en": {
+                "lost": "This server lost touch with the rest of the chat; please reconnect.",
+                "unreachable": "This server cannot reach the rest of the chat to check "
+                "nicknames just now; please reconnect shortly.",
+                "taken": "Someone on another server has the nickname Ola; please reconnect "
+                "and choose another.",
+            },
+            "pl": {
+                "lost": "Ten serwer stracił łączność z resztą czatu; połącz się ponownie.",
+                "unreachable": "Ten serwer nie może teraz sprawdzić pseudonimów u reszty "
+                "czatu; połącz się ponownie za chwilę.",
+                "taken": "Ktoś na innym serwerze ma pseudonim Ola; połącz się ponownie i "
+                "wybierz inny.",
+            },
+        }
+        for language, lines in expected.items():
+            renderer = NativeRenderer.forLanguage(language)
+            for why, text in lines.items():
+                line = renderer.render(events.Dropped(why, "Ola")).decode("utf-8").strip()
+                classified = wire.classify(line)
+                self.assertEqual((classified.kind, classified.text), ("error", text))
+                self.assertFalse(notices.isFinalRefusal(classified.text), text)
 
     def test_ownPrivateMessage(self) -> None:
         """
@@ -185,9 +217,37 @@ class IRCRenderingTests(SynchronousTestCase):
         self.assertEqual(
             renderer.lines(events.AccountChanged(OLA, None)), [f":{mask} ACCOUNT *"]
         )
+        self.assertEqual(
+            lines[events.Dropped],
+            [
+                "ERROR :Closing Link: irc.example (Nickname Ola is in use on another"
+                " server; choose another)"
+            ],
+        )
         self.assertEqual(renderer.lines(events.AwayChanged(OLA, None)), [f":{mask} AWAY"])
         joined = events.Joined(evolve(OLA, account="ola", realname="Ola N"), "lobby")
         self.assertEqual(renderer.lines(joined), [f":{mask} JOIN #lobby ola :Ola N"])
+
+    def test_dropped(self) -> None:
+        """
+        A client the cluster let go is told why in the ERROR that ends its
+        connection, which names no operator and no kill.
+        """
+        renderer = IRCRenderer.forServer("irc.example", "en")
+        self.assertEqual(
+            renderer.lines(events.Dropped("lost")),
+            [
+                "ERROR :Closing Link: irc.example (This server lost touch with the rest"
+                " of the chat; please reconnect)"
+            ],
+        )
+        self.assertEqual(
+            renderer.lines(events.Dropped("unreachable", "Ola")),
+            [
+                "ERROR :Closing Link: irc.example (This server cannot check nicknames"
+                " just now; please reconnect shortly)"
+            ],
+        )
 
     def test_accountTag(self) -> None:
         """

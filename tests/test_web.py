@@ -184,6 +184,24 @@ class EventObjectTests(SynchronousTestCase):
         self.assertEqual((found["text"], found["notice"], found["time"]), ("", True, 1.235))
         self.assertNotIn("action", found)
 
+    def test_dropped(self) -> None:
+        """
+        A page the cluster let go is told why as a code and the nickname,
+        for the page to word in its language (and to reconnect after).
+        """
+        found = eventObject(events.Dropped("taken", "ala", id="x3", time=2.0))
+        self.assertEqual(
+            found,
+            {
+                "type": "event",
+                "kind": "Dropped",
+                "id": "x3",
+                "time": 2.0,
+                "why": "taken",
+                "nickname": "ala",
+            },
+        )
+
     @given(
         st.sampled_from([events.Said, events.Acted]),
         st.text(min_size=1, max_size=32),

@@ -49,8 +49,6 @@ from chatsvc.names import nameKey
 from chatsvc.records import Ban, Member, Room
 
 CHANNEL = "chatsvc:events"
-# Who speaks for the cluster itself, as events name it.
-CLUSTER = events.Identity("cluster", "cluster", "cluster")
 # Seconds an event of ours may take to come back before it is delivered
 # here anyway (a subscription that broke without a word).
 ECHO_TIMEOUT = 2.0
@@ -306,13 +304,12 @@ class ClusterLink(MultiService):
         else:
             reason = "The cluster cannot be reached to check nicknames; try again shortly"
         rooms = member.rooms
-        self.hub.delivery.direct(member, events.Killed(CLUSTER, reason))
+        self.hub.delivery.direct(member, events.Dropped(why, member.nickname, **self.hub._stamp()))
         self._silenced = True
         try:
             self.hub.disconnect(member, reason)
         finally:
             self._silenced = False
-        member.participant.close()
         if claim is not None:
             self._replica.unshadow(claim.nickname)
         if claim is not None and claim.renamed is not None and self._bus.connected:
@@ -330,11 +327,8 @@ class ClusterLink(MultiService):
         """
         member = self.hub.holder(nickname)
         if member is not None and nodeOf(member) is None:
-            self.hub.delivery.direct(
-                member, events.Killed(CLUSTER, f"Nickname {nickname} is in use on another node")
-            )
+            self.hub.delivery.direct(member, events.Dropped("taken", nickname, **self.hub._stamp()))
             self.hub.disconnect(member, "Nickname in use on another node")
-            member.participant.close()
 
     def _enqueue(self, entry: _Outgoing) -> None:
         self._queue.append(entry)
@@ -465,6 +459,9 @@ class ClusterLink(MultiService):
 
     def _remoteEvent(self, node: str, message: dict[str, Any]) -> None:
         event = decodeEvent(message["e"])
+        # What is said here from now on answers it, maybe: after it in
+        # history, whatever this machine's clock says.
+        self.hub.serverClock.witness(event.time)
         audience = None
         if "q" not in message:
             found = (self.hub.existing(name) for name in message.get("a", ()))
@@ -585,11 +582,10 @@ class ClusterLink(MultiService):
         for member in list(self.hub.members):
             if member.nickname is None:
                 continue
-            self.hub.delivery.direct(
-                member, events.Killed(CLUSTER, "This node lost the cluster; reconnect")
-            )
+            # Its connection closes once this has left; closing it here
+            # would cut the line off unsent.
+            self.hub.delivery.direct(member, events.Dropped("lost", **self.hub._stamp()))
             self.hub.disconnect(member, "Node lost the cluster")
-            member.participant.close()
 
     # A server operator's kill of another node's member
 
@@ -601,6 +597,7 @@ class ClusterLink(MultiService):
             self._bus.publish(CHANNEL, dumps(message)).addErrback(self._publishFailed)
 
     def _killed(self, event: events.Event, nickname: str) -> None:
+        self.hub.serverClock.witness(event.time)
         member = self.hub.holder(nickname)
         if member is None or nodeOf(member) is not None:
             return
@@ -608,7 +605,6 @@ class ClusterLink(MultiService):
         self.hub.disconnect(
             member, f"Killed ({event.sender.nickname} ({event.reason}))"  # type: ignore[union-attr]
         )
-        member.participant.close()
 
 
 def _frozen(audience: Audience) -> Audience:

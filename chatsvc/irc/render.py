@@ -186,6 +186,7 @@ class IRCRenderer:
             events.RealnameChanged: self._realnameChanged,
             events.Wallops: self._wallops,
             events.Killed: self._killed,
+            events.Dropped: self._dropped,
             # Native clients' notices; IRC says these its own way.
             events.Welcome: self._nothing,
             events.Moved: self._nothing,
@@ -391,6 +392,17 @@ class IRCRenderer:
 
     def _killed(self, event: events.Killed) -> list[str]:
         why = f"Killed ({event.sender.nickname} ({event.reason}))"
+        return [formatMessage("ERROR", f"Closing Link: {self.serverName} ({why})")]
+
+    def _dropped(self, event: events.Dropped) -> list[str]:
+        # No KILL, no operator: the cluster let this client go, and it may
+        # connect again at once (but for "taken", under another nickname).
+        if event.why == "taken":
+            why = f"Nickname {event.nickname} is in use on another server; choose another"
+        elif event.why == "unreachable":
+            why = "This server cannot check nicknames just now; please reconnect shortly"
+        else:
+            why = "This server lost touch with the rest of the chat; please reconnect"
         return [formatMessage("ERROR", f"Closing Link: {self.serverName} ({why})")]
 
     def _nothing(self, event: events.Event) -> list[str]:

@@ -213,7 +213,28 @@ def _renderModeration(event: events.Event, t: NullTranslations, own: bool) -> st
         return ERROR_PREFIX + t.gettext(
             "Server operator {nickname} put you off the server ({reason}). Goodbye!"
         ).format(nickname=event.nickname, reason=visible(event.reason))
+    if isinstance(event, events.Dropped):
+        return ERROR_PREFIX + _droppedLine(event, t)
     raise TypeError(f"no rendering for {event!r}")
+
+
+def _droppedLine(event: events.Dropped, t: NullTranslations) -> str:
+    """
+    Why the cluster let this user go: no operator did, and connecting again
+    will likely work, which the terminal client does by itself (the line
+    is no final refusal, L{chatsvc.client.notices}).
+    """
+    if event.why == "taken":
+        return t.gettext(
+            "Someone on another server has the nickname {nickname}; "
+            "please reconnect and choose another."
+        ).format(nickname=event.nickname)
+    if event.why == "unreachable":
+        return t.gettext(
+            "This server cannot reach the rest of the chat to check nicknames just now; "
+            "please reconnect shortly."
+        )
+    return t.gettext("This server lost touch with the rest of the chat; please reconnect.")
 
 
 def encodeEvent(event: events.Event, language: str, own: bool = False) -> bytes:

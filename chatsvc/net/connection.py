@@ -348,7 +348,7 @@ class ServerConnection:
         data = self.renderer.render(event)
         if data:
             self.send(data)
-        if isinstance(event, (events.Closing, events.TimedOut, events.Killed)):
+        if isinstance(event, (events.Closing, events.TimedOut, events.Killed, events.Dropped)):
             self.goodbye([])
 
     def close(self) -> None:

@@ -314,6 +314,12 @@
       case "InviteNotice": text = t("inviteNotice", { nickname: who, target: ev.nickname, room: ev.room }); break;
       case "Wallops": text = t("wallops", { nickname: who, text: ev.text }); break;
       case "Killed": text = t("killed", { nickname: who, reason: ev.reason }); break;
+      case "Dropped":
+        // The cluster let this page go, no operator: it reconnects by itself.
+        if (ev.why === "taken") { text = t("droppedTaken", { nickname: ev.nickname }); }
+        else if (ev.why === "unreachable") { text = t("droppedUnreachable"); }
+        else { text = t("droppedLost"); }
+        break;
       case "TimedOut": text = t("timedOut"); break;
       case "Closing": text = t("closing"); break;
       case "Announcement":

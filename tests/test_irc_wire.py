@@ -2,7 +2,7 @@
 Tests for L{chatsvc.irc.wire}.
 """
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -88,9 +88,11 @@ class FormatTests(SynchronousTestCase):
     @given(st.lists(middle, max_size=5), safeText)
     def test_roundTrip(self, middles, trailing) -> None:
         """
-        Whatever the parameters, formatting then parsing gives them back.
+        Whatever the parameters, formatting then parsing gives them back,
+        if they fit in one line (the last is cut to fit: test_alwaysFits).
         """
         params = (*middles, trailing)
+        assume(len(" ".join(params).encode("utf-8")) < 400)
         line = formatMessage("PRIVMSG", *params, prefix="n!u@h")
         self.assertEqual(parseMessage(line), Message("PRIVMSG", params, "n!u@h"))
 

@@ -216,7 +216,7 @@ class Hub(Moderating, Replicating):
                 return
             del self._unnamed[member]
             self.log.info("a connection from {host} never chose a nickname", host=member.host)
-            self.delivery.direct(member, events.TimedOut(member.host, **self._stamp()))
+            self.delivery.direct(member, events.TimedOut(member.host, **self.stamp()))
 
     def _forgetDeadline(self, member: Member) -> None:
         if (
@@ -266,12 +266,12 @@ class Hub(Moderating, Replicating):
         self._logArrival(f"{nickname} ({member.username}@{member.host})")
         if enter:
             room = self._enter(member, self.defaultRoom)
-            self.delivery.direct(member, events.Welcome(nickname, room.name, **self._stamp()))
+            self.delivery.direct(member, events.Welcome(nickname, room.name, **self.stamp()))
             self._announceArrival(
-                room, member, events.Joined(member.identity, room.name, **self._stamp())
+                room, member, events.Joined(member.identity, room.name, **self.stamp())
             )
         else:
-            self.delivery.direct(member, events.Welcome(nickname, "", **self._stamp()))
+            self.delivery.direct(member, events.Welcome(nickname, "", **self.stamp()))
 
     def checkAvailable(self, nickname: str, account: str | None = None) -> str:
         """
@@ -322,7 +322,7 @@ class Hub(Moderating, Replicating):
                 else:
                     told.append(room)
             self._publish(
-                events.Left(member.identity, reason, **self._stamp()), rooms=tuple(told)
+                events.Left(member.identity, reason, **self.stamp()), rooms=tuple(told)
             )
             self._logDeparture(member.nickname)
         else:
@@ -352,7 +352,7 @@ class Hub(Moderating, Replicating):
         @raise CannotSpeak: the room's modes keep C{member} quiet there.
         """
         room = self._speakingRoom(member, roomName)
-        stamp = self._stamp()
+        stamp = self.stamp()
         member.lastSpoke = self._clock.seconds()
         self._publish(
             events.Said(member.identity, room.name, text, notice, **stamp),
@@ -365,7 +365,7 @@ class Hub(Moderating, Replicating):
         Like L{say}, for an action ("/me waves").
         """
         room = self._speakingRoom(member, roomName)
-        stamp = self._stamp()
+        stamp = self.stamp()
         member.lastSpoke = self._clock.seconds()
         self._publish(
             events.Acted(member.identity, room.name, text, **stamp),
@@ -389,7 +389,7 @@ class Hub(Moderating, Replicating):
         """
         self._registered(member)
         target = self.find(nickname)
-        stamp = self._stamp()
+        stamp = self.stamp()
         member.lastSpoke = self._clock.seconds()
         event = events.Whispered(
             member.identity, target.nickname, text, action, notice, **stamp
@@ -426,7 +426,7 @@ class Hub(Moderating, Replicating):
                 room.joined[nickname] = None
         self.log.info("{old} is now {new}", old=old, new=nickname)
         self._publish(
-            events.Renamed(identity, nickname, **self._stamp()),
+            events.Renamed(identity, nickname, **self.stamp()),
             rooms=member.rooms,
             actor=member,
         )
@@ -461,16 +461,16 @@ class Hub(Moderating, Replicating):
             self._announceDeparture(
                 current,
                 member,
-                events.Departed(identity, current.name, room.name, **self._stamp()),
+                events.Departed(identity, current.name, room.name, **self.stamp()),
             )
-        self.delivery.direct(member, events.Moved(room.name, len(room.members), **self._stamp()))
+        self.delivery.direct(member, events.Moved(room.name, len(room.members), **self.stamp()))
         if current is None:
             arrival: events.Event = events.Joined(
-                identity, room.name, member.away, **self._stamp()
+                identity, room.name, member.away, **self.stamp()
             )
         else:
             arrival = events.Arrived(
-                identity, room.name, current.name, member.away, **self._stamp()
+                identity, room.name, current.name, member.away, **self.stamp()
             )
         self._announceArrival(room, member, arrival)
 
@@ -501,7 +501,7 @@ class Hub(Moderating, Replicating):
             self._checkEntry(member, room, member.identity, key)
         room = self._enter(member, roomName)
         self._announceArrival(
-            room, member, events.Joined(member.identity, room.name, member.away, **self._stamp())
+            room, member, events.Joined(member.identity, room.name, member.away, **self.stamp())
         )
         return room
 
@@ -515,7 +515,7 @@ class Hub(Moderating, Replicating):
         room = self._roomOf(member, roomName)
         self._leave(member, room)
         self._announceDeparture(
-            room, member, events.Parted(member.identity, room.name, reason, **self._stamp())
+            room, member, events.Parted(member.identity, room.name, reason, **self.stamp())
         )
         return room
 
@@ -536,7 +536,7 @@ class Hub(Moderating, Replicating):
         self._rememberTopic(nameKey(room.name), topic)
         self._changed(room)
         self._publish(
-            events.TopicChanged(member.identity, room.name, topic, **self._stamp()),
+            events.TopicChanged(member.identity, room.name, topic, **self.stamp()),
             rooms=(room,),
             actor=member,
         )
@@ -552,7 +552,7 @@ class Hub(Moderating, Replicating):
             return
         member.away = away
         self._publish(
-            events.AwayChanged(member.identity, away, **self._stamp()),
+            events.AwayChanged(member.identity, away, **self.stamp()),
             rooms=member.rooms,
             actor=member,
             echo=False,
@@ -567,7 +567,7 @@ class Hub(Moderating, Replicating):
         member.realname = realname[:MAX_REALNAME_LENGTH]
         self._name(member, member.nickname)
         self._publish(
-            events.RealnameChanged(member.identity, member.realname, **self._stamp()),
+            events.RealnameChanged(member.identity, member.realname, **self.stamp()),
             rooms=member.rooms,
             actor=member,
         )
@@ -639,14 +639,14 @@ class Hub(Moderating, Replicating):
                 room.summary.cancel()
                 room.summary = None
         for member in list(self.members):
-            self.delivery.direct(member, events.Closing(**self._stamp()))
+            self.delivery.direct(member, events.Closing(**self.stamp()))
 
     def announce(self, what: str) -> None:
         """
         Tell every registered connection something about the server
         (L{events.Announcement}); not published, not kept.
         """
-        event = events.Announcement(what, **self._stamp())
+        event = events.Announcement(what, **self.stamp())
         for member in list(self._byNickname.values()):
             self.delivery.direct(member, event)
 
@@ -772,9 +772,12 @@ class Hub(Moderating, Replicating):
                 room.summary = None
             del self._rooms[nameKey(room.name)]
 
-    def _stamp(self) -> dict[str, object]:
+    def stamp(self) -> dict[str, object]:
         """
         The identity of an event accepted now: a new id and the time.
+
+        Public for the cluster's link, which makes events the hub then
+        publishes or tells one connection (a drop, a rename undone).
         """
         return {"id": self._ids.next(), "time": self.serverClock.stamp()}
 
@@ -854,4 +857,4 @@ class Hub(Moderating, Replicating):
         room.joined.clear()
         room.left.clear()
         if joined or left:
-            self._publish(events.Crowd(room.name, joined, left, **self._stamp()), rooms=(room,))
+            self._publish(events.Crowd(room.name, joined, left, **self.stamp()), rooms=(room,))

@@ -83,7 +83,7 @@ class Moderating:
                     made.append(done)
         if made:
             self._publish(
-                events.ModeChanged(member.identity, room.name, tuple(made), **self._stamp()),
+                events.ModeChanged(member.identity, room.name, tuple(made), **self.stamp()),
                 rooms=(room,),
             )
             self._changed(room)
@@ -105,7 +105,7 @@ class Moderating:
         if target not in room.members:
             raise NotInThatRoom(target.nickname, room.name)
         self._publish(
-            events.Kicked(member.identity, room.name, target.nickname, reason, **self._stamp()),
+            events.Kicked(member.identity, room.name, target.nickname, reason, **self.stamp()),
             rooms=(room,),
         )
         self._leave(target, room)
@@ -130,14 +130,14 @@ class Moderating:
         if len(room.invited) > MAX_INVITATIONS:
             del room.invited[next(iter(room.invited))]
         self._publish(
-            events.Invited(member.identity, room.name, target.nickname, **self._stamp()),
+            events.Invited(member.identity, room.name, target.nickname, **self.stamp()),
             members=(target,),
         )
         told = tuple(op for op in room.operators if op is not member)
         if told:
             self._publish(
                 events.InviteNotice(
-                    member.identity, room.name, target.nickname, **self._stamp()
+                    member.identity, room.name, target.nickname, **self.stamp()
                 ),
                 members=told,
             )
@@ -220,7 +220,7 @@ class Moderating:
             "{oper} killed {who}: {reason}", oper=member.nickname, who=target.nickname,
             reason=reason,
         )
-        self.delivery.direct(target, events.Killed(member.identity, reason, **self._stamp()))
+        self.delivery.direct(target, events.Killed(member.identity, reason, **self.stamp()))
         self.disconnect(target, f"Killed ({member.nickname} ({reason}))")
 
     def wallops(self, member: Member, text: str) -> None:
@@ -231,7 +231,7 @@ class Moderating:
         """
         self._requireOperator(member, "wallops")
         self._publish(
-            events.Wallops(member.identity, text, **self._stamp()),
+            events.Wallops(member.identity, text, **self.stamp()),
             members=tuple(self._byNickname.values()),
             actor=member,
         )
@@ -392,7 +392,7 @@ class Moderating:
         member.account = account
         self._name(member, member.nickname)
         self._publish(
-            events.AccountChanged(before, account, **self._stamp()),
+            events.AccountChanged(before, account, **self.stamp()),
             rooms=member.rooms,
             actor=member,
         )

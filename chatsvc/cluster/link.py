@@ -304,7 +304,7 @@ class ClusterLink(MultiService):
         else:
             reason = "The cluster cannot be reached to check nicknames; try again shortly"
         rooms = member.rooms
-        self.hub.delivery.direct(member, events.Dropped(why, member.nickname, **self.hub._stamp()))
+        self.hub.delivery.direct(member, events.Dropped(why, member.nickname, **self.hub.stamp()))
         self._silenced = True
         try:
             self.hub.disconnect(member, reason)
@@ -313,7 +313,7 @@ class ClusterLink(MultiService):
         if claim is not None:
             self._replica.unshadow(claim.nickname)
         if claim is not None and claim.renamed is not None and self._bus.connected:
-            left = events.Left(claim.renamed, reason, **self.hub._stamp())
+            left = events.Left(claim.renamed, reason, **self.hub.stamp())
             audience = Audience(rooms)
             self.hub.delivery.record(left, audience)
             message = self._eventMessage(left, rooms, ())
@@ -327,7 +327,7 @@ class ClusterLink(MultiService):
         """
         member = self.hub.holder(nickname)
         if member is not None and nodeOf(member) is None:
-            self.hub.delivery.direct(member, events.Dropped("taken", nickname, **self.hub._stamp()))
+            self.hub.delivery.direct(member, events.Dropped("taken", nickname, **self.hub.stamp()))
             self.hub.disconnect(member, "Nickname in use on another node")
 
     def _enqueue(self, entry: _Outgoing) -> None:
@@ -540,7 +540,7 @@ class ClusterLink(MultiService):
         Tell this node's members in C{rooms} of something only this node
         noticed (never recorded: each node tells its own).
         """
-        stamped = type(event)(**{**asdict(event, recurse=False), **self.hub._stamp()})
+        stamped = type(event)(**{**asdict(event, recurse=False), **self.hub.stamp()})
         live = tuple(room for room in rooms if room.members)
         if live:
             self.hub.delivery.fanOut(stamped, Audience(live))
@@ -584,7 +584,7 @@ class ClusterLink(MultiService):
                 continue
             # Its connection closes once this has left; closing it here
             # would cut the line off unsent.
-            self.hub.delivery.direct(member, events.Dropped("lost", **self.hub._stamp()))
+            self.hub.delivery.direct(member, events.Dropped("lost", **self.hub.stamp()))
             self.hub.disconnect(member, "Node lost the cluster")
 
     # A server operator's kill of another node's member

@@ -708,10 +708,39 @@ class ConversationTests(SynchronousTestCase):
             )
         self.assertEqual(waits, [1, 2, 4, 8, 16, 30, 30, 30])
         self.clock.advance(30)
-        self.registered().lose()
+        client = self.registered()
+        self.clock.advance(Conversation.steadyAfter)
+        client.lose()
         self.assertEqual(
             self.clock.getDelayedCalls()[0].getTime() - self.clock.seconds(), 0.5
         )
+
+    def test_droppedOnceWelcomedKeepsWaiting(self) -> None:
+        """
+        A server that welcomes and then drops at once (a cluster's node
+        that cannot vouch for nicknames) is tried again ever more slowly:
+        the waits start over only once a connection has stayed up
+        C{steadyAfter} seconds.
+        """
+        self.registered().lose()
+        waits = []
+        for _ in range(5):
+            waits.append(self.clock.getDelayedCalls()[0].getTime() - self.clock.seconds())
+            self.clock.advance(waits[-1])
+            client = self.registered()
+            self.clock.advance(1)
+            client.lose()
+        self.assertEqual(waits, [0.5, 1, 2, 4, 8])
+        self.clock.advance(self.clock.getDelayedCalls()[0].getTime() - self.clock.seconds())
+        client = self.registered()
+        self.clock.advance(Conversation.steadyAfter - 0.01)
+        client.lose()
+        self.assertAlmostEqual(self.clock.getDelayedCalls()[0].getTime() - self.clock.seconds(), 30)
+        self.clock.advance(30)
+        client = self.registered()
+        self.clock.advance(Conversation.steadyAfter)
+        client.lose()
+        self.assertEqual(self.clock.getDelayedCalls()[0].getTime() - self.clock.seconds(), 0.5)
 
     def test_closedBeforeWelcomeCountsAsFailed(self) -> None:
         """

@@ -27,7 +27,10 @@ of a connection, which it judges:
 
 The waits grow with every attempt that does not get a nickname accepted
 (an attempt that connects and is then closed counts as failed), and start
-over once one does.  After L{Conversation.giveUpAfter} seconds without
+over once a connection has kept its nickname for L{STEADY_AFTER} seconds:
+a server that welcomes and then drops at once (a cluster's node that
+cannot reach the others to vouch for nicknames) is tried ever more slowly,
+not every second.  After L{Conversation.giveUpAfter} seconds without
 getting back it gives up (status 1).
 
 Everything runs on the clock it is given, and connections are made by a
@@ -60,6 +63,7 @@ from chatsvc.client.protocol import ChatClientProtocol, isQuit
 from chatsvc.i18n import DEFAULT_LANGUAGE, translation
 
 GIVE_UP_AFTER = 3600.0
+STEADY_AFTER = 10.0
 
 
 @implementer(IChatInput, IChatView)
@@ -73,6 +77,7 @@ class Conversation:
     """
 
     giveUpAfter = GIVE_UP_AFTER
+    steadyAfter = STEADY_AFTER
 
     def __init__(
         self,
@@ -106,8 +111,10 @@ class Conversation:
         self._random = random
         self._connecting: Deferred[object] | None = None
         self._timer: IDelayedCall | None = None
-        # Attempts in a row that did not get a nickname accepted.
+        # Attempts since a connection last kept its nickname steadyAfter
+        # seconds; and when the latest got its nickname accepted.
         self._failures = 0
+        self._acceptedAt: float | None = None
         self._lostAt: float | None = None
         self._leaving = False
         self._over = False
@@ -156,6 +163,9 @@ class Conversation:
 
     def _retry(self, message: str, **fields: str) -> None:
         now = self.clock.seconds()
+        if self._acceptedAt is not None and now - self._acceptedAt >= self.steadyAfter:
+            self._failures = 0
+        self._acceptedAt = None
         if self._lostAt is None:
             self._lostAt = now
         elif now - self._lostAt >= self.giveUpAfter:
@@ -190,7 +200,7 @@ class Conversation:
         self.view.askPassword(nickname)
 
     def nicknameAccepted(self) -> None:
-        self._failures = 0
+        self._acceptedAt = self.clock.seconds()
         self._lostAt = None
         self.view.nicknameAccepted()
 

@@ -14,6 +14,10 @@
   var MAX_LINE_BYTES = 2048;
   var MAX_LINES = 1000;            // per conversation; the oldest go first
   var BACKOFF_MS = [1000, 2000, 4000, 8000, 10000];
+  // The waits start over once a connection has kept its nickname this
+  // long: a server that welcomes and drops at once (a cluster's node cut
+  // off from the others) is tried ever more slowly, not every second.
+  var STEADY_MS = 10000;
   // Waits before choosing the same nickname again when it is refused: the
   // server may not have noticed yet that our last connection is gone.
   var NICKNAME_RETRIES_S = [2, 3, 5, 8];     // after a lost connection
@@ -134,6 +138,7 @@
   // One connection's state; replaced at each connection.
   var conn = null;
   var attempt = 0;
+  var welcomedAt = null;                     // when the nickname was last accepted
   var timer = null;
   var countdown = null;
   var stopped = false;                       // no reconnecting (killed, /quit)
@@ -676,6 +681,8 @@
   }
 
   function reconnectLater() {
+    if (welcomedAt !== null && Date.now() - welcomedAt >= STEADY_MS) { attempt = 0; }
+    welcomedAt = null;
     var delay = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
     attempt += 1;
     var due = Date.now() + delay;
@@ -791,7 +798,7 @@
 
   function onWelcome(ev) {
     conn.registered = true;
-    attempt = 0;
+    welcomedAt = Date.now();
     if (typeof ev.nickname === "string" && ev.nickname) { nickname = ev.nickname; }
     remember(KEY_NICKNAME, nickname);
     setStatus("connected", { nickname: nickname });

@@ -257,6 +257,27 @@ class ClusterTests(SynchronousTestCase):
         self.settle()
         self.assertTrue(self.b.hub.find("alice").connected)
 
+    def test_cutOffNodeRecordsNoFalseDepartures(self) -> None:
+        """
+        A node that lost the cluster lets its own clients go, and records
+        their leaving; the other nodes' members it knew of have not left,
+        so it records nothing of them, and once back it knows them again.
+        """
+        alice, _ = self.a.join("alice")
+        bob, _ = self.b.join("bob")
+        self.settle(DEFAULT_TTL + 1)
+        self.redis.partition(self.a.bus)
+        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+        self.assertFalse(alice.connected)
+        left = [e.nickname for e in self.a.recorded.events if isinstance(e, events.Left)]
+        self.assertEqual(left, ["alice"])
+        self.redis.heal(self.a.bus)
+        self.settle(5)
+        carol, _ = self.a.join("carol")
+        self.settle()
+        self.assertEqual(self.a.hub.who(carol), ["bob", "carol"])
+        self.assertTrue(bob.connected)
+
     def test_droppedUserReadsWhy(self) -> None:
         """
         A terminal user its node lets go on losing the cluster reads why,

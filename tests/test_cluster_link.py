@@ -86,6 +86,14 @@ class ClusterTests(SynchronousTestCase):
         self.b = Node("b", self.redis, self.clock)
         self.settle()
 
+    def cutOff(self, node: Node) -> None:
+        """
+        Cut C{node} off from Redis until it has given up its lease (and let
+        its clients go), the others going on.
+        """
+        self.redis.partition(node.bus)
+        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+
     def settle(self, seconds: float = 0.0) -> None:
         """
         Let every message and reply arrive, then C{seconds} pass.
@@ -245,8 +253,7 @@ class ClusterTests(SynchronousTestCase):
         alice, alicep = self.a.join("alice")
         bob, bobp = self.b.join("bob")
         self.settle(DEFAULT_TTL + 1)
-        self.redis.partition(self.a.bus)
-        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+        self.cutOff(self.a)
         self.assertFalse(alice.connected)
         self.assertEqual(alicep.events[-1], events.Dropped("lost"))
         self.settle(DEFAULT_MARGIN + 1.5)
@@ -266,8 +273,7 @@ class ClusterTests(SynchronousTestCase):
         alice, _ = self.a.join("alice")
         bob, _ = self.b.join("bob")
         self.settle(DEFAULT_TTL + 1)
-        self.redis.partition(self.a.bus)
-        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+        self.cutOff(self.a)
         self.assertFalse(alice.connected)
         left = [e.nickname for e in self.a.recorded.events if isinstance(e, events.Left)]
         self.assertEqual(left, ["alice"])
@@ -288,8 +294,7 @@ class ClusterTests(SynchronousTestCase):
         user.say("ula")
         self.settle()
         self.assertIn("Connected to server!", user.lines())
-        self.redis.partition(self.a.bus)
-        self.settle(DEFAULT_TTL - DEFAULT_MARGIN + 0.5)
+        self.cutOff(self.a)
         self.assertEqual(
             user.lines(), ["! This server lost touch with the rest of the chat; please reconnect."]
         )

@@ -129,9 +129,6 @@ class StoreNode(Chatsvc):
     metrics on a port of their own.
     """
 
-    name = "node"
-    label = "1 node, PostgreSQL"
-
     def __init__(self, backing: Backing, cluster: bool = False, index: int = 1) -> None:
         super().__init__()
         self.backing = backing

@@ -237,13 +237,19 @@ def run(
     return result
 
 
+def resultTimeout(measure: dict) -> float:
+    """
+    How long a measurement phase's result may take: its own seconds and 30.
+    """
+    return measure.get("warmup", 1) + measure["duration"] + measure.get("drain", 5) + 30
+
+
 def measureOnce(worker: Worker, measure: dict) -> dict:
     """
     One measurement phase of C{worker}'s clients: its numbers.
     """
     worker.tell("go")
-    timeout = measure.get("warmup", 1) + measure["duration"] + measure.get("drain", 5) + 30
-    result = worker.expect("result", timeout)
+    result = worker.expect("result", resultTimeout(measure))
     del result["event"]
     return result
 
@@ -257,8 +263,7 @@ def measureTogether(workers: list[Worker], measure: dict) -> dict:
     """
     for worker in workers:
         worker.tell("go")
-    timeout = measure.get("warmup", 1) + measure["duration"] + measure.get("drain", 5) + 30
-    results = [worker.expect("result", timeout) for worker in workers]
+    results = [worker.expect("result", resultTimeout(measure)) for worker in workers]
     summed = {
         key: sum(r[key] for r in results)
         for key in ("deliveries", "deliveriesPerSecond", "sent", "expected", "received", "lost", "extra")
